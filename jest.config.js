@@ -1,0 +1,22 @@
+/**
+ * One Jest config for the monorepo. Tests import packages by name; `moduleNameMapper` points
+ * those names at the TypeScript sources, so tests never depend on a stale build.
+ *
+ * jose 6 is ESM-only. Node loads it through require(esm), but Jest's module loader does not, so
+ * ts-jest (with allowJs) transforms jose's `.js` to CommonJS, here and only here.
+ */
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/packages', '<rootDir>/test', '<rootDir>/examples'],
+  testMatch: ['**/test/**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  moduleNameMapper: {
+    '^@scopeguard/(core|express|testing|nestjs)$': '<rootDir>/packages/$1/src',
+  },
+  transform: {
+    '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  testTimeout: 20000,
+};

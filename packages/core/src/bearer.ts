@@ -1,0 +1,139 @@
+/**
+ * Get a Bearer token from a request per RFC 6750 §2: the Authorization header (§2.1), and only
+ * when enabled the form body (§2.2) and the query string (§2.3). Nothing here decodes the token.
+ */
+import { InvalidRequestError, InvalidTokenError, MissingTokenError } from './errors';
+
+/** Where a token may be read from. */
+export type TokenSource = 'header' | 'body' | 'query';
+
+/** The parts of an HTTP request extraction looks at; adapters fill it from their framework. */
+export interface TokenRequest {
+  /** Every `Authorization` header value, in order (see {@link authorizationValues}). */
+  readonly authorization?: string | readonly string[] | undefined;
+  /** The HTTP method; a body token is only read from requests that have a body. */
+  readonly method?: string | undefined;
+  /** The request's `Content-Type`; a body token needs `application/x-www-form-urlencoded`. */
+  readonly contentType?: string | undefined;
+  /** The parsed query string (only read when `query` is an enabled source). */
+  readonly query?: unknown;
+  /** The parsed form body (only read when `body` is an enabled source). */
+  readonly body?: unknown;
+}
+
+/** What extraction needs to know. */
+export interface ExtractOptions {
+  readonly tokenSources: ReadonlySet<TokenSource>;
+  readonly maxTokenLength: number;
+}
+
+// RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+const FORM_CONTENT_TYPE = /^application\/x-www-form-urlencoded\s*(;|$)/i;
+
+/**
+ * All `Authorization` values of a Node request. Node keeps only the first of duplicated
+ * `Authorization` headers in `req.headers`, so we read `rawHeaders` to notice a second one.
+ */
+export function authorizationValues(rawHeaders: readonly string[]): string | string[] | undefined {
+  let found: string | string[] | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length !== 13 || name.toLowerCase() !== 'authorization') continue;
+    const value = rawHeaders[i + 1]!;
+    found = found === undefined ? value : Array.isArray(found) ? [...found, value] : [found, value];
+  }
+  return found;
+}
+
+function checkToken(token: string, where: string, options: ExtractOptions): string {
+  if (token.length === 0) throw new InvalidRequestError('ERR_BEARER_MALFORMED', `the bearer token in the ${where} is empty`);
+  // The size check comes first so that no pattern ever runs over an oversized input.
+  if (token.length > options.maxTokenLength) throw new InvalidTokenError('ERR_TOKEN_TOO_LARGE', 'the access token exceeds the size limit');
+  if (!B64TOKEN.test(token)) {
+    throw new InvalidRequestError('ERR_BEARER_MALFORMED', `the bearer token in the ${where} is not a valid b64token`);
+  }
+  return token;
+}
+
+/** `undefined` when the header is absent or of another scheme (reported in `otherScheme`). */
+function fromHeader(request: TokenRequest, options: ExtractOptions, seen: { otherScheme: boolean }): string | undefined {
+  const header = request.authorization;
+  if (header === undefined) return undefined;
+  if (typeof header !== 'string') {
+    if (header.length > 1) throw new InvalidRequestError('ERR_BEARER_MULTIPLE', 'the request has more than one Authorization header');
+    if (header.length === 0) return undefined;
+  }
+  const value = typeof header === 'string' ? header : header[0]!;
+  const space = value.indexOf(' ');
+  const scheme = space === -1 ? value : value.slice(0, space);
+  // Auth schemes are case-insensitive (RFC 9110 §11.1).
+  if (scheme.length !== 6 || scheme.toLowerCase() !== 'bearer') {
+    if (value.trim().length > 0) seen.otherScheme = true;
+    return undefined;
+  }
+  // 1*SP between scheme and token; Node already trimmed trailing whitespace.
+  let start = space;
+  while (start !== -1 && start < value.length && value.charCodeAt(start) === 0x20) start++;
+  return checkToken(start === -1 ? '' : value.slice(start), 'Authorization header', options);
+}
+
+function fromParameter(container: unknown, where: string, options: ExtractOptions): string | undefined {
+  if (typeof container !== 'object' || container === null || !Object.hasOwn(container, 'access_token')) return undefined;
+  const value = (container as Record<string, unknown>).access_token;
+  if (Array.isArray(value)) throw new InvalidRequestError('ERR_BEARER_MULTIPLE', `the ${where} has more than one access_token`);
+  if (typeof value !== 'string') throw new InvalidRequestError('ERR_BEARER_MALFORMED', `the access_token in the ${where} is not a string`);
+  return checkToken(value, where, options);
+}
+
+function hasFormBody(request: TokenRequest): boolean {
+  const method = request.method?.toUpperCase();
+  return method !== 'GET' && method !== 'HEAD' && request.contentType !== undefined && FORM_CONTENT_TYPE.test(request.contentType);
+}
+
+/**
+ * The bearer token of `request`.
+ * @throws {@link MissingTokenError} (401, bare challenge) when there is none, or only another scheme;
+ * {@link InvalidRequestError} (400) when it is malformed, empty or sent in more than one place;
+ * {@link InvalidTokenError} `ERR_TOKEN_TOO_LARGE` when it exceeds `maxTokenLength`.
+ */
+export function extractBearerToken(request: TokenRequest, options: ExtractOptions): string {
+  const seen = { otherScheme: false };
+  const sources = options.tokenSources;
+  let token = sources.has('header') ? fromHeader(request, options, seen) : undefined;
+  for (const source of ['body', 'query'] as const) {
+    if (!sources.has(source) || (source === 'body' && !hasFormBody(request))) continue;
+    const found = fromParameter(source === 'body' ? request.body : request.query, source === 'body' ? 'request body' : 'query string', options);
+    if (found === undefined) continue;
+    // RFC 6750 §2: clients MUST NOT use more than one method per request.
+    if (token !== undefined) throw new InvalidRequestError('ERR_BEARER_MULTIPLE', 'the request carries a token in more than one place');
+    token = found;
+  }
+  if (token !== undefined) return token;
+  throw new MissingTokenError(seen.otherScheme ? 'the Authorization scheme is not Bearer' : 'no bearer token in the request');
+}
+
+/** The Node request fields extraction reads; `IncomingMessage` has them. */
+export interface NodeRequestLike {
+  readonly rawHeaders: readonly string[];
+  readonly method?: string | undefined;
+  readonly headers: { readonly 'content-type'?: string | undefined };
+}
+
+/**
+ * A {@link TokenRequest} for a Node HTTP request. `parsed` gives the framework's parsed query and
+ * body; they are read lazily, only when those sources are enabled.
+ */
+export function tokenRequestFromNode(message: NodeRequestLike, parsed?: { readonly query?: unknown; readonly body?: unknown }): TokenRequest {
+  return {
+    authorization: authorizationValues(message.rawHeaders),
+    method: message.method,
+    contentType: message.headers['content-type'],
+    get query() {
+      return parsed?.query;
+    },
+    get body() {
+      return parsed?.body;
+    },
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * The verified-token cache. A client-credentials token is reused for its whole life, so the
+ * verdict of its signature and claims is kept, keyed by the exact token text, bounded in entries
+ * and bytes, and never served past `exp` (nor past `iat + maxTokenAge`), nor once the key that
+ * verified it has left the issuer's set.
+ */
+import { LRUCache } from 'lru-cache';
+import type { TokenCacheOptions } from './options';
+
+/** What a cached verdict must carry for the cache to judge its validity. */
+export interface CacheableVerdict {
+  /** Epoch milliseconds after which the verdict is void. */
+  readonly notAfter: number;
+  /** The key that verified the token. */
+  readonly keyId: string;
+}
+
+// Bookkeeping per entry beyond the token text itself (claims, principal, map slots), estimated.
+const ENTRY_OVERHEAD_BYTES = 1024;
+
+/** An LRU of verdicts by token. */
+export class VerifiedTokenCache<V extends CacheableVerdict> {
+  readonly #entries: LRUCache<string, V>;
+
+  constructor(options: Required<TokenCacheOptions>) {
+    this.#entries = new LRUCache<string, V>({
+      max: options.maxEntries,
+      maxSize: options.maxBytes,
+      sizeCalculation: (_value, token) => token.length * 2 + ENTRY_OVERHEAD_BYTES,
+    });
+  }
+
+  /** The verdict for `token` if still valid at `now` with its key still current. */
+  get(token: string, now: number, isCurrent: (keyId: string) => boolean): V | undefined {
+    const verdict = this.#entries.get(token);
+    if (verdict === undefined) return undefined;
+    if (now < verdict.notAfter && isCurrent(verdict.keyId)) return verdict;
+    this.#entries.delete(token);
+    return undefined;
+  }
+
+  set(token: string, verdict: V): void {
+    this.#entries.set(token, verdict);
+  }
+
+  /** Entries held now. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Estimated bytes held now. */
+  get bytes(): number {
+    return this.#entries.calculatedSize;
+  }
+}

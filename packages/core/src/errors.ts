@@ -1,0 +1,196 @@
+/**
+ * The error family: every refusal has a stable `code`, knows its HTTP status and its
+ * `WWW-Authenticate` challenge (RFC 6750 §3), and renders one JSON body.
+ * Callers branch on `code`, never on message text.
+ */
+
+/** The OAuth error code of RFC 6750 §3.1, or `temporarily_unavailable` for a 503. */
+export type OAuthErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable';
+
+/** Stable codes of every refusal the engine can produce. */
+export type ScopeguardErrorCode =
+  | 'ERR_BEARER_MISSING'
+  | 'ERR_BEARER_MALFORMED'
+  | 'ERR_BEARER_MULTIPLE'
+  | 'ERR_TOKEN_TOO_LARGE'
+  | 'ERR_TOKEN_MALFORMED'
+  | 'ERR_TOKEN_ALG_NOT_ALLOWED'
+  | 'ERR_TOKEN_TYPE'
+  | 'ERR_TOKEN_HEADER'
+  | 'ERR_TOKEN_SIGNATURE'
+  | 'ERR_TOKEN_KEY_NOT_FOUND'
+  | 'ERR_TOKEN_EXPIRED'
+  | 'ERR_TOKEN_NOT_YET_VALID'
+  | 'ERR_TOKEN_CLAIM'
+  | 'ERR_TOKEN_NOT_CLIENT'
+  | 'ERR_INSUFFICIENT_SCOPE'
+  | 'ERR_UNKNOWN_CLIENT'
+  | 'ERR_KEYS_UNAVAILABLE'
+  | 'ERR_PERMISSIONS_UNAVAILABLE';
+
+/** What an adapter writes back: status, headers and the JSON body. */
+export interface ErrorResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: { error: string; error_description: string };
+}
+
+/** Options for rendering a challenge. */
+export interface ChallengeOptions {
+  /** The `realm` auth-param; validated at configuration time. */
+  realm?: string;
+}
+
+/**
+ * Base class of every refusal. `status` is the HTTP status, `error` the OAuth error code
+ * (absent for a request that carried no credentials: RFC 6750 §3.1 says to send no code then).
+ */
+export class ScopeguardError extends Error {
+  readonly code: ScopeguardErrorCode;
+  readonly status: number;
+  readonly error: OAuthErrorCode | undefined;
+  /** Sanitised, safe to put in a header; never holds token contents. */
+  readonly description: string;
+
+  constructor(
+    code: ScopeguardErrorCode,
+    status: number,
+    error: OAuthErrorCode | undefined,
+    description: string,
+    options?: { cause?: unknown },
+  ) {
+    super(description, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.status = status;
+    this.error = error;
+    this.description = sanitizeDescription(description);
+  }
+
+  /** The `WWW-Authenticate` value, or `undefined` for statuses that carry no challenge (503). */
+  challenge(options: ChallengeOptions = {}): string | undefined {
+    if (this.status !== 400 && this.status !== 401 && this.status !== 403) return undefined;
+    const params: string[] = [];
+    if (options.realm !== undefined) params.push(`realm="${options.realm}"`);
+    if (this.error !== undefined) {
+      params.push(`error="${this.error}"`, `error_description="${this.description}"`);
+      params.push(...this.extraChallengeParams());
+    }
+    return params.length ? `Bearer ${params.join(', ')}` : 'Bearer';
+  }
+
+  /** Further auth-params (`scope="…"` on a 403). */
+  protected extraChallengeParams(): string[] {
+    return [];
+  }
+
+  /** Status, headers and JSON body, ready for any HTTP framework. */
+  toResponse(options: ChallengeOptions = {}): ErrorResponse {
+    const headers: Record<string, string> = { 'cache-control': 'no-store' };
+    const challenge = this.challenge(options);
+    if (challenge !== undefined) headers['www-authenticate'] = challenge;
+    if (this.status === 503) headers['retry-after'] = '5';
+    return {
+      status: this.status,
+      headers,
+      // No OAuth code exists for "no credentials"; the body still says what happened.
+      body: { error: this.error ?? 'unauthorized', error_description: this.description },
+    };
+  }
+}
+
+/** 401 with a bare challenge: no credentials, or credentials of another scheme (RFC 6750 §3.1). */
+export class MissingTokenError extends ScopeguardError {
+  constructor(description = 'no bearer token in the request') {
+    super('ERR_BEARER_MISSING', 401, undefined, description);
+  }
+}
+
+/** 400 `invalid_request`: the request itself is malformed (RFC 6750 §3.1). */
+export class InvalidRequestError extends ScopeguardError {
+  constructor(code: 'ERR_BEARER_MALFORMED' | 'ERR_BEARER_MULTIPLE', description: string) {
+    super(code, 400, 'invalid_request', description);
+  }
+}
+
+/** 401 `invalid_token`: expired, revoked, malformed or otherwise invalid (RFC 6750 §3.1). */
+export class InvalidTokenError extends ScopeguardError {
+  /** The claim or header parameter at fault, where there is one. */
+  readonly claim: string | undefined;
+
+  constructor(
+    code: Exclude<
+      ScopeguardErrorCode,
+      | 'ERR_BEARER_MISSING'
+      | 'ERR_BEARER_MALFORMED'
+      | 'ERR_BEARER_MULTIPLE'
+      | 'ERR_INSUFFICIENT_SCOPE'
+      | 'ERR_UNKNOWN_CLIENT'
+      | 'ERR_KEYS_UNAVAILABLE'
+      | 'ERR_PERMISSIONS_UNAVAILABLE'
+    >,
+    description: string,
+    options?: { claim?: string; cause?: unknown },
+  ) {
+    super(code, 401, 'invalid_token', description, options);
+    this.claim = options?.claim;
+  }
+}
+
+/** 403 `insufficient_scope`; the challenge names the scopes the route needs (RFC 6750 §3). */
+export class InsufficientScopeError extends ScopeguardError {
+  /** The scopes the request needed, as in the challenge's `scope` attribute. */
+  readonly requiredScopes: readonly string[];
+
+  constructor(
+    requiredScopes: readonly string[],
+    description = 'the token does not grant the scopes this resource requires',
+    code: 'ERR_INSUFFICIENT_SCOPE' | 'ERR_UNKNOWN_CLIENT' = 'ERR_INSUFFICIENT_SCOPE',
+  ) {
+    super(code, 403, 'insufficient_scope', description);
+    this.requiredScopes = requiredScopes;
+  }
+
+  protected override extraChallengeParams(): string[] {
+    // Scope tokens were validated against RFC 6749 §3.3 when the requirement was defined.
+    return this.requiredScopes.length ? [`scope="${this.requiredScopes.join(' ')}"`] : [];
+  }
+}
+
+/**
+ * 503: the decision could not be made because a dependency (the issuer's JWKS or discovery
+ * document, the permission source) failed. Never a 401: an outage is not a bad token.
+ */
+export class UnavailableError extends ScopeguardError {
+  constructor(code: 'ERR_KEYS_UNAVAILABLE' | 'ERR_PERMISSIONS_UNAVAILABLE', description: string, options?: { cause?: unknown }) {
+    super(code, 503, 'temporarily_unavailable', description, options);
+  }
+}
+
+/** Thrown at construction or definition time for a wrong option; never reaches a client. */
+export class ScopeguardConfigError extends TypeError {
+  readonly code = 'ERR_INVALID_OPTION';
+  /** The option at fault, as a dotted path (`jwks.timeout`). */
+  readonly option: string;
+
+  constructor(option: string, message: string) {
+    super(`scopeguard: option "${option}" ${message}`);
+    this.name = 'ScopeguardConfigError';
+    this.option = option;
+  }
+}
+
+// RFC 6750 §3: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.
+const UNSAFE_DESCRIPTION_CHARS = /[^\x20\x21\x23-\x5b\x5d-\x7e]/g;
+const MAX_DESCRIPTION_LENGTH = 200;
+
+/** Makes text safe for the `error_description` auth-param: no quotes, backslashes or control characters. */
+export function sanitizeDescription(text: string): string {
+  const clean = text.replace(UNSAFE_DESCRIPTION_CHARS, ' ');
+  return clean.length > MAX_DESCRIPTION_LENGTH ? clean.slice(0, MAX_DESCRIPTION_LENGTH) : clean;
+}
+
+/** True for errors of this family. */
+export function isScopeguardError(value: unknown): value is ScopeguardError {
+  return value instanceof ScopeguardError;
+}

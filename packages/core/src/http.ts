@@ -1,0 +1,48 @@
+/**
+ * Bounded JSON GET for the issuer's metadata and key set: a timeout, a size cap, and errors that
+ * say which endpoint failed and how, without echoing what it returned.
+ */
+
+/** The endpoint answered, but not with what we can use, or did not answer in time. */
+export class FetchFailure extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'FetchFailure';
+  }
+}
+
+const MAX_BODY_BYTES = 512 * 1024;
+
+/** GETs `url` and parses a JSON object from it; anything else is a {@link FetchFailure}. */
+export async function fetchJsonObject(url: string, timeoutMs: number): Promise<Record<string, unknown>> {
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      headers: { accept: 'application/json, application/jwk-set+json' },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (cause) {
+    const reason = cause instanceof Error && cause.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : 'could not be reached';
+    throw new FetchFailure(`${url} ${reason}`, { cause });
+  }
+  let text: string;
+  try {
+    if (!response.ok) throw new FetchFailure(`${url} answered HTTP ${response.status}`);
+    const declared = Number(response.headers.get('content-length') ?? 0);
+    if (declared > MAX_BODY_BYTES) throw new FetchFailure(`${url} answered more than ${MAX_BODY_BYTES} bytes`);
+    text = await response.text();
+  } catch (cause) {
+    await response.body?.cancel().catch(() => undefined);
+    if (cause instanceof FetchFailure) throw cause;
+    throw new FetchFailure(`${url} failed while reading the response`, { cause });
+  }
+  if (text.length > MAX_BODY_BYTES) throw new FetchFailure(`${url} answered more than ${MAX_BODY_BYTES} bytes`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (cause) {
+    throw new FetchFailure(`${url} did not answer JSON`, { cause });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new FetchFailure(`${url} did not answer a JSON object`);
+  return parsed as Record<string, unknown>;
+}

@@ -1,0 +1,63 @@
+/**
+ * @scopeguard/core — the framework-free engine: RFC 6750 bearer extraction, RFC 9068 / RFC 8725
+ * JWT verification against the issuer's key set, scopes, and the scope ∩ permission intersection.
+ * @packageDocumentation
+ */
+export { Scopeguard } from './engine';
+export {
+  authorizationValues,
+  extractBearerToken,
+  tokenRequestFromNode,
+  type ExtractOptions,
+  type NodeRequestLike,
+  type TokenRequest,
+  type TokenSource,
+} from './bearer';
+export {
+  InsufficientScopeError,
+  InvalidRequestError,
+  InvalidTokenError,
+  MissingTokenError,
+  ScopeguardConfigError,
+  ScopeguardError,
+  UnavailableError,
+  isScopeguardError,
+  sanitizeDescription,
+  type ChallengeOptions,
+  type ErrorResponse,
+  type OAuthErrorCode,
+  type ScopeguardErrorCode,
+} from './errors';
+export { RemoteKeySet, unusableReason, type CandidateKey, type KeySource } from './jwks';
+export { discoverJwksUri, metadataUrls } from './discovery';
+export {
+  SUPPORTED_ALGORITHMS,
+  resolveOptions,
+  type JwksOptions,
+  type JwsAlgorithm,
+  type PermissionLookupOptions,
+  type ResolvedOptions,
+  type ScopeguardOptions,
+  type TokenCacheOptions,
+} from './options';
+export {
+  effectivePermissions,
+  type PermissionMap,
+  type PermissionResolver,
+  type ServiceUser,
+} from './permissions';
+export { PRESETS, type ClaimProfile, type PresetName } from './presets';
+export type { Principal } from './principal';
+export {
+  assertRequirement,
+  isScopeToken,
+  meetsRequirement,
+  parseScopeClaim,
+  requireAnyScope,
+  requireScopes,
+  scopeRequirement,
+  scopesFromClaims,
+  type HasPermissions,
+  type ScopeRequirement,
+} from './scopes';
+export { RFC9068_REQUIRED_CLAIMS, verifyAccessToken, type VerifiedToken } from './verify';

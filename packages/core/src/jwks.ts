@@ -1,0 +1,226 @@
+/**
+ * The issuer's signing keys (RFC 7517 JWK Set), cached whole.
+ *
+ * Why not `jwks-rsa` or jose's `createRemoteJWKSet` as they are: neither keeps serving the last
+ * known good set when a refresh fails (jose rethrows once its cache is stale, and retries on every
+ * request while the issuer is down), neither tells "the issuer is down" (503) apart from "no such
+ * key" (401), and neither says *which* key verified a token, which the verified-token cache needs
+ * to drop a token's verdict when its key leaves the set. jose still does the cryptography:
+ * `importJWK` turns each selected JWK into a key, and `jwtVerify` checks signatures.
+ *
+ * Rules kept here: the whole set is fetched and cached; concurrent misses share one fetch; an
+ * unknown `kid` triggers at most one refetch per cooldown, as does a failure; a stale set is
+ * refreshed in the background while it keeps serving; unusable keys (`use` other than `sig`,
+ * private or symmetric material, RSA under 2048 bits) are never loaded.
+ */
+import { importJWK, type CryptoKey, type JWK } from 'jose';
+import { InvalidTokenError, UnavailableError } from './errors';
+import { fetchJsonObject } from './http';
+import type { JwksOptions } from './options';
+
+/** A key chosen for a token: `id` identifies the exact key material (see {@link KeySource.isCurrent}). */
+export interface CandidateKey {
+  readonly id: string;
+  readonly key: CryptoKey;
+}
+
+/** What the verifier asks of a key store; implemented by {@link RemoteKeySet}. */
+export interface KeySource {
+  /** Keys that may have signed a token with this header, best first. */
+  candidates(alg: string, kid: string | undefined): Promise<readonly CandidateKey[]>;
+  /** Whether the key with this id is still in the set. */
+  isCurrent(id: string): boolean;
+}
+
+interface LoadedKey {
+  readonly id: string;
+  readonly jwk: JWK;
+  readonly imported: Map<string, Promise<CryptoKey | undefined>>;
+}
+
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
+const MAX_CANDIDATES = 4;
+
+/** Key type and curve an algorithm needs (RFC 7518 §3, RFC 8037 §3.1). */
+function keyTypeFor(alg: string): { kty: string; crv?: readonly string[] } | undefined {
+  if (/^(RS|PS)(256|384|512)$/.test(alg)) return { kty: 'RSA' };
+  switch (alg) {
+    case 'ES256': return { kty: 'EC', crv: ['P-256'] };
+    case 'ES384': return { kty: 'EC', crv: ['P-384'] };
+    case 'ES512': return { kty: 'EC', crv: ['P-521'] };
+    case 'EdDSA': return { kty: 'OKP', crv: ['Ed25519', 'Ed448'] };
+    case 'Ed25519': return { kty: 'OKP', crv: ['Ed25519'] };
+    default: return undefined;
+  }
+}
+
+function rsaModulusBits(n: string): number {
+  const bytes = Buffer.from(n, 'base64url');
+  let start = 0;
+  while (start < bytes.length && bytes[start] === 0) start++;
+  if (start === bytes.length) return 0;
+  return (bytes.length - start) * 8 - Math.clz32(bytes[start]!) + 24;
+}
+
+/** Why a JWK is not loaded, or `undefined` when it is usable for verification. */
+export function unusableReason(jwk: Record<string, unknown>): string | undefined {
+  if (typeof jwk.kty !== 'string') return 'no kty';
+  if (jwk.kty !== 'RSA' && jwk.kty !== 'EC' && jwk.kty !== 'OKP') return `kty ${jwk.kty} is not an asymmetric signing key type`;
+  if (jwk.use !== undefined && jwk.use !== 'sig') return 'use is not sig';
+  if (jwk.key_ops !== undefined && (!Array.isArray(jwk.key_ops) || !jwk.key_ops.includes('verify'))) return 'key_ops lacks verify';
+  if (PRIVATE_MEMBERS.some((member) => jwk[member] !== undefined)) return 'it holds private key material';
+  if (jwk.kid !== undefined && typeof jwk.kid !== 'string') return 'kid is not a string';
+  if (jwk.kty === 'RSA') {
+    if (typeof jwk.n !== 'string' || typeof jwk.e !== 'string') return 'RSA key without n and e';
+    if (rsaModulusBits(jwk.n) < 2048) return 'RSA modulus shorter than 2048 bits';
+  } else if (typeof jwk.crv !== 'string' || typeof jwk.x !== 'string' || (jwk.kty === 'EC' && typeof jwk.y !== 'string')) {
+    return `${jwk.kty} key without crv and coordinates`;
+  }
+  return undefined;
+}
+
+/** The public key material, which identifies a key whatever its `kid`. */
+function keyId(jwk: Record<string, unknown>): string {
+  return jwk.kty === 'RSA' ? `RSA:${jwk.n}:${jwk.e}` : `${jwk.kty}:${jwk.crv}:${jwk.x}:${jwk.y ?? ''}`;
+}
+
+/** A remote JWK Set with the caching policy described at the top of this file. */
+export class RemoteKeySet implements KeySource {
+  readonly #resolveUri: () => Promise<string>;
+  readonly #options: Required<JwksOptions>;
+  #uri: string | undefined;
+  #keys: readonly LoadedKey[] = [];
+  #ids: ReadonlySet<string> = new Set();
+  #loadedAt = -Infinity;
+  #attemptedAt = -Infinity;
+  #lastFailure: Error | undefined;
+  #pending: Promise<void> | undefined;
+  /** How many JWKS (and discovery) fetches were started; exposed for tests and metrics. */
+  fetchCount = 0;
+
+  /** @param resolveUri gives the JWKS URL (a constant or discovery); called until it succeeds. */
+  constructor(resolveUri: () => Promise<string>, options: Required<JwksOptions>) {
+    this.#resolveUri = resolveUri;
+    this.#options = options;
+  }
+
+  isCurrent(id: string): boolean {
+    return this.#ids.has(id);
+  }
+
+  async candidates(alg: string, kid: string | undefined): Promise<readonly CandidateKey[]> {
+    const now = Date.now();
+    if (this.#keys.length === 0) {
+      if (this.#mayFetch(now)) await this.#refresh().catch(() => undefined);
+      else if (this.#pending) await this.#pending.catch(() => undefined);
+      if (this.#keys.length === 0) throw this.#unavailable();
+    } else if (now - this.#loadedAt > this.#options.maxAgeMs && this.#mayFetch(now)) {
+      // Stale: refresh in the background, keep serving the last known good set meanwhile.
+      this.#refresh().catch(() => undefined);
+    }
+
+    let found = this.#select(alg, kid);
+    if (found.length === 0) {
+      // An unknown kid may mean the issuer rotated: refetch, but at most once per cooldown.
+      if (this.#mayFetch(Date.now())) await this.#refresh().catch(() => undefined);
+      else if (this.#pending) await this.#pending.catch(() => undefined);
+      found = this.#select(alg, kid);
+      if (found.length === 0) {
+        // We cannot tell "no such key" from "the issuer rotated and we could not fetch".
+        if (this.#lastFailure) throw this.#unavailable();
+        throw new InvalidTokenError('ERR_TOKEN_KEY_NOT_FOUND', 'no key of the issuer matches the token');
+      }
+    }
+    const keys: CandidateKey[] = [];
+    for (const loaded of found) {
+      const key = await this.#import(loaded, alg);
+      if (key) keys.push({ id: loaded.id, key });
+    }
+    if (keys.length === 0) throw new InvalidTokenError('ERR_TOKEN_KEY_NOT_FOUND', 'no key of the issuer matches the token');
+    return keys;
+  }
+
+  /** Fetches the set now (single flight). Rejects when the fetch fails; the old set stays. */
+  refresh(): Promise<void> {
+    return this.#refresh();
+  }
+
+  #mayFetch(now: number): boolean {
+    return this.#pending === undefined && now - this.#attemptedAt >= this.#options.cooldownMs;
+  }
+
+  #unavailable(): UnavailableError {
+    return new UnavailableError('ERR_KEYS_UNAVAILABLE', "the issuer's signing keys could not be obtained", { cause: this.#lastFailure });
+  }
+
+  #select(alg: string, kid: string | undefined): LoadedKey[] {
+    const type = keyTypeFor(alg);
+    if (!type) return [];
+    const found: LoadedKey[] = [];
+    for (const loaded of this.#keys) {
+      const { jwk } = loaded;
+      if (jwk.kty !== type.kty) continue;
+      if (type.crv && !type.crv.includes(jwk.crv!)) continue;
+      if (jwk.alg !== undefined && jwk.alg !== alg && !(alg === 'Ed25519' && jwk.alg === 'EdDSA')) continue;
+      if (kid !== undefined && jwk.kid !== kid) continue;
+      found.push(loaded);
+      if (found.length === MAX_CANDIDATES) break;
+    }
+    return found;
+  }
+
+  #import(loaded: LoadedKey, alg: string): Promise<CryptoKey | undefined> {
+    let key = loaded.imported.get(alg);
+    if (!key) {
+      key = importJWK(loaded.jwk, alg).then(
+        (imported) => (imported instanceof Uint8Array ? undefined : imported),
+        () => undefined,
+      );
+      loaded.imported.set(alg, key);
+    }
+    return key;
+  }
+
+  #refresh(): Promise<void> {
+    if (this.#pending) return this.#pending;
+    this.#attemptedAt = Date.now();
+    this.#pending = this.#load()
+      .then(
+        () => {
+          this.#lastFailure = undefined;
+        },
+        (error: Error) => {
+          this.#lastFailure = error;
+          throw error;
+        },
+      )
+      .finally(() => {
+        this.#pending = undefined;
+      });
+    return this.#pending;
+  }
+
+  async #load(): Promise<void> {
+    this.fetchCount++;
+    this.#uri ??= await this.#resolveUri();
+    const document = await fetchJsonObject(this.#uri, this.#options.timeoutMs);
+    if (!Array.isArray(document.keys)) throw new Error(`${this.#uri} is not a JWK Set: no keys array`);
+    const previous = new Map(this.#keys.map((loaded) => [loaded.id, loaded]));
+    const keys: LoadedKey[] = [];
+    for (const member of document.keys as unknown[]) {
+      if (typeof member !== 'object' || member === null || Array.isArray(member)) continue;
+      const jwk = member as Record<string, unknown>;
+      if (unusableReason(jwk) !== undefined) continue;
+      const id = keyId(jwk);
+      if (keys.some((key) => key.id === id)) continue;
+      // Keep only public members; reuse the imported key when the same key comes back.
+      const { kty, n, e, crv, x, y, kid, alg } = jwk as JWK;
+      const publicJwk = Object.fromEntries(Object.entries({ kty, n, e, crv, x, y, kid, alg }).filter(([, v]) => v !== undefined)) as JWK;
+      keys.push(previous.get(id) ?? { id, jwk: publicJwk, imported: new Map() });
+    }
+    if (keys.length === 0) throw new Error(`${this.#uri} holds no usable signing key`);
+    this.#keys = keys;
+    this.#ids = new Set(keys.map((key) => key.id));
+    this.#loadedAt = Date.now();
+  }
+}

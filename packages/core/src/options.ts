@@ -1,0 +1,274 @@
+/**
+ * Options: the public shape, validation at construction (a wrong option throws naming it) and the
+ * defaults, which are always the safe choice.
+ */
+import { ScopeguardConfigError } from './errors';
+import type { PermissionMap, PermissionResolver } from './permissions';
+import { PRESETS, type ClaimProfile, type PresetName } from './presets';
+import { isScopeToken } from './scopes';
+import type { TokenSource } from './bearer';
+
+/** Asymmetric JWS algorithms (RFC 7518, RFC 8037, RFC 9864). `none` and HS* are never accepted. */
+export const SUPPORTED_ALGORITHMS = [
+  'RS256', 'RS384', 'RS512',
+  'PS256', 'PS384', 'PS512',
+  'ES256', 'ES384', 'ES512',
+  'EdDSA', 'Ed25519',
+] as const;
+
+/** One of {@link SUPPORTED_ALGORITHMS}. */
+export type JwsAlgorithm = (typeof SUPPORTED_ALGORITHMS)[number];
+
+/** Settings of the issuer's key set (JWKS) and discovery document fetches. */
+export interface JwksOptions {
+  /** Abort a fetch after this many milliseconds. Default 5000. */
+  timeoutMs?: number;
+  /** At most one fetch per this many milliseconds when a token names an unknown `kid`, or after a failure. Default 30000. */
+  cooldownMs?: number;
+  /** Refresh the cached set in the background once it is this old, in milliseconds. Default 600000 (10 min). */
+  maxAgeMs?: number;
+}
+
+/** Bounds of the verified-token cache. */
+export interface TokenCacheOptions {
+  /** Most tokens kept. Default 10000. */
+  maxEntries?: number;
+  /** Most bytes kept (token text plus bookkeeping, estimated). Default 32 MiB. */
+  maxBytes?: number;
+}
+
+/** Settings of the permission lookup when `permissions` is a resolver. */
+export interface PermissionLookupOptions {
+  /** Keep a resolver's answer this many seconds. Default 60. */
+  ttl?: number;
+  /** A resolver slower than this many milliseconds is a failure (503). Default 2000. */
+  timeoutMs?: number;
+  /** Most clients kept. Default 10000. */
+  maxEntries?: number;
+}
+
+/** Everything `@scopeguard/core` can be told. Only `issuer` and `audience` are required. */
+export interface ScopeguardOptions {
+  /** Trusted issuer(s); the token's `iss` must equal one exactly. */
+  issuer: string | readonly string[];
+  /** This API's identifier(s); the token's `aud` (string or array) must contain one. */
+  audience: string | readonly string[];
+  /** The issuer's JWKS. When absent it is discovered (RFC 8414, then OpenID Connect Discovery). */
+  jwksUri?: string;
+  /** Allowed `alg` values. Default `['RS256']`. */
+  algorithms?: readonly JwsAlgorithm[];
+  /** Leeway for `exp`, `nbf` and `iat`, in seconds. Default 5. */
+  clockTolerance?: number;
+  /** Refuse tokens whose `iat` is older than this many seconds (and require `iat`). */
+  maxTokenAge?: number;
+  /** RFC 9068 profile: `typ` must be `at+jwt` and `iss exp aud sub client_id iat jti` are required. Default false. */
+  strict?: boolean;
+  /** Claim layout of a known identity provider. Default `rfc9068`. */
+  preset?: PresetName;
+  /** Claims holding scopes; overrides the preset's. */
+  scopeClaims?: readonly string[];
+  /** Claims holding the client id, tried in order; overrides the preset's. */
+  clientIdClaims?: readonly string[];
+  /** Refuse tokens that represent a user rather than a client acting for itself. Default false. */
+  requireClientCredentials?: boolean;
+  /** The permissions each service user (client) holds: a map by client id or a resolver. */
+  permissions?: PermissionMap | PermissionResolver;
+  /** Settings of the resolver's cache and timeout. */
+  permissionLookup?: PermissionLookupOptions;
+  /** A scope may stand for a set of permissions; scopes not listed stand for themselves. */
+  scopeMap?: Readonly<Record<string, readonly string[]>>;
+  /** Where a token may come from (RFC 6750 §2). Default `['header']`. */
+  tokenSources?: readonly TokenSource[];
+  /** Tokens longer than this many characters are refused before decoding. Default 8192. */
+  maxTokenLength?: number;
+  /** The `realm` of challenges. Default: the first audience, when it can be quoted. */
+  realm?: string;
+  /** JWKS and discovery fetch settings. */
+  jwks?: JwksOptions;
+  /** Verified-token cache bounds, or `false` to verify every request. */
+  tokenCache?: TokenCacheOptions | false;
+}
+
+/** Options after validation, with defaults applied. */
+export interface ResolvedOptions {
+  readonly issuers: readonly string[];
+  readonly audiences: readonly string[];
+  readonly jwksUri: string | undefined;
+  readonly algorithms: readonly JwsAlgorithm[];
+  readonly clockTolerance: number;
+  readonly maxTokenAge: number | undefined;
+  readonly strict: boolean;
+  readonly profile: ClaimProfile;
+  readonly requireClientCredentials: boolean;
+  readonly permissions: PermissionMap | PermissionResolver | undefined;
+  readonly permissionLookup: Required<PermissionLookupOptions>;
+  readonly scopeMap: ReadonlyMap<string, readonly string[]> | undefined;
+  readonly tokenSources: ReadonlySet<TokenSource>;
+  readonly maxTokenLength: number;
+  readonly realm: string | undefined;
+  readonly jwks: Required<JwksOptions>;
+  readonly tokenCache: Required<TokenCacheOptions> | false;
+}
+
+const KNOWN_OPTIONS = new Set<string>([
+  'issuer', 'audience', 'jwksUri', 'algorithms', 'clockTolerance', 'maxTokenAge', 'strict', 'preset',
+  'scopeClaims', 'clientIdClaims', 'requireClientCredentials', 'permissions', 'permissionLookup', 'scopeMap',
+  'tokenSources', 'maxTokenLength', 'realm', 'jwks', 'tokenCache',
+]);
+const TOKEN_SOURCES: readonly TokenSource[] = ['header', 'body', 'query'];
+// A realm is sent as an RFC 9110 quoted-string; we keep to characters that need no escaping.
+const QUOTABLE = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function fail(option: string, message: string): never {
+  throw new ScopeguardConfigError(option, message);
+}
+
+function stringList(option: string, value: unknown, required: boolean): string[] {
+  if (value === undefined && !required) return [];
+  const list = typeof value === 'string' ? [value] : Array.isArray(value) ? [...value] : fail(option, 'must be a string or an array of strings');
+  if (list.length === 0) fail(option, 'must not be empty');
+  for (const item of list) if (typeof item !== 'string' || item.length === 0) fail(option, 'must hold non-empty strings');
+  return list as string[];
+}
+
+function httpUrl(option: string, value: unknown): string {
+  if (typeof value !== 'string') fail(option, 'must be a URL string');
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return fail(option, 'must be an absolute URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') fail(option, 'must be an http(s) URL');
+  return value;
+}
+
+function number(option: string, value: unknown, fallback: number, min: number, integer = false): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
+    fail(option, `must be a ${integer ? 'whole ' : ''}number of at least ${min}`);
+  }
+  return value;
+}
+
+function boolean(option: string, value: unknown): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') fail(option, 'must be true or false');
+  return value;
+}
+
+function object(option: string, value: unknown): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(option, 'must be an object');
+  return value as Record<string, unknown>;
+}
+
+function only(option: string, value: Record<string, unknown>, keys: readonly string[]): void {
+  for (const key of Object.keys(value)) if (!keys.includes(key)) fail(`${option}.${key}`, 'is not a known option');
+}
+
+function algorithms(value: unknown): JwsAlgorithm[] {
+  if (value === undefined) return ['RS256'];
+  const list = stringList('algorithms', value, true);
+  for (const alg of list) {
+    if (alg.toLowerCase() === 'none') fail('algorithms', 'must not contain "none": unsigned tokens are never accepted');
+    if (/^HS/i.test(alg)) fail('algorithms', `must not contain ${alg}: a symmetric algorithm cannot be verified with an issuer's public key set`);
+    if (!(SUPPORTED_ALGORITHMS as readonly string[]).includes(alg)) fail('algorithms', `holds unsupported ${alg}; use ${SUPPORTED_ALGORITHMS.join(', ')}`);
+  }
+  return list as JwsAlgorithm[];
+}
+
+function permissions(value: unknown): PermissionMap | PermissionResolver | undefined {
+  if (value === undefined || typeof value === 'function') return value as PermissionResolver | undefined;
+  const map = object('permissions', value);
+  for (const [clientId, list] of Object.entries(map)) {
+    if (!Array.isArray(list) || !list.every(isScopeToken)) fail(`permissions.${clientId}`, 'must be an array of scope-tokens');
+  }
+  return map as PermissionMap;
+}
+
+function scopeMap(value: unknown): Map<string, readonly string[]> | undefined {
+  if (value === undefined) return undefined;
+  const map = new Map<string, readonly string[]>();
+  for (const [scope, list] of Object.entries(object('scopeMap', value))) {
+    if (!isScopeToken(scope)) fail('scopeMap', `key ${JSON.stringify(scope)} is not a scope-token`);
+    if (!Array.isArray(list) || !list.every(isScopeToken)) fail(`scopeMap.${scope}`, 'must be an array of scope-tokens');
+    map.set(scope, Object.freeze([...list]));
+  }
+  return map;
+}
+
+function profile(input: ScopeguardOptions): ClaimProfile {
+  const preset = input.preset ?? 'rfc9068';
+  if (!Object.hasOwn(PRESETS, preset)) fail('preset', `must be one of ${Object.keys(PRESETS).join(', ')}`);
+  const base = PRESETS[preset];
+  const scopeClaims = input.scopeClaims === undefined ? base.scopeClaims : stringList('scopeClaims', input.scopeClaims, true);
+  const clientIdClaims = input.clientIdClaims === undefined ? base.clientIdClaims : stringList('clientIdClaims', input.clientIdClaims, true);
+  return { scopeClaims, clientIdClaims, isClientCredentials: base.isClientCredentials };
+}
+
+/** Validates `input` and applies defaults. Throws {@link ScopeguardConfigError} naming the first wrong option. */
+export function resolveOptions(input: ScopeguardOptions): ResolvedOptions {
+  const raw = object('options', input);
+  for (const key of Object.keys(raw)) if (!KNOWN_OPTIONS.has(key)) fail(key, 'is not a known option');
+
+  const issuers = stringList('issuer', input.issuer, true);
+  issuers.forEach((issuer) => httpUrl('issuer', issuer));
+  const audiences = stringList('audience', input.audience, true);
+  const jwksUri = input.jwksUri === undefined ? undefined : httpUrl('jwksUri', input.jwksUri);
+  if (jwksUri === undefined && issuers.length > 1) {
+    fail('jwksUri', 'is required when several issuers are trusted: discovery would not know whose keys to use');
+  }
+
+  const sources = stringList('tokenSources', input.tokenSources ?? ['header'], true);
+  for (const source of sources) if (!(TOKEN_SOURCES as string[]).includes(source)) fail('tokenSources', `holds ${source}; use header, body or query`);
+
+  let realm = input.realm;
+  if (realm !== undefined && (typeof realm !== 'string' || !QUOTABLE.test(realm))) {
+    fail('realm', 'must be a string without quotes, backslashes or control characters');
+  }
+  realm ??= QUOTABLE.test(audiences[0]!) ? audiences[0] : undefined;
+
+  const jwks = object('jwks', input.jwks);
+  only('jwks', jwks, ['timeoutMs', 'cooldownMs', 'maxAgeMs']);
+  const lookup = object('permissionLookup', input.permissionLookup);
+  only('permissionLookup', lookup, ['ttl', 'timeoutMs', 'maxEntries']);
+  let tokenCache: Required<TokenCacheOptions> | false = false;
+  if (input.tokenCache !== false) {
+    const cache = object('tokenCache', input.tokenCache);
+    only('tokenCache', cache, ['maxEntries', 'maxBytes']);
+    tokenCache = {
+      maxEntries: number('tokenCache.maxEntries', cache.maxEntries, 10_000, 1, true),
+      maxBytes: number('tokenCache.maxBytes', cache.maxBytes, 32 * 1024 * 1024, 1024, true),
+    };
+  }
+
+  const strict = boolean('strict', input.strict);
+  return Object.freeze({
+    issuers,
+    audiences,
+    jwksUri,
+    algorithms: algorithms(input.algorithms),
+    clockTolerance: number('clockTolerance', input.clockTolerance, 5, 0),
+    maxTokenAge: input.maxTokenAge === undefined ? undefined : number('maxTokenAge', input.maxTokenAge, 0, 1),
+    strict,
+    profile: profile(input),
+    requireClientCredentials: boolean('requireClientCredentials', input.requireClientCredentials),
+    permissions: permissions(input.permissions),
+    permissionLookup: {
+      ttl: number('permissionLookup.ttl', lookup.ttl, 60, 0),
+      timeoutMs: number('permissionLookup.timeoutMs', lookup.timeoutMs, 2000, 1),
+      maxEntries: number('permissionLookup.maxEntries', lookup.maxEntries, 10_000, 1, true),
+    },
+    scopeMap: scopeMap(input.scopeMap),
+    tokenSources: new Set(sources as TokenSource[]),
+    maxTokenLength: number('maxTokenLength', input.maxTokenLength, 8192, 16, true),
+    realm,
+    jwks: {
+      timeoutMs: number('jwks.timeoutMs', jwks.timeoutMs, 5000, 1),
+      cooldownMs: number('jwks.cooldownMs', jwks.cooldownMs, 30_000, 0),
+      maxAgeMs: number('jwks.maxAgeMs', jwks.maxAgeMs, 600_000, 1000),
+    },
+    tokenCache,
+  });
+}

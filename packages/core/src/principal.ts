@@ -1,0 +1,71 @@
+/**
+ * The principal: who called (the client, a service user) and what it may do, read from verified
+ * claims. Principals are frozen because one verdict serves every request with the same token.
+ */
+import { type JWTPayload } from 'jose';
+import { InvalidTokenError } from './errors';
+import type { ClaimProfile } from './presets';
+import { clientIdFromClaims } from './presets';
+import { scopesFromClaims } from './scopes';
+
+/** The authenticated caller, as adapters hand it to route handlers. */
+export interface Principal {
+  /** The client (service user) the token was issued to, per the preset's client-id claims. */
+  readonly clientId: string | undefined;
+  /** `sub`. For client-credentials tokens it identifies the client (RFC 9068 §2.2). */
+  readonly subject: string | undefined;
+  /** `iss`. */
+  readonly issuer: string;
+  /** `aud`, always as an array. */
+  readonly audience: readonly string[];
+  /** Scopes the token carries (granted by the authorization server). */
+  readonly scopes: readonly string[];
+  /** Effective permissions: scopes ∩ what the service user holds. Route requirements check these. */
+  readonly permissions: readonly string[];
+  /** Whether the token represents the client itself rather than a user. */
+  readonly isClientCredentials: boolean;
+  /** `exp` as a date. */
+  readonly expiresAt: Date;
+  /** Every verified claim. */
+  readonly claims: Readonly<JWTPayload>;
+}
+
+/** The parts of a principal that depend on the token alone. */
+export type TokenFacts = Omit<Principal, 'permissions'>;
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
+}
+
+/**
+ * Reads the facts of a verified payload.
+ * @throws {@link InvalidTokenError} `ERR_TOKEN_NOT_CLIENT` when client credentials are required and
+ * the token represents a user.
+ */
+export function tokenFacts(payload: JWTPayload, profile: ClaimProfile, requireClientCredentials: boolean): TokenFacts {
+  const claims = deepFreeze(payload) as Record<string, unknown>;
+  const clientId = clientIdFromClaims(claims, profile.clientIdClaims);
+  const isClientCredentials = profile.isClientCredentials(claims, clientId);
+  if (requireClientCredentials && !isClientCredentials) {
+    throw new InvalidTokenError('ERR_TOKEN_NOT_CLIENT', 'this API accepts only client credentials tokens, not user tokens');
+  }
+  return {
+    clientId,
+    subject: typeof payload.sub === 'string' ? payload.sub : undefined,
+    issuer: payload.iss as string,
+    audience: Object.freeze(typeof payload.aud === 'string' ? [payload.aud] : [...(payload.aud ?? [])]),
+    scopes: Object.freeze(scopesFromClaims(claims, profile.scopeClaims)),
+    isClientCredentials,
+    expiresAt: new Date((payload.exp as number) * 1000),
+    claims: payload,
+  };
+}
+
+/** A frozen principal from facts and effective permissions. */
+export function principalOf(facts: TokenFacts, permissions: readonly string[]): Principal {
+  return Object.freeze({ ...facts, permissions: Object.freeze([...permissions]) });
+}

@@ -1,0 +1,89 @@
+/**
+ * Scopes: reading them from claims (RFC 6749 §3.3, RFC 9068 §2.2.3) and checking a route's
+ * requirement against what a principal may do. Matching is exact and case-sensitive: `read`
+ * never satisfies `read:all`.
+ */
+import { InsufficientScopeError, ScopeguardConfigError } from './errors';
+
+// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+const SPACES = / +/;
+
+/** Whether `value` is a valid RFC 6749 scope-token. */
+export function isScopeToken(value: unknown): value is string {
+  return typeof value === 'string' && SCOPE_TOKEN.test(value);
+}
+
+/**
+ * Scope values from one claim: a space-delimited string (`scope`) or an array of strings
+ * (`scp`, `permissions`, `roles`). Entries that are not scope-tokens are ignored.
+ */
+export function parseScopeClaim(value: unknown): string[] {
+  if (typeof value === 'string') return value.split(SPACES).filter(isScopeToken);
+  if (Array.isArray(value)) return value.filter(isScopeToken);
+  return [];
+}
+
+/** The union of scopes found in `claimNames`, in first-seen order, without duplicates. */
+export function scopesFromClaims(claims: Record<string, unknown>, claimNames: readonly string[]): string[] {
+  const scopes = new Set<string>();
+  for (const name of claimNames) for (const scope of parseScopeClaim(claims[name])) scopes.add(scope);
+  return [...scopes];
+}
+
+/** A route's scope requirement, validated once when the route is defined. */
+export interface ScopeRequirement {
+  /** `all`: every scope is needed; `any`: one of them suffices. */
+  readonly mode: 'all' | 'any';
+  readonly scopes: readonly string[];
+}
+
+/**
+ * Defines a requirement. An empty list or a value that is not a scope-token is a programming
+ * error and throws {@link ScopeguardConfigError} at definition time, not at request time.
+ */
+export function scopeRequirement(mode: 'all' | 'any', scopes: readonly string[]): ScopeRequirement {
+  const flat = scopes.flat() as unknown[];
+  if (flat.length === 0) {
+    throw new ScopeguardConfigError('scopes', 'must name at least one scope: an empty requirement would allow every token');
+  }
+  for (const scope of flat) {
+    if (!isScopeToken(scope)) {
+      throw new ScopeguardConfigError('scopes', `holds ${JSON.stringify(scope)}, which is not an RFC 6749 scope-token`);
+    }
+  }
+  return Object.freeze({ mode, scopes: Object.freeze([...new Set(flat as string[])]) });
+}
+
+/** Whether `granted` meets `requirement`. */
+export function meetsRequirement(granted: readonly string[], requirement: ScopeRequirement): boolean {
+  return requirement.mode === 'all'
+    ? requirement.scopes.every((scope) => granted.includes(scope))
+    : requirement.scopes.some((scope) => granted.includes(scope));
+}
+
+/** Throws a 403 {@link InsufficientScopeError} unless `granted` meets `requirement`. */
+export function assertRequirement(granted: readonly string[], requirement: ScopeRequirement): void {
+  if (meetsRequirement(granted, requirement)) return;
+  throw new InsufficientScopeError(
+    requirement.scopes,
+    requirement.mode === 'all'
+      ? 'the request requires more scopes than the client is granted'
+      : 'the request requires one of the listed scopes, which the client is not granted',
+  );
+}
+
+/** Anything with effective permissions: a {@link Principal}. */
+export interface HasPermissions {
+  readonly permissions: readonly string[];
+}
+
+/** Throws a 403 unless the principal holds every one of `scopes` (after the intersection). */
+export function requireScopes(principal: HasPermissions, scopes: readonly string[]): void {
+  assertRequirement(principal.permissions, scopeRequirement('all', scopes));
+}
+
+/** Throws a 403 unless the principal holds at least one of `scopes` (after the intersection). */
+export function requireAnyScope(principal: HasPermissions, scopes: readonly string[]): void {
+  assertRequirement(principal.permissions, scopeRequirement('any', scopes));
+}

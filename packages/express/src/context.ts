@@ -1,0 +1,49 @@
+/**
+ * What the middleware leaves on a request for the route-level checks after it: the engine (for
+ * the realm of challenges) and how errors are reported.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Principal, Scopeguard, ScopeguardError } from '@scopeguard/core';
+
+/** How a refusal reaches the client. */
+export type ErrorMode = 'respond' | 'next';
+
+/** The request as the middleware sees it: Node's, plus what Express parsed. */
+export interface GuardedRequest extends IncomingMessage {
+  auth?: Principal;
+  query?: unknown;
+  body?: unknown;
+  [GUARD]?: GuardContext;
+}
+
+/** Express's `next`. */
+export type Next = (error?: unknown) => void;
+
+interface GuardContext {
+  readonly engine: Scopeguard;
+  readonly onError: ErrorMode;
+}
+
+/** Where the middleware stores its context on the request. */
+export const GUARD: unique symbol = Symbol('scopeguard');
+
+export function attachContext(req: GuardedRequest, engine: Scopeguard, onError: ErrorMode): void {
+  req[GUARD] = { engine, onError };
+}
+
+export function contextOf(req: GuardedRequest): GuardContext | undefined {
+  return req[GUARD];
+}
+
+/** Sends the refusal (status, `WWW-Authenticate`, JSON body), or hands it to the app's error handler. */
+export function refuse(engine: Scopeguard, onError: ErrorMode, error: ScopeguardError, res: ServerResponse, next: Next): void {
+  if (onError === 'next' || res.headersSent) {
+    next(error);
+    return;
+  }
+  const { status, headers, body } = engine.errorResponse(error);
+  res.statusCode = status;
+  for (const name in headers) res.setHeader(name, headers[name]!);
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify(body));
+}

@@ -1,0 +1,65 @@
+/**
+ * `app.use(scopeguard(options))`: authenticates every request through the core engine and sets
+ * `req.auth` to the principal. One engine per middleware, created once.
+ */
+import type { ServerResponse } from 'node:http';
+import { Scopeguard, ScopeguardError, tokenRequestFromNode, type Principal, type ScopeguardOptions } from '@scopeguard/core';
+import { attachContext, refuse, type ErrorMode, type GuardedRequest, type Next } from './context';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** The authenticated caller, set by the scopeguard middleware. */
+      auth?: Principal;
+    }
+  }
+}
+
+/** Options of {@link scopeguard}: the engine's, plus how errors are reported. */
+export interface ScopeguardMiddlewareOptions extends ScopeguardOptions {
+  /**
+   * `respond` (default) answers refusals itself with status, `WWW-Authenticate` and a JSON body;
+   * `next` passes the {@link ScopeguardError} to the app's error handler, which can call
+   * `err.toResponse()` for the same answer.
+   */
+  onError?: ErrorMode;
+}
+
+/** The middleware, with the engine it uses. */
+export interface ScopeguardMiddleware {
+  (req: GuardedRequest, res: ServerResponse, next: Next): void;
+  /** The engine (for `engine.keys`, tests and metrics). */
+  readonly engine: Scopeguard;
+}
+
+/**
+ * Creates the authentication middleware. Pass options, or an engine shared with other code.
+ * @throws {@link ScopeguardConfigError} at once for a wrong option.
+ */
+export function scopeguard(options: ScopeguardMiddlewareOptions | Scopeguard): ScopeguardMiddleware {
+  let engine: Scopeguard;
+  let onError: ErrorMode = 'respond';
+  if (options instanceof Scopeguard) engine = options;
+  else {
+    const { onError: mode = 'respond', ...engineOptions } = options;
+    if (mode !== 'respond' && mode !== 'next') throw new TypeError('scopeguard: option "onError" must be "respond" or "next"');
+    onError = mode;
+    engine = new Scopeguard(engineOptions);
+  }
+
+  const middleware = (req: GuardedRequest, res: ServerResponse, next: Next): void => {
+    attachContext(req, engine, onError);
+    engine.authenticate(tokenRequestFromNode(req, req)).then(
+      (principal) => {
+        req.auth = principal;
+        next();
+      },
+      (error: unknown) => {
+        if (error instanceof ScopeguardError) refuse(engine, onError, error, res, next);
+        else next(error);
+      },
+    );
+  };
+  return Object.assign(middleware, { engine });
+}
