@@ -2,10 +2,10 @@
  * A local token issuer for tests: generated keys, a JWKS and RFC 8414 / OpenID discovery
  * documents served on 127.0.0.1 (an ephemeral port), and token minting with any claims.
  */
-import { randomUUID } from 'node:crypto';
+import { randomUUID, webcrypto } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CompactSign, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 
 /** A signing algorithm the issuer can hold keys for. */
 export type TestAlgorithm =
@@ -128,7 +128,7 @@ export class TestIssuer {
       ...options.claims,
     };
     const header: Record<string, unknown> = { alg: key.alg, typ: 'at+jwt', kid: key.kid, ...options.header };
-    return signCompact(dropUndefined(header), dropUndefined(payload), key.privateKey);
+    return signCompact(dropUndefined(header), dropUndefined(payload), key.privateKey, key.alg);
   }
 
   /** Adds a new key (same algorithm as the default unless given) and makes it sign by default. Returns its kid. */
@@ -210,13 +210,27 @@ function dropUndefined(record: Record<string, unknown>): Record<string, unknown>
   return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined));
 }
 
+/** WebCrypto parameters for a JWS algorithm (RFC 7518 §3). */
+function signParams(alg: string): webcrypto.AlgorithmIdentifier | webcrypto.RsaPssParams | webcrypto.EcdsaParams {
+  const bits = Number(alg.slice(2));
+  const hash = `SHA-${bits}`;
+  if (alg.startsWith('RS')) return { name: 'RSASSA-PKCS1-v1_5' };
+  if (alg.startsWith('PS')) return { name: 'RSA-PSS', saltLength: bits / 8 };
+  if (alg.startsWith('ES')) return { name: 'ECDSA', hash };
+  return { name: 'Ed25519' };
+}
+
 /**
- * Signs any header and payload as a compact JWS. Unlike `SignJWT` it does not check claim types,
- * so tests can mint the malformed tokens an attacker would (`exp` as a string, say).
+ * Signs any header and payload as a compact JWS, with WebCrypto directly. Unlike jose's signers it
+ * checks nothing, so tests can mint what an attacker would (`exp` as a string, unknown `crit`, a
+ * lying `alg`). The key's own algorithm decides the signature; `header.alg` is only written.
  */
-export async function signCompact(header: Record<string, unknown>, payload: unknown, key: CryptoKey): Promise<string> {
-  const bytes = new TextEncoder().encode(typeof payload === 'string' ? payload : JSON.stringify(payload));
-  return new CompactSign(bytes).setProtectedHeader(header as { alg: string }).sign(key);
+export async function signCompact(header: Record<string, unknown>, payload: unknown, key: CryptoKey, signWith?: TestAlgorithm): Promise<string> {
+  const encode = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+  const input = `${encode(header)}.${encode(payload)}`;
+  const alg = signWith ?? (typeof header.alg === 'string' ? header.alg : 'RS256');
+  const signature = await webcrypto.subtle.sign(signParams(alg), key as unknown as webcrypto.CryptoKey, new TextEncoder().encode(input));
+  return `${input}.${Buffer.from(signature).toString('base64url')}`;
 }
 
 async function generateSigningKey(alg: TestAlgorithm): Promise<SigningKey> {

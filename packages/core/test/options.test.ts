@@ -1,0 +1,54 @@
+import { Scopeguard, ScopeguardConfigError, resolveOptions, type ScopeguardOptions } from '@scopeguard/core';
+
+const base: ScopeguardOptions = { issuer: 'https://as.example.com/', audience: 'https://api.example.com' };
+
+function optionAtFault(options: unknown): string | undefined {
+  try {
+    resolveOptions(options as ScopeguardOptions);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ScopeguardConfigError);
+    return (error as ScopeguardConfigError).option;
+  }
+  return undefined;
+}
+
+describe('options', () => {
+  it('applies safe defaults', () => {
+    const options = resolveOptions(base);
+    expect(options.algorithms).toEqual(['RS256']);
+    expect(options.clockTolerance).toBe(5);
+    expect(options.strict).toBe(false);
+    expect([...options.tokenSources]).toEqual(['header']);
+    expect(options.maxTokenLength).toBe(8192);
+    expect(options.realm).toBe('https://api.example.com');
+    expect(options.tokenCache).toEqual({ maxEntries: 10000, maxBytes: 32 * 1024 * 1024 });
+  });
+
+  it.each([
+    [{ ...base, issuer: undefined }, 'issuer'],
+    [{ ...base, issuer: 'not a url' }, 'issuer'],
+    [{ ...base, audience: [] }, 'audience'],
+    [{ ...base, audience: undefined }, 'audience'],
+    [{ ...base, algorithms: ['none'] }, 'algorithms'],
+    [{ ...base, algorithms: ['NONE'] }, 'algorithms'],
+    [{ ...base, algorithms: ['HS256'] }, 'algorithms'],
+    [{ ...base, algorithms: ['RS1'] }, 'algorithms'],
+    [{ ...base, clockTolerance: -1 }, 'clockTolerance'],
+    [{ ...base, jwksUri: 'ftp://x' }, 'jwksUri'],
+    [{ ...base, issuer: ['https://a', 'https://b'] }, 'jwksUri'],
+    [{ ...base, tokenSources: ['cookie'] }, 'tokenSources'],
+    [{ ...base, realm: 'a"b' }, 'realm'],
+    [{ ...base, preset: 'google' }, 'preset'],
+    [{ ...base, permissions: { worker: 'orders.read' } }, 'permissions.worker'],
+    [{ ...base, scopeMap: { 'a b': ['x'] } }, 'scopeMap'],
+    [{ ...base, jwks: { timeout: 5 } }, 'jwks.timeout'],
+    [{ ...base, audiance: 'x' }, 'audiance'],
+    [{ ...base, maxTokenLength: 1.5 }, 'maxTokenLength'],
+  ])('names the wrong option (%#: %s)', (options, option) => {
+    expect(optionAtFault(options)).toBe(option);
+  });
+
+  it('throws at construction, not at the first request', () => {
+    expect(() => new Scopeguard({ ...base, algorithms: ['HS256' as 'RS256'] })).toThrow(/algorithms/);
+  });
+});

@@ -1,0 +1,36 @@
+import { effectivePermissions, parseScopeClaim, requireAnyScope, requireScopes, scopeRequirement, ScopeguardConfigError, InsufficientScopeError } from '@scopeguard/core';
+
+describe('scopes', () => {
+  it('parses space-delimited strings and arrays, dropping non scope-tokens', () => {
+    expect(parseScopeClaim('a  b c')).toEqual(['a', 'b', 'c']);
+    expect(parseScopeClaim(['a', 1, 'b c', 'd'])).toEqual(['a', 'd']);
+    expect(parseScopeClaim(42)).toEqual([]);
+  });
+
+  it('matches exactly: read never satisfies read:all, case matters', () => {
+    expect(() => requireScopes({ permissions: ['read'] }, ['read:all'])).toThrow(InsufficientScopeError);
+    expect(() => requireScopes({ permissions: ['Orders.Read'] }, ['orders.read'])).toThrow(InsufficientScopeError);
+    expect(() => requireScopes({ permissions: ['read:all'] }, ['read'])).toThrow(InsufficientScopeError);
+  });
+
+  it('all-of and any-of', () => {
+    expect(() => requireScopes({ permissions: ['a', 'b'] }, ['a', 'b'])).not.toThrow();
+    expect(() => requireScopes({ permissions: ['a'] }, ['a', 'b'])).toThrow(InsufficientScopeError);
+    expect(() => requireAnyScope({ permissions: ['b'] }, ['a', 'b'])).not.toThrow();
+    expect(() => requireAnyScope({ permissions: ['c'] }, ['a', 'b'])).toThrow(InsufficientScopeError);
+  });
+
+  it('treats an empty or invalid requirement as a programming error', () => {
+    expect(() => scopeRequirement('all', [])).toThrow(ScopeguardConfigError);
+    expect(() => scopeRequirement('all', ['a b'])).toThrow(ScopeguardConfigError);
+    expect(() => scopeRequirement('any', ['a"'])).toThrow(ScopeguardConfigError);
+  });
+
+  it('intersects expanded scopes with held permissions', () => {
+    expect(effectivePermissions(['a', 'b'], undefined, undefined)).toEqual(['a', 'b']);
+    expect(effectivePermissions(['a', 'b'], new Set(['b', 'c']), undefined)).toEqual(['b']);
+    const scopeMap = new Map([['orders.manage', ['orders.read', 'orders.write']]]);
+    expect(effectivePermissions(['orders.manage'], new Set(['orders.read']), scopeMap)).toEqual(['orders.read']);
+    expect(effectivePermissions(['orders.manage'], undefined, scopeMap)).toEqual(['orders.read', 'orders.write']);
+  });
+});

@@ -1,0 +1,173 @@
+import { generateKeyPair, exportJWK, SignJWT, exportSPKI } from 'jose';
+import { createHmac } from 'node:crypto';
+import { Scopeguard, type ScopeguardOptions } from '@scopeguard/core';
+import { createTestIssuer, signCompact, type TestIssuer } from '@scopeguard/testing';
+
+let issuer: TestIssuer;
+
+beforeAll(async () => {
+  issuer = await createTestIssuer({ algorithms: ['RS256', 'PS256', 'ES256', 'ES384', 'ES512', 'EdDSA'] });
+});
+afterAll(() => issuer.close());
+
+function guard(options: Partial<ScopeguardOptions> = {}): Scopeguard {
+  return new Scopeguard({
+    issuer: issuer.issuer,
+    audience: issuer.audience,
+    jwksUri: issuer.jwksUri,
+    algorithms: ['RS256', 'PS256', 'ES256', 'ES384', 'ES512', 'EdDSA'],
+    ...options,
+  });
+}
+
+async function codeOf(engine: Scopeguard, token: string): Promise<string> {
+  try {
+    await engine.verify(token);
+    return 'OK';
+  } catch (error) {
+    return (error as { code: string }).code;
+  }
+}
+
+const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+
+describe('verification (RFC 9068, RFC 8725)', () => {
+  it.each(['RS256', 'PS256', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const)('accepts a valid %s token and builds the principal', async (alg) => {
+    const token = await issuer.mint({ alg, clientId: 'worker', scope: 'orders.read orders.write' });
+    const principal = await guard().verify(token);
+    expect(principal).toMatchObject({
+      clientId: 'worker',
+      subject: 'worker',
+      issuer: issuer.issuer,
+      audience: [issuer.audience],
+      scopes: ['orders.read', 'orders.write'],
+      permissions: ['orders.read', 'orders.write'],
+      isClientCredentials: true,
+    });
+    expect(principal.expiresAt).toBeInstanceOf(Date);
+    expect(Object.isFrozen(principal.claims)).toBe(true);
+  });
+
+  it('accepts only allowed algorithms', async () => {
+    const token = await issuer.mint({ alg: 'ES256' });
+    expect(await codeOf(guard({ algorithms: ['RS256'] }), token)).toBe('ERR_TOKEN_ALG_NOT_ALLOWED');
+  });
+
+  it.each(['none', 'None', 'NONE', 'nOnE'])('refuses alg %s with and without a signature', async (alg) => {
+    const header = b64({ alg, typ: 'at+jwt' });
+    const payload = b64({ iss: issuer.issuer, aud: issuer.audience, exp: Math.floor(Date.now() / 1000) + 60, client_id: 'x' });
+    expect(await codeOf(guard(), `${header}.${payload}.`)).toBe('ERR_TOKEN_MALFORMED');
+    expect(await codeOf(guard(), `${header}.${payload}.c2ln`)).toBe('ERR_TOKEN_ALG_NOT_ALLOWED');
+  });
+
+  it('refuses HS256 signed with the issuer public key (key confusion)', async () => {
+    const jwk = issuer.jwks().keys.find((key) => key.kty === 'RSA')!;
+    const header = b64({ alg: 'HS256', typ: 'at+jwt', kid: jwk.kid });
+    const payload = b64({ iss: issuer.issuer, aud: issuer.audience, exp: Math.floor(Date.now() / 1000) + 60 });
+    for (const secret of [JSON.stringify(jwk), `${jwk.n}`]) {
+      const signature = createHmac('sha256', secret).update(`${header}.${payload}`).digest('base64url');
+      expect(await codeOf(guard(), `${header}.${payload}.${signature}`)).toBe('ERR_TOKEN_ALG_NOT_ALLOWED');
+    }
+  });
+
+  it('never trusts an embedded jwk, jku or x5u', async () => {
+    const attacker = await generateKeyPair('RS256', { extractable: true });
+    const attackerJwk = await exportJWK(attacker.publicKey);
+    for (const extra of [{ jwk: attackerJwk }, { jku: 'http://127.0.0.1:1/jwks' }, { x5u: 'http://127.0.0.1:1/cert' }]) {
+      const token = await signCompact(
+        { alg: 'RS256', typ: 'at+jwt', ...extra },
+        { iss: issuer.issuer, aud: issuer.audience, exp: Math.floor(Date.now() / 1000) + 60 },
+        attacker.privateKey,
+      );
+      expect(await codeOf(guard(), token)).toBe('ERR_TOKEN_SIGNATURE');
+    }
+  });
+
+  it('refuses a token signed by an unknown key with a known kid', async () => {
+    const attacker = await generateKeyPair('RS256');
+    const token = await new SignJWT({ client_id: 'x' })
+      .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: issuer.kids[0] })
+      .setIssuer(issuer.issuer).setAudience(issuer.audience).setExpirationTime('1m')
+      .sign(attacker.privateKey);
+    expect(await codeOf(guard(), token)).toBe('ERR_TOKEN_SIGNATURE');
+    expect(await exportSPKI(attacker.publicKey)).toContain('PUBLIC KEY');
+  });
+
+  it('refuses tampered payloads and signatures', async () => {
+    const token = await issuer.mint({ scope: 'orders.read' });
+    const [h, p, s] = token.split('.');
+    const forged = b64({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), scope: 'orders.admin' });
+    expect(await codeOf(guard(), `${h}.${forged}.${s}`)).toBe('ERR_TOKEN_SIGNATURE');
+    expect(await codeOf(guard(), `${h}.${p}.${s!.slice(0, -4)}`)).toBe('ERR_TOKEN_SIGNATURE');
+    expect(await codeOf(guard(), `${h}.${p}`)).toBe('ERR_TOKEN_MALFORMED');
+    expect(await codeOf(guard(), `${h}.${p}.${s}.x.y`)).toBe('ERR_TOKEN_MALFORMED');
+  });
+
+  it('requires exp and checks it with tolerance', async () => {
+    const engine = guard({ clockTolerance: 5 });
+    expect(await codeOf(engine, await issuer.mint({ claims: { exp: undefined } }))).toBe('ERR_TOKEN_CLAIM');
+    expect(await codeOf(engine, await issuer.mint({ expiresIn: -3 }))).toBe('OK');
+    expect(await codeOf(engine, await issuer.mint({ expiresIn: -10 }))).toBe('ERR_TOKEN_EXPIRED');
+    expect(await codeOf(engine, await issuer.mint({ claims: { exp: 'soon' } }))).toBe('ERR_TOKEN_CLAIM');
+  });
+
+  it('checks nbf and iat with tolerance', async () => {
+    const engine = guard({ clockTolerance: 5 });
+    expect(await codeOf(engine, await issuer.mint({ notBefore: 3 }))).toBe('OK');
+    expect(await codeOf(engine, await issuer.mint({ notBefore: 60 }))).toBe('ERR_TOKEN_NOT_YET_VALID');
+    expect(await codeOf(engine, await issuer.mint({ issuedAt: 60 }))).toBe('ERR_TOKEN_NOT_YET_VALID');
+    expect(await codeOf(guard({ maxTokenAge: 60 }), await issuer.mint({ issuedAt: -120, expiresIn: 300 }))).toBe('ERR_TOKEN_EXPIRED');
+  });
+
+  it('matches iss exactly and aud by membership', async () => {
+    expect(await codeOf(guard(), await issuer.mint({ issuer: `${issuer.issuer}/` }))).toBe('ERR_TOKEN_CLAIM');
+    expect(await codeOf(guard(), await issuer.mint({ issuer: 'https://evil.example' }))).toBe('ERR_TOKEN_CLAIM');
+    expect(await codeOf(guard(), await issuer.mint({ audience: 'https://other.api' }))).toBe('ERR_TOKEN_CLAIM');
+    expect(await codeOf(guard(), await issuer.mint({ audience: ['https://other.api', issuer.audience] }))).toBe('OK');
+    expect(await codeOf(guard(), await issuer.mint({ audience: ['https://other.api'] }))).toBe('ERR_TOKEN_CLAIM');
+    expect(await codeOf(guard(), await issuer.mint({ claims: { aud: undefined } }))).toBe('ERR_TOKEN_CLAIM');
+  });
+
+  it.each([
+    ['at+jwt', false, 'OK'], ['application/at+jwt', false, 'OK'], ['AT+JWT', false, 'OK'], ['JWT', false, 'OK'], [undefined, false, 'OK'],
+    ['dpop+jwt', false, 'ERR_TOKEN_TYPE'], ['secevent+jwt', false, 'ERR_TOKEN_TYPE'], [7, false, 'ERR_TOKEN_TYPE'],
+    ['at+jwt', true, 'OK'], ['application/at+jwt', true, 'OK'], ['JWT', true, 'ERR_TOKEN_TYPE'], [undefined, true, 'ERR_TOKEN_TYPE'],
+  ])('typ %j with strict=%s → %s', async (typ, strict, expected) => {
+    expect(await codeOf(guard({ strict }), await issuer.mint({ header: { typ } }))).toBe(expected);
+  });
+
+  it.each(['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti'])('strict mode requires %s', async (claim) => {
+    const code = await codeOf(guard({ strict: true }), await issuer.mint({ claims: { [claim]: undefined } }));
+    expect(code).toMatch(/ERR_TOKEN_CLAIM/);
+  });
+
+  it('refuses crit extensions, including b64:false', async () => {
+    const token = await issuer.mint({ header: { crit: ['b64'], b64: false } }).catch(() => undefined);
+    if (token) expect(await codeOf(guard(), token)).toMatch(/ERR_TOKEN_(HEADER|MALFORMED)/);
+    const key = await generateKeyPair('RS256');
+    const unknown = await signCompact({ alg: 'RS256', crit: ['exp'], exp: 1 }, { a: 1 }, key.privateKey);
+    expect(await codeOf(guard(), unknown)).toBe('ERR_TOKEN_HEADER');
+  });
+
+  it('refuses kid values that are not short strings', async () => {
+    for (const kid of [42, '', 'k'.repeat(300), { $ne: null }]) {
+      expect(await codeOf(guard(), await issuer.mint({ header: { kid } }))).toBe('ERR_TOKEN_HEADER');
+    }
+    for (const kid of ['../../etc/passwd', "' OR 1=1 --"]) {
+      expect(await codeOf(guard({ jwks: { cooldownMs: 60_000 } }), await issuer.mint({ header: { kid } }))).toBe('ERR_TOKEN_KEY_NOT_FOUND');
+    }
+  });
+
+  it('refuses a JWE and non-base64url segments', async () => {
+    expect(await codeOf(guard(), 'eyJhbGciOiJSU0EtT0FFUCJ9.a.b.c.d')).toBe('ERR_TOKEN_MALFORMED');
+    expect(await codeOf(guard(), 'e+J.a.b')).toBe('ERR_TOKEN_MALFORMED');
+    expect(await codeOf(guard(), `${b64('not json')}.${b64({})}.abc`)).toBe('ERR_TOKEN_MALFORMED');
+  });
+
+  it('refuses user tokens when client credentials are required', async () => {
+    const engine = guard({ requireClientCredentials: true });
+    expect(await codeOf(engine, await issuer.mint({ clientId: 'app', subject: 'alice' }))).toBe('ERR_TOKEN_NOT_CLIENT');
+    expect(await codeOf(engine, await issuer.mint({ clientId: 'app' }))).toBe('OK');
+    expect(await codeOf(guard(), await issuer.mint({ clientId: 'app', subject: 'alice' }))).toBe('OK');
+  });
+});
