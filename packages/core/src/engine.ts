@@ -83,6 +83,11 @@ export class Scopeguard {
     return this.#principal(verdict);
   }
 
+  /** Counters for metrics and tests: cached verdicts and key-set fetches. */
+  stats(): { cachedTokens: number; cachedBytes: number; jwksFetches: number } {
+    return { cachedTokens: this.#cache?.size ?? 0, cachedBytes: this.#cache?.bytes ?? 0, jwksFetches: this.keys.fetchCount };
+  }
+
   /** Throws a 403 {@link InsufficientScopeError} unless the principal meets `requirement`. */
   authorize(principal: Principal, requirement: ScopeRequirement): void {
     assertRequirement(principal.permissions, requirement);

@@ -1,0 +1,174 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Scopeguard, unusableReason, metadataUrls, type ScopeguardOptions } from '@scopeguard/core';
+import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
+
+let issuer: TestIssuer;
+beforeEach(async () => {
+  issuer = await createTestIssuer();
+});
+afterEach(() => issuer.close());
+
+function guard(options: Partial<ScopeguardOptions> = {}): Scopeguard {
+  return new Scopeguard({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri, ...options });
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return 'OK';
+  } catch (error) {
+    return (error as { code: string }).code;
+  }
+}
+
+describe('JWKS key source', () => {
+  it('fetches the set once and shares one fetch between concurrent first requests', async () => {
+    const engine = guard({ tokenCache: false });
+    const tokens = await Promise.all(Array.from({ length: 20 }, () => issuer.mint()));
+    const codes = await Promise.all(tokens.map((token) => codeOf(engine.verify(token))));
+    expect(codes.every((code) => code === 'OK')).toBe(true);
+    expect(issuer.requests.jwks).toBe(1);
+  });
+
+  it('answers 503, not 401, when the JWKS is down at start', async () => {
+    issuer.outage({ status: 500 });
+    const engine = guard();
+    const error = await engine.verify(await issuer.mint()).catch((e) => e);
+    expect(error.code).toBe('ERR_KEYS_UNAVAILABLE');
+    expect(error.status).toBe(503);
+    expect(engine.errorResponse(error).headers['www-authenticate']).toBeUndefined();
+  });
+
+  it.each([
+    ['HTML', { status: 200, body: '<html>hi</html>', contentType: 'text/html' }],
+    ['{}', { status: 200, body: '{}', contentType: 'application/json' }],
+    ['keys: []', { status: 200, body: '{"keys":[]}', contentType: 'application/json' }],
+    ['a slow answer', { delayMs: 2000 }],
+  ])('answers 503 for a JWKS that returns %s', async (_name, outage) => {
+    issuer.outage(outage);
+    expect(await codeOf(guard({ jwks: { timeoutMs: 200 } }).verify(await issuer.mint()))).toBe('ERR_KEYS_UNAVAILABLE');
+  });
+
+  it('keeps serving the last known good keys when the JWKS goes down after warm-up', async () => {
+    const engine = guard({ tokenCache: false, jwks: { cooldownMs: 0, maxAgeMs: 1000 } });
+    expect(await codeOf(engine.verify(await issuer.mint()))).toBe('OK');
+    issuer.outage();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    // Stale now: a background refresh fails, the known key keeps working.
+    expect(await codeOf(engine.verify(await issuer.mint()))).toBe('OK');
+    expect(await codeOf(engine.verify(await issuer.mint()))).toBe('OK');
+    // A key we never saw cannot be checked while the issuer is down: 503, not 401.
+    await issuer.rotate();
+    expect(await codeOf(engine.verify(await issuer.mint()))).toBe('ERR_KEYS_UNAVAILABLE');
+    issuer.recover();
+    expect(await codeOf(engine.verify(await issuer.mint()))).toBe('OK');
+  });
+
+  it('follows key rotation without restart, and drops cached verdicts of a removed key', async () => {
+    const engine = guard({ jwks: { cooldownMs: 0 } });
+    const oldKid = issuer.kids[0]!;
+    const oldToken = await issuer.mint();
+    expect(await codeOf(engine.verify(oldToken))).toBe('OK');
+    const newKid = await issuer.rotate();
+    expect(await codeOf(engine.verify(await issuer.mint({ kid: newKid })))).toBe('OK');
+    expect(issuer.requests.jwks).toBe(2);
+    // The old token is cached; once its key leaves the set, the cached verdict goes too.
+    expect(await codeOf(engine.verify(oldToken))).toBe('OK');
+    issuer.unpublish(oldKid);
+    await engine.keys.refresh();
+    expect(await codeOf(engine.verify(oldToken))).toBe('ERR_TOKEN_KEY_NOT_FOUND');
+  });
+
+  it('a flood of unknown kids causes at most one fetch per cooldown', async () => {
+    const engine = guard({ jwks: { cooldownMs: 1500 } });
+    expect(await codeOf(engine.verify(await issuer.mint()))).toBe('OK');
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+    const fetchesBefore = issuer.requests.jwks;
+    const token = await issuer.mint();
+    const [h, p, s] = token.split('.');
+    const header = JSON.parse(Buffer.from(h!, 'base64url').toString());
+    const codes = await Promise.all(
+      Array.from({ length: 10_000 }, (_, i) => {
+        const forged = Buffer.from(JSON.stringify({ ...header, kid: `random-${i}` })).toString('base64url');
+        return codeOf(engine.verify(`${forged}.${p}.${s}`));
+      }),
+    );
+    expect(new Set(codes)).toEqual(new Set(['ERR_TOKEN_KEY_NOT_FOUND']));
+    expect(issuer.requests.jwks - fetchesBefore).toBe(1);
+  });
+
+  it('after a failure, retries at most once per cooldown', async () => {
+    issuer.outage();
+    const engine = guard({ jwks: { cooldownMs: 60_000 } });
+    for (let i = 0; i < 50; i++) expect(await codeOf(engine.verify(await issuer.mint()))).toBe('ERR_KEYS_UNAVAILABLE');
+    expect(issuer.requests.jwks).toBe(1);
+  });
+
+  it('never loads unusable keys', () => {
+    const rsa = issuer.jwks().keys[0] as Record<string, unknown>;
+    expect(unusableReason(rsa)).toBeUndefined();
+    expect(unusableReason({ ...rsa, use: 'enc' })).toMatch(/use/);
+    expect(unusableReason({ ...rsa, key_ops: ['encrypt'] })).toMatch(/key_ops/);
+    expect(unusableReason({ ...rsa, d: 'secret' })).toMatch(/private/);
+    expect(unusableReason({ kty: 'oct', k: 'c2VjcmV0' })).toMatch(/asymmetric/);
+    expect(unusableReason({ ...rsa, n: Buffer.alloc(128, 0xff).toString('base64url') })).toMatch(/2048/);
+    expect(unusableReason({ ...rsa, n: Buffer.concat([Buffer.from([0]), Buffer.alloc(256, 0xff)]).toString('base64url') })).toBeUndefined();
+    expect(unusableReason({ kty: 'EC', crv: 'P-256', x: 'a' })).toMatch(/coordinates/);
+  });
+
+  it('does not verify with a key published with use: enc', async () => {
+    const jwks = issuer.jwks();
+    const server: Server = createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ keys: jwks.keys.map((key) => ({ ...key, use: 'enc' })).concat([{ kty: 'RSA', use: 'sig' } as never]) }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const jwksUri = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
+      expect(await codeOf(guard({ jwksUri }).verify(await issuer.mint()))).toBe('ERR_KEYS_UNAVAILABLE');
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('discovery (RFC 8414, OpenID Connect Discovery)', () => {
+  it('builds RFC 8414 path-inserted and OIDC appended URLs', () => {
+    expect(metadataUrls('https://as.example.com')).toEqual([
+      'https://as.example.com/.well-known/oauth-authorization-server',
+      'https://as.example.com/.well-known/openid-configuration',
+    ]);
+    expect(metadataUrls('https://as.example.com/tenant/')).toEqual([
+      'https://as.example.com/.well-known/oauth-authorization-server/tenant',
+      'https://as.example.com/tenant/.well-known/openid-configuration',
+    ]);
+  });
+
+  it('discovers the JWKS from the issuer when jwksUri is not given', async () => {
+    const tenant = await createTestIssuer({ path: '/tenant-a' });
+    try {
+      const engine = new Scopeguard({ issuer: tenant.issuer, audience: tenant.audience });
+      expect(await codeOf(engine.verify(await tenant.mint()))).toBe('OK');
+      expect(tenant.requests.metadata).toBe(1);
+    } finally {
+      await tenant.close();
+    }
+  });
+
+  it('refuses metadata that names another issuer (503, never trusting its keys)', async () => {
+    const server: Server = createServer((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ issuer: 'https://evil.example', jwks_uri: issuer.jwksUri }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const fake = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const engine = new Scopeguard({ issuer: fake, audience: issuer.audience });
+      expect(await codeOf(engine.verify(await issuer.mint({ issuer: fake })))).toBe('ERR_KEYS_UNAVAILABLE');
+      expect(issuer.requests.jwks).toBe(0);
+    } finally {
+      server.close();
+    }
+  });
+});
