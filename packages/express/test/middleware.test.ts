@@ -1,0 +1,204 @@
+import type { Server } from 'node:http';
+import express5 from 'express';
+import { requireAnyScope, requireScopes, scopeguard, ScopeguardError, type ScopeguardMiddlewareOptions } from '@scopeguard/express';
+import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
+import { close, listen, send } from '../../../test/support/http';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const express4 = require('express4') as typeof express5;
+
+let issuer: TestIssuer;
+beforeAll(async () => {
+  issuer = await createTestIssuer();
+});
+afterAll(() => issuer.close());
+
+describe.each([
+  ['Express 5', express5],
+  ['Express 4', express4],
+])('%s middleware', (_name, express) => {
+  let server: Server;
+  let base: string;
+  let token: (options?: Parameters<TestIssuer['mint']>[0]) => Promise<string>;
+
+  function app(options: Partial<ScopeguardMiddlewareOptions> = {}) {
+    const instance = express();
+    instance.get('/health', (_req, res) => {
+      res.json({ ok: true });
+    });
+    instance.use(express.urlencoded({ extended: false }));
+    instance.use(
+      scopeguard({
+        issuer: issuer.issuer,
+        audience: issuer.audience,
+        jwksUri: issuer.jwksUri,
+        realm: 'orders',
+        permissions: { worker: ['orders.read', 'orders.write'], reporter: ['orders.read'] },
+        ...options,
+      }),
+    );
+    instance.get('/orders', requireScopes('orders.read'), (req, res) => {
+      res.json({ client: req.auth?.clientId, permissions: req.auth?.permissions });
+    });
+    instance.post('/orders', requireScopes('orders.write'), (_req, res) => {
+      res.status(201).json({ created: true });
+    });
+    instance.get('/any', requireAnyScope('orders.write', 'orders.admin'), (_req, res) => {
+      res.json({ ok: true });
+    });
+    instance.get('/me', (req, res) => {
+      res.json({ client: req.auth?.clientId });
+    });
+    return instance;
+  }
+
+  beforeAll(async () => {
+    const { createServer } = await import('node:http');
+    server = createServer(app());
+    base = await listen(server);
+    token = (options) => issuer.mint({ clientId: 'worker', scope: 'orders.read orders.write', ...options });
+  });
+  afterAll(() => close(server));
+
+  it('lets a valid token through and sets req.auth', async () => {
+    const res = await send(`${base}/orders`, { headers: { authorization: `Bearer ${await token()}` } });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ client: 'worker', permissions: ['orders.read', 'orders.write'] });
+  });
+
+  it('leaves routes before the middleware public', async () => {
+    expect((await send(`${base}/health`)).status).toBe(200);
+  });
+
+  it('401 with a bare challenge when no token is sent', async () => {
+    const res = await send(`${base}/orders`);
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toBe('Bearer realm="orders"');
+    expect(res.body.error).toBe('unauthorized');
+  });
+
+  it('401 with a bare challenge for another scheme', async () => {
+    const res = await send(`${base}/orders`, { headers: { authorization: 'Basic dXNlcjpwYXNz' } });
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toBe('Bearer realm="orders"');
+  });
+
+  it.each(['Bearer', 'Bearer a b', 'Bearer a"b'])('400 invalid_request for %j', async (authorization) => {
+    const res = await send(`${base}/orders`, { headers: { authorization } });
+    expect(res.status).toBe(400);
+    expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="orders", error="invalid_request", error_description="[^"]+"$/);
+    expect(res.body.error).toBe('invalid_request');
+  });
+
+  it('400 for two Authorization headers', async () => {
+    const res = await send(`${base}/orders`, { headers: ['Authorization', `Bearer ${await token()}`, 'Authorization', 'Bearer x'] });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('invalid_request');
+  });
+
+  it('401 invalid_token for an expired token, with the same code in header and body', async () => {
+    const res = await send(`${base}/orders`, { headers: { authorization: `Bearer ${await token({ expiresIn: -60 })}` } });
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toBe('Bearer realm="orders", error="invalid_token", error_description="the token has expired"');
+    expect(res.body).toEqual({ error: 'invalid_token', error_description: 'the token has expired' });
+  });
+
+  it('403 insufficient_scope naming the required scope (intersection)', async () => {
+    const reporter = await issuer.mint({ clientId: 'reporter', scope: 'orders.read orders.write' });
+    const res = await send(`${base}/orders`, { method: 'POST', headers: { authorization: `Bearer ${reporter}` } });
+    expect(res.status).toBe(403);
+    expect(res.headers['www-authenticate']).toContain('error="insufficient_scope"');
+    expect(res.headers['www-authenticate']).toContain('scope="orders.write"');
+    expect((await send(`${base}/orders`, { headers: { authorization: `Bearer ${reporter}` } })).status).toBe(200);
+  });
+
+  it('any-of requirements', async () => {
+    expect((await send(`${base}/any`, { headers: { authorization: `Bearer ${await token()}` } })).status).toBe(200);
+    const reader = await token({ scope: 'orders.read' });
+    const res = await send(`${base}/any`, { headers: { authorization: `Bearer ${reader}` } });
+    expect(res.status).toBe(403);
+    expect(res.headers['www-authenticate']).toContain('scope="orders.write orders.admin"');
+  });
+
+  it('authenticated-only routes need a valid token but no scope', async () => {
+    expect((await send(`${base}/me`, { headers: { authorization: `Bearer ${await token({ scope: 'x' })}` } })).status).toBe(200);
+  });
+
+  it('ignores query tokens by default', async () => {
+    const res = await send(`${base}/orders?access_token=${await token()}`);
+    expect(res.status).toBe(401);
+  });
+});
+
+describe('Express options', () => {
+  it('reads a form body token when enabled, refuses header + body', async () => {
+    const { createServer } = await import('node:http');
+    const instance = express5();
+    instance.use(express5.urlencoded({ extended: false }));
+    instance.use(scopeguard({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri, tokenSources: ['header', 'body', 'query'] }));
+    instance.post('/x', (req, res) => {
+      res.json({ client: req.auth?.clientId });
+    });
+    const server = createServer(instance);
+    const base = await listen(server);
+    try {
+      const token = await issuer.mint({ clientId: 'form' });
+      const headers = { 'content-type': 'application/x-www-form-urlencoded' };
+      expect((await send(`${base}/x`, { method: 'POST', headers, body: `access_token=${token}` })).body).toEqual({ client: 'form' });
+      expect((await send(`${base}/x?access_token=${token}`, { method: 'POST' })).body).toEqual({ client: 'form' });
+      const both = await send(`${base}/x`, { method: 'POST', headers: { ...headers, authorization: `Bearer ${token}` }, body: `access_token=${token}` });
+      expect(both.status).toBe(400);
+    } finally {
+      await close(server);
+    }
+  });
+
+  it("onError: 'next' hands the error to the app's error handler", async () => {
+    const { createServer } = await import('node:http');
+    const instance = express5();
+    instance.use(scopeguard({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri, onError: 'next' }));
+    instance.get('/x', (_req, res) => {
+      res.json({});
+    });
+    instance.use((error: unknown, _req: express5.Request, res: express5.Response, _next: express5.NextFunction) => {
+      const response = (error as ScopeguardError).toResponse({ realm: 'custom' });
+      res.status(response.status).set(response.headers).json({ ...response.body, handledBy: 'app' });
+    });
+    const server = createServer(instance);
+    const base = await listen(server);
+    try {
+      const res = await send(`${base}/x`);
+      expect(res.status).toBe(401);
+      expect(res.body.handledBy).toBe('app');
+      expect(res.headers['www-authenticate']).toBe('Bearer realm="custom"');
+    } finally {
+      await close(server);
+    }
+  });
+
+  it('503 when the issuer is down, never 500', async () => {
+    const { createServer } = await import('node:http');
+    const down = await createTestIssuer();
+    down.outage();
+    const instance = express5();
+    instance.use(scopeguard({ issuer: down.issuer, audience: down.audience, jwksUri: down.jwksUri }));
+    instance.get('/x', (_req, res) => {
+      res.json({});
+    });
+    const server = createServer(instance);
+    const base = await listen(server);
+    try {
+      const res = await send(`${base}/x`, { headers: { authorization: `Bearer ${await down.mint()}` } });
+      expect(res.status).toBe(503);
+      expect(res.body.error).toBe('temporarily_unavailable');
+      expect(res.headers['retry-after']).toBeDefined();
+    } finally {
+      await close(server);
+      await down.close();
+    }
+  });
+
+  it('rejects a wrong option at once, and an empty requirement at definition', () => {
+    expect(() => scopeguard({ issuer: issuer.issuer, audience: [] })).toThrow(/audience/);
+    expect(() => requireScopes()).toThrow(/at least one scope/);
+  });
+});
