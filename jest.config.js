@@ -13,6 +13,7 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   moduleNameMapper: {
     '^@scopeguard/(core|express|testing|nestjs)$': '<rootDir>/packages/$1/src',
+    '^@scopeguard/nestjs/passport$': '<rootDir>/packages/nestjs/src/passport',
   },
   transform: {
     '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }],

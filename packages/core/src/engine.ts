@@ -66,11 +66,16 @@ export class Scopeguard {
   authenticate(request: TokenRequest): Promise<Principal> {
     let token: string;
     try {
-      token = extractBearerToken(request, this.options);
+      token = this.extract(request);
     } catch (error) {
       return Promise.reject(error);
     }
     return this.verify(token);
+  }
+
+  /** The bearer token of `request`, per this engine's token sources (RFC 6750 §2). Throws 400/401. */
+  extract(request: TokenRequest): string {
+    return extractBearerToken(request, this.options);
   }
 
   /** Verifies a bare access token and resolves its principal. Same errors as {@link authenticate}. */

@@ -1,0 +1,13 @@
+import type { ScopeguardOptions } from '@scopeguard/core';
+
+/** What a route without any scopeguard decorator gets under a global guard. */
+export type DefaultPolicy = 'authenticated' | 'deny';
+
+/** Options of `ScopeguardModule.forRoot()`: every core option, plus Nest-only ones. */
+export interface ScopeguardModuleOptions extends ScopeguardOptions {
+  /**
+   * Routes with neither `@RequireScopes`/`@RequireAnyScope` nor `@Public`: `authenticated` (default)
+   * requires a valid token; `deny` refuses them with 403, so a forgotten decorator never opens a route.
+   */
+  defaultPolicy?: DefaultPolicy;
+}

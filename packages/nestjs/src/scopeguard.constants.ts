@@ -1,0 +1,8 @@
+/** Metadata keys and injection tokens of the Nest adapter. */
+
+/** Metadata: the scope requirements of a class or handler (a list; class and method both apply). */
+export const SCOPES_METADATA = 'scopeguard:scopes';
+/** Metadata: whether a class or handler is public (the method's setting wins). */
+export const PUBLIC_METADATA = 'scopeguard:public';
+/** Where the guard leaves the raw access token on the request, for `@AccessToken()`. */
+export const ACCESS_TOKEN = Symbol.for('scopeguard.accessToken');

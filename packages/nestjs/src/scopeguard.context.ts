@@ -1,0 +1,61 @@
+/**
+ * Finds the HTTP request behind an execution context, on either platform and for GraphQL, and
+ * writes challenge headers on either platform. Nothing else about transports lives anywhere else.
+ */
+import type { ExecutionContext } from '@nestjs/common';
+import { tokenRequestFromNode, type NodeRequestLike, type Principal, type TokenRequest } from '@scopeguard/core';
+
+/** A request of `@nestjs/platform-express` (Node's) or `@nestjs/platform-fastify` (with `.raw`). */
+export interface NestHttpRequest {
+  raw?: NodeRequestLike;
+  rawHeaders?: readonly string[];
+  query?: unknown;
+  body?: unknown;
+  auth?: Principal;
+  user?: unknown;
+  [key: symbol]: unknown;
+}
+
+/**
+ * The HTTP request of `context`: `http` directly, `graphql` from the resolver context's `req`
+ * (Apollo on Express) or `request` (Mercurius, Apollo on Fastify). `undefined` for transports with
+ * no HTTP request (`rpc`, `ws`), which the guard refuses.
+ */
+export function httpRequestOf(context: ExecutionContext): NestHttpRequest | undefined {
+  const type = context.getType<string>();
+  if (type === 'http') return context.switchToHttp().getRequest<NestHttpRequest>();
+  if (type === 'graphql') {
+    // Resolver arguments are (root, args, context, info); reading them avoids a hard dependency on @nestjs/graphql.
+    const gqlContext = context.getArgByIndex<{ req?: NestHttpRequest; request?: NestHttpRequest } | undefined>(2);
+    return gqlContext?.req ?? gqlContext?.request;
+  }
+  return undefined;
+}
+
+/** The reply of `context`, when there is one to write headers on. */
+export function httpResponseOf(context: ExecutionContext): unknown {
+  const type = context.getType<string>();
+  if (type === 'http') return context.switchToHttp().getResponse();
+  if (type === 'graphql') {
+    const gqlContext = context.getArgByIndex<{ res?: unknown; reply?: unknown; req?: { res?: unknown } } | undefined>(2);
+    return gqlContext?.res ?? gqlContext?.reply ?? gqlContext?.req?.res;
+  }
+  return undefined;
+}
+
+/** A {@link TokenRequest} from a Nest request on either platform. */
+export function tokenRequestOf(request: NestHttpRequest): TokenRequest {
+  const node = request.raw ?? (request as unknown as NodeRequestLike);
+  return tokenRequestFromNode(node, request);
+}
+
+/** Sets headers on an Express response (`setHeader`) or a Fastify reply (`header`). */
+export function setHeaders(response: unknown, headers: Record<string, string>): void {
+  const target = response as { header?: (n: string, v: string) => unknown; setHeader?: (n: string, v: string) => unknown; headersSent?: boolean; sent?: boolean };
+  if (!target || target.headersSent || target.sent) return;
+  const isFastify = typeof target.header === 'function' && 'raw' in (target as object);
+  for (const name in headers) {
+    if (isFastify) target.header!(name, headers[name]!);
+    else if (typeof target.setHeader === 'function') target.setHeader(name, headers[name]!);
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Route decorators. Requirements on a class and on a method both apply (class AND method): a
+ * method can narrow what its controller requires, never loosen it.
+ */
+import { SetMetadata, applyDecorators, createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { scopeRequirement, type Principal as PrincipalType, type ScopeRequirement } from '@scopeguard/core';
+import { ACCESS_TOKEN, PUBLIC_METADATA, SCOPES_METADATA } from './scopeguard.constants';
+import { httpRequestOf } from './scopeguard.context';
+import { apiOAuth2 } from './scopeguard.swagger';
+
+function addRequirement(requirement: ScopeRequirement): ClassDecorator & MethodDecorator {
+  return (target: object, _key?: string | symbol, descriptor?: PropertyDescriptor) => {
+    const where = descriptor ? (descriptor.value as object) : target;
+    const existing = (Reflect.getMetadata(SCOPES_METADATA, where) as ScopeRequirement[] | undefined) ?? [];
+    Reflect.defineMetadata(SCOPES_METADATA, [...existing, requirement], where);
+  };
+}
+
+function requirementDecorator(requirement: ScopeRequirement): ClassDecorator & MethodDecorator {
+  const swagger = apiOAuth2(requirement.scopes);
+  return (swagger ? applyDecorators(addRequirement(requirement), swagger) : addRequirement(requirement)) as ClassDecorator & MethodDecorator;
+}
+
+/**
+ * Requires every one of `scopes` (after the scope ∩ permission intersection); 403 otherwise.
+ * With `@nestjs/swagger` installed it also records the route's OAuth2 security requirement.
+ * @example
+ * ```ts
+ * @RequireScopes('orders.read')            // every route of the controller
+ * @Controller('orders')
+ * export class OrdersController {
+ *   @Get() list() {}                        // needs orders.read
+ *   @RequireScopes('orders.write')          // needs orders.read AND orders.write
+ *   @Post() create() {}
+ * }
+ * ```
+ */
+export function RequireScopes(...scopes: string[]): ClassDecorator & MethodDecorator {
+  return requirementDecorator(scopeRequirement('all', scopes));
+}
+
+/** Requires at least one of `scopes`. Combines with other requirements by AND. */
+export function RequireAnyScope(...scopes: string[]): ClassDecorator & MethodDecorator {
+  return requirementDecorator(scopeRequirement('any', scopes));
+}
+
+/**
+ * Skips authentication, for health checks and metadata routes under a global guard. On a method
+ * it overrides the class: `@Public(false)` re-protects one route of a public controller.
+ */
+export function Public(isPublic = true): ClassDecorator & MethodDecorator {
+  return SetMetadata(PUBLIC_METADATA, isPublic);
+}
+
+/** The authenticated caller (`clientId`, `scopes`, `permissions`, `claims`, …). */
+export const Principal = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): PrincipalType | undefined => httpRequestOf(context)?.auth,
+);
+
+/** The raw access token of the request (never log it). */
+export const AccessToken = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): string | undefined => httpRequestOf(context)?.[ACCESS_TOKEN] as string | undefined,
+);

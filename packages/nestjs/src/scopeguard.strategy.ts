@@ -1,0 +1,70 @@
+/**
+ * Passport integration (`@scopeguard/nestjs/passport`), for apps standardised on
+ * `@nestjs/passport`: `AuthGuard('scopeguard')` authenticates through the same core engine as the
+ * guard, so verdicts, statuses and challenges are identical.
+ */
+import { Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import { Scopeguard, ScopeguardError, type Principal } from '@scopeguard/core';
+import { Strategy } from 'passport';
+import { ACCESS_TOKEN } from './scopeguard.constants';
+import { setHeaders, tokenRequestOf, type NestHttpRequest } from './scopeguard.context';
+import { ScopeguardException } from './scopeguard.exception';
+
+type Verify = (principal: Principal, done: (error: unknown, user?: unknown) => void) => void;
+
+/** A Passport strategy over the core engine. Its failures are errors carrying the exact refusal. */
+export class ScopeguardPassportStrategy extends Strategy {
+  override name = 'scopeguard';
+
+  constructor(
+    private readonly engine: Scopeguard,
+    private readonly verify: Verify,
+  ) {
+    super();
+  }
+
+  override authenticate(incoming: unknown): void {
+    const req = incoming as NestHttpRequest & { res?: unknown };
+    let token: string;
+    try {
+      token = this.engine.extract(tokenRequestOf(req));
+    } catch (error) {
+      return this.refuse(req, error);
+    }
+    req[ACCESS_TOKEN] = token;
+    this.engine.verify(token).then(
+      (principal) => {
+        req.auth = principal;
+        this.verify(principal, (error, user) => (error ? this.error(error as Error) : user ? this.success(user) : this.fail(401)));
+      },
+      (error: unknown) => this.refuse(req, error),
+    );
+  }
+
+  private refuse(req: NestHttpRequest & { res?: unknown }, error: unknown): void {
+    if (!(error instanceof ScopeguardError)) return this.error(error as Error);
+    const response = this.engine.errorResponse(error);
+    // Express requests link to their response; on Fastify the guard-level filter is not needed
+    // because AuthGuard rethrows this exception, and Nest renders its status and body.
+    setHeaders(req.res, response.headers);
+    this.error(new ScopeguardException(error, response));
+  }
+}
+
+/**
+ * Registers the strategy under the name `scopeguard`. Add it to a module's providers (with
+ * `ScopeguardModule` imported) and use `@UseGuards(AuthGuard('scopeguard'))`. Override `validate`
+ * to map the principal to your own user object.
+ */
+@Injectable()
+export class ScopeguardStrategy extends PassportStrategy(ScopeguardPassportStrategy, 'scopeguard') {
+  constructor(engine: Scopeguard) {
+    super(engine);
+  }
+
+  /** The value Passport puts on `req.user`; the principal by default. */
+  validate(principal: Principal): unknown {
+    return principal;
+  }
+}
