@@ -7,6 +7,7 @@ export { ScopeguardModule } from './scopeguard.module';
 export { ScopeguardGuard } from './scopeguard.guard';
 export { AccessToken, Principal, Public, RequireAnyScope, RequireScopes } from './scopeguard.decorators';
 export { ScopeguardException } from './scopeguard.exception';
+export { ScopeguardExceptionFilter } from './scopeguard.filter';
 export { OAUTH2_SCHEME, addClientCredentialsScheme } from './scopeguard.swagger';
 export { ACCESS_TOKEN, PUBLIC_METADATA, SCOPES_METADATA } from './scopeguard.constants';
 export { SCOPEGUARD_OPTIONS, type ScopeguardModuleExtras } from './scopeguard.module-definition';

@@ -13,6 +13,8 @@ export class ScopeguardException extends HttpException {
 
   constructor(error: ScopeguardError, response: ErrorResponse) {
     super(response.body, response.status, { cause: error });
+    // GraphQL and loggers show `message`: make it the sanitised description, not the class name.
+    this.message = error.description;
     this.error = error;
     this.headers = response.headers;
   }

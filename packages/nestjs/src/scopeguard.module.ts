@@ -1,6 +1,7 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { Scopeguard } from '@scopeguard/core';
+import { ScopeguardExceptionFilter } from './scopeguard.filter';
 import { ScopeguardGuard } from './scopeguard.guard';
 import type { ScopeguardModuleOptions } from './scopeguard-module-options.interface';
 import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, OPTIONS_TYPE, SCOPEGUARD_OPTIONS } from './scopeguard.module-definition';
@@ -37,7 +38,13 @@ export class ScopeguardModule extends ConfigurableModuleClass {
     return {
       ...definition,
       global: true,
-      providers: [...(definition.providers ?? []), engineProvider, ScopeguardGuard, ...appGuard],
+      providers: [
+        ...(definition.providers ?? []),
+        engineProvider,
+        ScopeguardGuard,
+        { provide: APP_FILTER, useClass: ScopeguardExceptionFilter },
+        ...appGuard,
+      ],
       exports: [...(definition.exports ?? []), Scopeguard, ScopeguardGuard, SCOPEGUARD_OPTIONS],
     };
   }

@@ -8,7 +8,7 @@ import { PassportStrategy } from '@nestjs/passport';
 import { Scopeguard, ScopeguardError, type Principal } from '@scopeguard/core';
 import { Strategy } from 'passport';
 import { ACCESS_TOKEN } from './scopeguard.constants';
-import { setHeaders, tokenRequestOf, type NestHttpRequest } from './scopeguard.context';
+import { tokenRequestOf, type NestHttpRequest } from './scopeguard.context';
 import { ScopeguardException } from './scopeguard.exception';
 
 type Verify = (principal: Principal, done: (error: unknown, user?: unknown) => void) => void;
@@ -25,12 +25,12 @@ export class ScopeguardPassportStrategy extends Strategy {
   }
 
   override authenticate(incoming: unknown): void {
-    const req = incoming as NestHttpRequest & { res?: unknown };
+    const req = incoming as NestHttpRequest;
     let token: string;
     try {
       token = this.engine.extract(tokenRequestOf(req));
     } catch (error) {
-      return this.refuse(req, error);
+      return this.refuse(error);
     }
     req[ACCESS_TOKEN] = token;
     this.engine.verify(token).then(
@@ -38,17 +38,14 @@ export class ScopeguardPassportStrategy extends Strategy {
         req.auth = principal;
         this.verify(principal, (error, user) => (error ? this.error(error as Error) : user ? this.success(user) : this.fail(401)));
       },
-      (error: unknown) => this.refuse(req, error),
+      (error: unknown) => this.refuse(error),
     );
   }
 
-  private refuse(req: NestHttpRequest & { res?: unknown }, error: unknown): void {
+  private refuse(error: unknown): void {
     if (!(error instanceof ScopeguardError)) return this.error(error as Error);
-    const response = this.engine.errorResponse(error);
-    // Express requests link to their response; on Fastify the guard-level filter is not needed
-    // because AuthGuard rethrows this exception, and Nest renders its status and body.
-    setHeaders(req.res, response.headers);
-    this.error(new ScopeguardException(error, response));
+    // AuthGuard rethrows this exception; ScopeguardExceptionFilter writes its headers on any platform.
+    this.error(new ScopeguardException(error, this.engine.errorResponse(error)));
   }
 }
 

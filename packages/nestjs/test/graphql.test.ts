@@ -1,0 +1,81 @@
+import 'reflect-metadata';
+import type { INestApplication } from '@nestjs/common';
+import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
+import { Field, GraphQLModule, ObjectType, Query, Resolver } from '@nestjs/graphql';
+import { Test } from '@nestjs/testing';
+import { Principal, Public, RequireScopes, ScopeguardModule, type ScopeguardPrincipal } from '@scopeguard/nestjs';
+import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
+import { send } from '../../../test/support/http';
+
+@ObjectType()
+class Order {
+  @Field()
+  id!: string;
+
+  @Field()
+  client!: string;
+}
+
+@Resolver(() => Order)
+class OrdersResolver {
+  @RequireScopes('orders.read')
+  @Query(() => [Order])
+  orders(@Principal() principal: ScopeguardPrincipal): Order[] {
+    return [{ id: '1', client: principal.clientId ?? '' }];
+  }
+
+  @Public()
+  @Query(() => String)
+  version(): string {
+    return '1';
+  }
+}
+
+let issuer: TestIssuer;
+let app: INestApplication;
+let url: string;
+
+beforeAll(async () => {
+  issuer = await createTestIssuer();
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, autoSchemaFile: true, context: ({ req, res }: { req: unknown; res: unknown }) => ({ req, res }) }),
+      ScopeguardModule.forRoot({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri, realm: 'orders', global: true }),
+    ],
+    providers: [OrdersResolver],
+  }).compile();
+  app = moduleRef.createNestApplication();
+  app.useLogger(false);
+  await app.listen(0, '127.0.0.1');
+  url = `${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/graphql`;
+});
+afterAll(async () => {
+  await app?.close();
+  await issuer?.close();
+});
+
+const query = (q: string, headers: Record<string, string> = {}) =>
+  send(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query: q }) });
+
+describe('GraphQL resolvers', () => {
+  it('lets a token with the scope through and gives the principal to the resolver', async () => {
+    const token = await issuer.mint({ clientId: 'worker', scope: 'orders.read' });
+    const res = await query('{ orders { id client } }', { authorization: `Bearer ${token}` });
+    expect(res.body.data).toEqual({ orders: [{ id: '1', client: 'worker' }] });
+  });
+
+  it('refuses a missing token and a missing scope, with the challenge header', async () => {
+    const missing = await query('{ orders { id } }');
+    expect(missing.body.data).toBeNull();
+    expect(missing.body.errors[0].message).toBe('no bearer token in the request');
+    expect(missing.headers['www-authenticate']).toBe('Bearer realm="orders"');
+    const token = await issuer.mint({ clientId: 'worker', scope: 'other' });
+    const forbidden = await query('{ orders { id } }', { authorization: `Bearer ${token}` });
+    expect(forbidden.body.data).toBeNull();
+    expect(forbidden.headers['www-authenticate']).toContain('scope="orders.read"');
+  });
+
+  it('public queries need no token', async () => {
+    expect((await query('{ version }')).body.data).toEqual({ version: '1' });
+  });
+});
