@@ -8,11 +8,12 @@ import type { Principal, Scopeguard, ScopeguardError } from '@scopeguard/core';
 /** How a refusal reaches the client. */
 export type ErrorMode = 'respond' | 'next';
 
-/** The request as the middleware sees it: Node's, plus what Express parsed. */
+/**
+ * The request as the middleware sees it: Node's, plus the principal. It declares no `query` or
+ * `body`, so that routes mixing these handlers with their own keep Express's inferred types.
+ */
 export interface GuardedRequest extends IncomingMessage {
   auth?: Principal;
-  query?: unknown;
-  body?: unknown;
   [GUARD]?: GuardContext;
 }
 

@@ -50,7 +50,8 @@ export function scopeguard(options: ScopeguardMiddlewareOptions | Scopeguard): S
 
   const middleware = (req: GuardedRequest, res: ServerResponse, next: Next): void => {
     attachContext(req, engine, onError);
-    engine.authenticate(tokenRequestFromNode(req, req)).then(
+    // Express's parsed query and body, read only when those token sources are enabled.
+    engine.authenticate(tokenRequestFromNode(req, req as { query?: unknown; body?: unknown })).then(
       (principal) => {
         req.auth = principal;
         next();

@@ -1,0 +1,158 @@
+/**
+ * End to end through the real token endpoint of the embedded oidc-provider: the example is started
+ * as `npm start` starts it (PORT=0, so ports are ephemeral), once as NestJS and once as Express.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { ClientCredentialsClient, TokenRequestError } from '../src/client';
+import { send } from '../../../test/support/http';
+
+interface Running {
+  api: string;
+  as: string;
+  child: ChildProcess;
+}
+
+const main = join(__dirname, '..', 'dist', 'main.js');
+
+function start(args: string[], env: Record<string, string> = {}): Promise<Running> {
+  const child = spawn(process.execPath, [main, ...args], { env: { ...process.env, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let api: string | undefined;
+    let as: string | undefined;
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      api ??= /listening on (\S+)/.exec(line)?.[1];
+      as ??= /authorization server \(oidc-provider\) on (\S+)/.exec(line)?.[1];
+      if (api && as) resolve({ api, as, child });
+    });
+    child.once('exit', (code) => reject(new Error(`example exited with ${code}`)));
+  });
+}
+
+async function token(as: string, clientId: string, secret: string, scope: string, method: 'client_secret_basic' | 'client_secret_post', resource?: string): Promise<string> {
+  return new ClientCredentialsClient({ tokenEndpoint: `${as}/token`, clientId, clientSecret: secret, authMethod: method, scope, ...(resource && { resource }) }).accessToken();
+}
+
+const worker = (as: string, scope = 'orders.read orders.write') => token(as, 'orders-worker', 'worker-secret', scope, 'client_secret_basic');
+const reporter = (as: string, scope = 'orders.read orders.write') => token(as, 'orders-reporter', 'reporter-secret', scope, 'client_secret_post');
+const admin = (as: string) => token(as, 'orders-admin', 'admin-secret', 'orders.read orders.write orders.admin', 'client_secret_post');
+const bearer = (value: string) => ({ authorization: `Bearer ${value}` });
+const json = (value: string) => ({ 'content-type': 'application/json', authorization: `Bearer ${value}` });
+
+let untrusted: Running;
+beforeAll(async () => {
+  // A second, independent authorization server (its own keys and issuer), with 1-second tokens.
+  untrusted = await start(['--express'], { ACCESS_TOKEN_TTL: '1', CLOCK_TOLERANCE: '0' });
+}, 30_000);
+afterAll(() => untrusted?.child.kill('SIGTERM'));
+
+describe.each([
+  ['NestJS', []],
+  ['Express', ['--express']],
+])('orders API (%s) with the embedded authorization server', (_name, args) => {
+  let app: Running;
+  beforeAll(async () => {
+    app = await start(args as string[]);
+  }, 30_000);
+  afterAll(() => app?.child.kill('SIGTERM'));
+
+  it('the worker can write and read', async () => {
+    const value = await worker(app.as);
+    const created = await send(`${app.api}/orders`, { method: 'POST', headers: json(value), body: JSON.stringify({ item: 'widget', quantity: 2 }) });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ item: 'widget', quantity: 2, status: 'pending', createdBy: 'orders-worker' });
+    const listed = await send(`${app.api}/orders`, { headers: bearer(value) });
+    expect(listed.status).toBe(200);
+    expect(listed.body).toEqual(expect.arrayContaining([expect.objectContaining({ id: created.body.id })]));
+    const patched = await send(`${app.api}/orders/${created.body.id}`, { method: 'PATCH', headers: json(value), body: JSON.stringify({ status: 'shipped' }) });
+    expect(patched.body.status).toBe('shipped');
+  });
+
+  it('the reporter, whose token carries orders.write, gets 403 with scope="orders.write"', async () => {
+    const value = await reporter(app.as);
+    const claims = JSON.parse(Buffer.from(value.split('.')[1]!, 'base64url').toString());
+    expect(claims.scope).toBe('orders.read orders.write');
+    expect((await send(`${app.api}/orders`, { headers: bearer(value) })).status).toBe(200);
+    const res = await send(`${app.api}/orders`, { method: 'POST', headers: json(value), body: JSON.stringify({ item: 'x', quantity: 1 }) });
+    expect(res.status).toBe(403);
+    expect(res.headers['www-authenticate']).toContain('error="insufficient_scope"');
+    expect(res.headers['www-authenticate']).toContain('scope="orders.write"');
+  });
+
+  it('the admin can delete; the worker cannot', async () => {
+    const created = await send(`${app.api}/orders`, { method: 'POST', headers: json(await worker(app.as)), body: JSON.stringify({ item: 'gone', quantity: 1 }) });
+    const denied = await send(`${app.api}/orders/${created.body.id}`, { method: 'DELETE', headers: bearer(await worker(app.as)) });
+    expect(denied.status).toBe(403);
+    expect(denied.headers['www-authenticate']).toContain('scope="orders.admin"');
+    expect((await send(`${app.api}/orders/${created.body.id}`, { method: 'DELETE', headers: bearer(await admin(app.as)) })).status).toBe(204);
+    expect((await send(`${app.api}/orders/${created.body.id}`, { headers: bearer(await admin(app.as)) })).status).toBe(404);
+  });
+
+  it('RS tokens are RFC 9068 JWTs for this API', async () => {
+    const [header, payload] = (await worker(app.as)).split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part!, 'base64url').toString()));
+    expect(header).toMatchObject({ alg: 'RS256', typ: 'at+jwt' });
+    expect(payload).toMatchObject({ iss: app.as, aud: 'https://orders.example.com', client_id: 'orders-worker', sub: 'orders-worker' });
+  });
+
+  it('wrong audience, tampered and untrusted-issuer tokens get 401', async () => {
+    const billing = await token(app.as, 'orders-worker', 'worker-secret', '', 'client_secret_basic', 'https://billing.example.com');
+    const wrongAudience = await send(`${app.api}/orders`, { headers: bearer(billing) });
+    expect(wrongAudience.status).toBe(401);
+    expect(wrongAudience.headers['www-authenticate']).toContain('error="invalid_token"');
+
+    const [h, p, s] = (await worker(app.as, 'orders.read')).split('.');
+    const widened = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), scope: 'orders.read orders.admin' })).toString('base64url');
+    const tampered = await send(`${app.api}/orders`, { headers: bearer(`${h}.${widened}.${s}`) });
+    expect(tampered.status).toBe(401);
+
+    const foreign = await send(`${app.api}/orders`, { headers: bearer(await worker(untrusted.as)) });
+    expect(foreign.status).toBe(401);
+  });
+
+  it('bad input gets a clear 400, never a 500', async () => {
+    const value = await worker(app.as);
+    const badJson = await send(`${app.api}/orders`, { method: 'POST', headers: json(value), body: '{"item":' });
+    expect(badJson.status).toBe(400);
+    const missing = await send(`${app.api}/orders`, { method: 'POST', headers: json(value), body: JSON.stringify({ item: 'x' }) });
+    expect(missing.status).toBe(400);
+    expect(missing.body.message).toMatch(/quantity/);
+    expect((await send(`${app.api}/health`)).body).toEqual({ status: 'ok' });
+    expect((await send(`${app.api}/orders`)).headers['www-authenticate']).toBe('Bearer realm="orders-api"');
+  });
+});
+
+describe('tokens and the worker client', () => {
+  it('an expired token gets 401 invalid_token', async () => {
+    const value = await worker(untrusted.as);
+    expect((await send(`${untrusted.api}/orders`, { headers: bearer(value) })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    const res = await send(`${untrusted.api}/orders`, { headers: bearer(value) });
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toContain('error_description="the token has expired"');
+  });
+
+  it('the worker client gets one token and reuses it', async () => {
+    const app = await start([]);
+    try {
+      const client = new ClientCredentialsClient({ tokenEndpoint: `${app.as}/token`, clientId: 'orders-worker', clientSecret: 'worker-secret', scope: 'orders.read' });
+      for (let i = 0; i < 5; i++) expect((await client.call(`${app.api}/orders`)).status).toBe(200);
+      await Promise.all([client.call(`${app.api}/orders`), client.call(`${app.api}/orders`)]);
+      expect(client.tokenRequests).toBe(1);
+      const wrong = new ClientCredentialsClient({ tokenEndpoint: `${app.as}/token`, clientId: 'orders-worker', clientSecret: 'nope' });
+      await expect(wrong.accessToken()).rejects.toThrow(TokenRequestError);
+    } finally {
+      app.child.kill('SIGTERM');
+    }
+  });
+
+  it('renews a token shortly before it expires', async () => {
+    const client = new ClientCredentialsClient({ tokenEndpoint: `${untrusted.as}/token`, clientId: 'orders-worker', clientSecret: 'worker-secret', scope: 'orders.read' });
+    await client.accessToken();
+    await client.accessToken();
+    expect(client.tokenRequests).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 600)); // 1 s token: renewed after half its life
+    await client.accessToken();
+    expect(client.tokenRequests).toBe(2);
+  });
+});
