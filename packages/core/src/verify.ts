@@ -4,8 +4,9 @@
  * header parameters are never consulted), accepted `typ`, then the claims: `iss`, `aud`,
  * `exp` (always required), `nbf` and `iat` with clock tolerance.
  */
-import { decodeProtectedHeader, errors as jose, jwtVerify, type JWTHeaderParameters, type JWTPayload } from 'jose';
+import { errors as jose, jwtVerify, type JWTHeaderParameters, type JWTPayload } from 'jose';
 import { InvalidTokenError, ScopeguardError, type ScopeguardErrorCode } from './errors';
+import { hasDuplicateMembers } from './json';
 import type { KeySource } from './jwks';
 import type { ResolvedOptions } from './options';
 
@@ -26,14 +27,25 @@ function malformed(description: string): InvalidTokenError {
   return new InvalidTokenError('ERR_TOKEN_MALFORMED', description);
 }
 
-/** The structure check done before any decoding: three base64url segments. */
-function checkCompactJws(token: string): void {
+/**
+ * The structure check done before any key lookup: three segments of canonical, unpadded base64url
+ * (RFC 7515 §2), a header and payload without duplicate member names. Returns the decoded texts.
+ */
+function checkCompactJws(token: string): { header: string; payload: string } {
   const parts = token.split('.');
   if (parts.length === 5) throw malformed('encrypted tokens (JWE) are not accepted');
   if (parts.length !== 3) throw malformed('the token is not a JWS in compact serialization');
-  if (!BASE64URL_SEGMENT.test(parts[0]!) || !BASE64URL_SEGMENT.test(parts[1]!) || !BASE64URL_SEGMENT.test(parts[2]!)) {
-    throw malformed('the token is not made of three base64url segments');
+  const decoded: string[] = [];
+  for (const part of parts) {
+    if (!BASE64URL_SEGMENT.test(part)) throw malformed('the token is not made of three base64url segments');
+    const bytes = Buffer.from(part, 'base64url');
+    // Only one encoding of given bytes is valid: no stray trailing bits, no impossible lengths.
+    if (bytes.toString('base64url') !== part) throw malformed('the token uses non-canonical base64url');
+    decoded.push(decoded.length < 2 ? bytes.toString('utf8') : '');
   }
+  const [header, payload] = decoded as [string, string];
+  if (hasDuplicateMembers(header) || hasDuplicateMembers(payload)) throw malformed('the token has duplicate JSON member names');
+  return { header, payload };
 }
 
 /**
@@ -90,13 +102,14 @@ function fromJose(error: unknown): ScopeguardError {
 
 /** Verifies `token` against `keys` under `options`. @throws {@link ScopeguardError} (401 or 503). */
 export async function verifyAccessToken(token: string, options: ResolvedOptions, keys: KeySource): Promise<VerifiedToken> {
-  checkCompactJws(token);
+  const decoded = checkCompactJws(token);
   let header: JWTHeaderParameters;
   try {
-    header = decodeProtectedHeader(token) as JWTHeaderParameters;
-  } catch (error) {
+    header = JSON.parse(decoded.header) as JWTHeaderParameters;
+  } catch {
     throw malformed('the token header is not a valid JSON object');
   }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw malformed('the token header is not a valid JSON object');
   const { alg, kid } = header;
   if (typeof alg !== 'string' || !(options.algorithms as readonly string[]).includes(alg)) {
     throw new InvalidTokenError('ERR_TOKEN_ALG_NOT_ALLOWED', 'the token algorithm is not allowed', { claim: 'alg' });
@@ -108,6 +121,11 @@ export async function verifyAccessToken(token: string, options: ResolvedOptions,
     throw new InvalidTokenError('ERR_TOKEN_HEADER', 'the token requires header extensions this API does not understand', { claim: 'crit' });
   }
   checkType(header.typ, options.strict);
+  if (header.cty !== undefined) {
+    // RFC 8725 §2.8/§3.11: a nested JWT (cty: JWT) or any content type is not an access token.
+    throw new InvalidTokenError('ERR_TOKEN_TYPE', 'nested or typed content (cty) is not accepted in an access token', { claim: 'cty' });
+  }
+  if (!decoded.payload.startsWith('{')) throw malformed('the token payload is not a JSON object');
 
   const candidates = await keys.candidates(alg, kid);
   const verifyOptions = {
@@ -122,7 +140,7 @@ export async function verifyAccessToken(token: string, options: ResolvedOptions,
   for (const candidate of candidates) {
     try {
       const { payload } = await jwtVerify(token, candidate.key, verifyOptions);
-      checkIssuedAt(payload, options.clockTolerance);
+      checkTimes(payload, options.clockTolerance);
       return { header, payload, keyId: candidate.id };
     } catch (error) {
       lastError = error;
@@ -133,13 +151,18 @@ export async function verifyAccessToken(token: string, options: ResolvedOptions,
   throw fromJose(lastError);
 }
 
-/** jose checks `iat` only with `maxTokenAge`; a token issued in the future is refused regardless. */
-function checkIssuedAt(payload: JWTPayload, tolerance: number): void {
-  if (payload.iat === undefined) return;
-  if (typeof payload.iat !== 'number' || !Number.isFinite(payload.iat)) {
-    throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the iat claim has an invalid type', { claim: 'iat' });
+/**
+ * What jose leaves open: times must be finite (`1e400` parses to Infinity, which jose would take as
+ * a number), and a token issued in the future is refused even without `maxTokenAge`.
+ */
+function checkTimes(payload: JWTPayload, tolerance: number): void {
+  for (const claim of ['exp', 'nbf', 'iat'] as const) {
+    const value = payload[claim];
+    if (value !== undefined && !Number.isFinite(value)) {
+      throw new InvalidTokenError('ERR_TOKEN_CLAIM', `the ${claim} claim has an invalid type`, { claim });
+    }
   }
-  if (payload.iat > Date.now() / 1000 + tolerance) {
+  if (payload.iat !== undefined && payload.iat > Date.now() / 1000 + tolerance) {
     throw new InvalidTokenError('ERR_TOKEN_NOT_YET_VALID', 'the token was issued in the future', { claim: 'iat' });
   }
 }

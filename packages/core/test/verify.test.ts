@@ -98,7 +98,7 @@ describe('verification (RFC 9068, RFC 8725)', () => {
     const [h, p, s] = token.split('.');
     const forged = b64({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), scope: 'orders.admin' });
     expect(await codeOf(guard(), `${h}.${forged}.${s}`)).toBe('ERR_TOKEN_SIGNATURE');
-    expect(await codeOf(guard(), `${h}.${p}.${s!.slice(0, -4)}`)).toBe('ERR_TOKEN_SIGNATURE');
+    expect(await codeOf(guard(), `${h}.${p}.${s!.slice(0, -4)}`)).toMatch(/ERR_TOKEN_(SIGNATURE|MALFORMED)/);
     expect(await codeOf(guard(), `${h}.${p}`)).toBe('ERR_TOKEN_MALFORMED');
     expect(await codeOf(guard(), `${h}.${p}.${s}.x.y`)).toBe('ERR_TOKEN_MALFORMED');
   });
@@ -169,5 +169,58 @@ describe('verification (RFC 9068, RFC 8725)', () => {
     expect(await codeOf(engine, await issuer.mint({ clientId: 'app', subject: 'alice' }))).toBe('ERR_TOKEN_NOT_CLIENT');
     expect(await codeOf(engine, await issuer.mint({ clientId: 'app' }))).toBe('OK');
     expect(await codeOf(guard(), await issuer.mint({ clientId: 'app', subject: 'alice' }))).toBe('OK');
+  });
+});
+
+describe('verification hardening', () => {
+  const now = () => Math.floor(Date.now() / 1000);
+  const claims = () => ({ iss: issuer.issuer, aud: issuer.audience, exp: now() + 60, client_id: 'c' });
+  const rsa = () => issuer.jwks().keys.find((key) => key.kty === 'RSA')!;
+
+  it('refuses non-finite times (1e400 parses to Infinity)', async () => {
+    for (const claim of ['exp', 'nbf', 'iat']) {
+      const exp = claim === 'exp' ? '' : `"exp":${now() + 60},`;
+      const text = `{"iss":"${issuer.issuer}","aud":"${issuer.audience}",${exp}"client_id":"c","${claim}":1e400}`;
+      expect(await codeOf(guard(), await issuer.sign(text))).toBe('ERR_TOKEN_CLAIM');
+    }
+    expect(await codeOf(guard(), await issuer.sign(claims()))).toBe('OK');
+  });
+
+  it('refuses duplicate member names in header or payload, even when properly signed', async () => {
+    const body = `{"iss":"${issuer.issuer}","aud":"${issuer.audience}","exp":${now() + 60},"scope":"a","scope":"admin"}`;
+    expect(await codeOf(guard(), await issuer.sign(body))).toBe('ERR_TOKEN_MALFORMED');
+    const escaped = `{"iss":"${issuer.issuer}","aud":"${issuer.audience}","exp":${now() + 60},"scope":"a","\\u0073cope":"b"}`;
+    expect(await codeOf(guard(), await issuer.sign(escaped))).toBe('ERR_TOKEN_MALFORMED');
+    const nested = `{"iss":"${issuer.issuer}","aud":"${issuer.audience}","exp":${now() + 60},"x":{"a":1,"a":2}}`;
+    expect(await codeOf(guard(), await issuer.sign(nested))).toBe('ERR_TOKEN_MALFORMED');
+    const siblings = `{"iss":"${issuer.issuer}","aud":"${issuer.audience}","exp":${now() + 60},"x":{"a":1},"y":{"a":2},"z":[{"a":1},{"a":1}]}`;
+    expect(await codeOf(guard(), await issuer.sign(siblings))).toBe('OK');
+    expect(await codeOf(guard(), await issuer.sign(claims(), { kid: rsa().kid, typ: 'at+jwt', alg: 'RS256', cty: undefined }))).toBe('OK');
+  });
+
+  it('refuses non-canonical base64url, even when the bytes are the same', async () => {
+    const token = await issuer.mint();
+    const [h, p, s] = token.split('.');
+    // The last character of a 256-byte RS256 signature carries 4 unused bits; set one of them.
+    const last = s!.at(-1)!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const twin = alphabet[alphabet.indexOf(last) | 1]!;
+    if (twin !== last) expect(await codeOf(guard(), `${h}.${p}.${s!.slice(0, -1)}${twin}`)).toBe('ERR_TOKEN_MALFORMED');
+    expect(await codeOf(guard(), `${h}.${p}.${s}`)).toBe('OK');
+  });
+
+  it('refuses nested JWTs (cty) and non-object payloads', async () => {
+    expect(await codeOf(guard(), await issuer.mint({ header: { cty: 'JWT' } }))).toBe('ERR_TOKEN_TYPE');
+    const key = (await generateKeyPair('RS256')).privateKey;
+    const nested = await signCompact({ alg: 'RS256', kid: rsa().kid }, 'eyJhbGciOiJub25lIn0.e30.', key);
+    expect(await codeOf(guard(), nested)).toBe('ERR_TOKEN_MALFORMED');
+    expect(claims()).toHaveProperty('iss');
+  });
+
+  it('refuses invalid UTF-8 in the payload', async () => {
+    const token = await issuer.mint();
+    const [h, , s] = token.split('.');
+    const bad = Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]).toString('base64url');
+    expect(await codeOf(guard(), `${h}.${bad}.${s}`)).toMatch(/ERR_TOKEN_(MALFORMED|SIGNATURE)/);
   });
 });

@@ -131,6 +131,16 @@ export class TestIssuer {
     return signCompact(dropUndefined(header), dropUndefined(payload), key.privateKey, key.alg);
   }
 
+  /**
+   * Signs exactly this payload text (or object) with the issuer's key: for tokens no claims object
+   * can express, such as duplicate member names or `1e400`. The header defaults to `alg`, `typ: at+jwt`, `kid`.
+   */
+  async sign(payload: string | Record<string, unknown>, header: Record<string, unknown> = {}, alg?: TestAlgorithm): Promise<string> {
+    const key = this.#signingKey({ ...(alg && { alg }) });
+    const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
+    return signCompact(dropUndefined({ alg: key.alg, typ: 'at+jwt', kid: key.kid, ...header }), text, key.privateKey, key.alg);
+  }
+
   /** Adds a new key (same algorithm as the default unless given) and makes it sign by default. Returns its kid. */
   async rotate(alg: TestAlgorithm = this.#keys[0]!.alg): Promise<string> {
     const key = await generateSigningKey(alg);

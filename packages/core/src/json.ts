@@ -1,0 +1,35 @@
+/**
+ * RFC 8725 §3.x / RFC 7515 §4: a JOSE header or claims set with duplicate member names is
+ * ambiguous (parsers disagree on which value wins), so it is refused rather than read "last wins"
+ * as `JSON.parse` does. The input has already been parsed as JSON; this only scans member names.
+ */
+export function hasDuplicateMembers(json: string): boolean {
+  const stack: (Set<string> | null)[] = []; // a Set per open object, null per open array
+  let expectKey = false;
+  for (let i = 0; i < json.length; i++) {
+    const char = json[i];
+    if (char === '"') {
+      let end = i + 1;
+      while (json[end] !== '"') end += json[end] === '\\' ? 2 : 1;
+      const top = stack[stack.length - 1];
+      if (expectKey && top) {
+        // Compare decoded names: "a" and "\u0061" are the same member.
+        const name = JSON.parse(json.slice(i, end + 1)) as string;
+        if (top.has(name)) return true;
+        top.add(name);
+        expectKey = false;
+      }
+      i = end;
+    } else if (char === '{') {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (char === '[') {
+      stack.push(null);
+    } else if (char === '}' || char === ']') {
+      stack.pop();
+    } else if (char === ',') {
+      expectKey = stack[stack.length - 1] != null;
+    }
+  }
+  return false;
+}
