@@ -23,7 +23,9 @@ export function send(
       const existing = headers[name];
       headers[name] = existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing]), value];
     }
-  } else headers = options.headers ?? {};
+  } else headers = { ...options.headers };
+  // Frame bodies explicitly: Node does not chunk GET bodies by default.
+  if (options.body !== undefined) headers['content-length'] = String(Buffer.byteLength(options.body));
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { method: options.method ?? 'GET', headers }, (res) => {
       const chunks: Buffer[] = [];

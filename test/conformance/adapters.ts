@@ -1,0 +1,107 @@
+/**
+ * Every adapter, serving the same four routes over real HTTP on 127.0.0.1:0:
+ *   GET  /read  requires orders.read            GET  /any   requires orders.write OR orders.admin
+ *   GET  /auth  requires a valid token only      POST /read  requires orders.read (form bodies parsed)
+ */
+import 'reflect-metadata';
+import { createServer, type Server } from 'node:http';
+import { Controller, Get, HttpCode, Post, UseGuards, type INestApplication, type Type } from '@nestjs/common';
+import { AuthGuard, PassportModule } from '@nestjs/passport';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
+import express5 from 'express';
+import type { ScopeguardOptions } from '@scopeguard/core';
+import { requireAnyScope, requireScopes, scopeguard } from '@scopeguard/express';
+import { RequireAnyScope, RequireScopes, ScopeguardGuard, ScopeguardModule } from '@scopeguard/nestjs';
+import { ScopeguardStrategy } from '@scopeguard/nestjs/passport';
+import passportRegistry from 'passport';
+import { close, listen } from '../support/http';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const express4 = require('express4') as typeof express5;
+
+/** A running adapter. */
+export interface RunningAdapter {
+  base: string;
+  close(): Promise<void>;
+  /** Called before each request (Passport: make this app's strategy the registered one). */
+  before?(): void;
+}
+
+export type AdapterName = 'express5' | 'express4' | 'nest-express' | 'nest-fastify' | 'passport';
+export const ADAPTERS: readonly AdapterName[] = ['express5', 'express4', 'nest-express', 'nest-fastify', 'passport'];
+
+async function startExpress(flavour: typeof express5, options: ScopeguardOptions): Promise<RunningAdapter> {
+  const app = flavour();
+  app.use(flavour.urlencoded({ extended: false }));
+  app.use(scopeguard(options));
+  const ok = (_req: unknown, res: express5.Response) => void res.json({ ok: true });
+  app.get('/read', requireScopes('orders.read'), ok);
+  app.post('/read', requireScopes('orders.read'), ok);
+  app.get('/any', requireAnyScope('orders.write', 'orders.admin'), ok);
+  app.get('/auth', ok);
+  const server: Server = createServer(app);
+  return { base: await listen(server), close: () => close(server) };
+}
+
+@Controller()
+class GuardedController {
+  @RequireScopes('orders.read')
+  @Get('read')
+  read() {
+    return { ok: true };
+  }
+
+  @RequireScopes('orders.read')
+  @Post('read')
+  @HttpCode(200)
+  postRead() {
+    return { ok: true };
+  }
+
+  @RequireAnyScope('orders.write', 'orders.admin')
+  @Get('any')
+  any() {
+    return { ok: true };
+  }
+
+  @Get('auth')
+  auth() {
+    return { ok: true };
+  }
+}
+
+/** Passport authenticates (AuthGuard), the guard then authorizes the principal Passport found. */
+@UseGuards(AuthGuard('scopeguard'), ScopeguardGuard)
+@Controller()
+class PassportController extends GuardedController {}
+
+async function startNest(platform: 'express' | 'fastify', options: ScopeguardOptions, passport: boolean): Promise<RunningAdapter> {
+  const moduleRef = await Test.createTestingModule({
+    imports: passport
+      ? [PassportModule, ScopeguardModule.forRoot(options)]
+      : [ScopeguardModule.forRoot({ ...options, global: true })],
+    controllers: [(passport ? PassportController : GuardedController) as Type],
+    providers: passport ? [ScopeguardStrategy] : [],
+  }).compile();
+  const app: INestApplication = platform === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter()) : moduleRef.createNestApplication();
+  app.useLogger(false);
+  await app.listen(0, '127.0.0.1');
+  const base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  if (!passport) return { base, close: () => app.close() };
+  // Passport keeps strategies in one process-wide registry by name, so when several apps run in
+  // one process (as here, one per option profile) the last one registered would answer for all.
+  const strategy = app.get(ScopeguardStrategy);
+  return { base, close: () => app.close(), before: () => void passportRegistry.use('scopeguard', strategy as never) };
+}
+
+/** Starts one adapter with one set of engine options. */
+export function startAdapter(name: AdapterName, options: ScopeguardOptions): Promise<RunningAdapter> {
+  switch (name) {
+    case 'express5': return startExpress(express5, options);
+    case 'express4': return startExpress(express4, options);
+    case 'nest-express': return startNest('express', options, false);
+    case 'nest-fastify': return startNest('fastify', options, false);
+    case 'passport': return startNest('express', options, true);
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The conformance and attack suite: every case of cases.ts against every adapter over real HTTP.
+ * Besides each case's status and error, every answer is held to RFC 6750 §3: one challenge,
+ * `realm` once, the same error code in header and JSON body, no CR/LF, scope only on 403.
+ */
+import { createServer, type Server } from 'node:http';
+import type { ScopeguardOptions } from '@scopeguard/core';
+import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
+import { close, listen, send, type TestResponse } from '../support/http';
+import { ADAPTERS, startAdapter, type AdapterName, type RunningAdapter } from './adapters';
+import { buildCases, type Case, type CaseRequest, type Profile } from './cases';
+
+const REALM = 'conformance';
+// RFC 6750 §3 challenge grammar, restricted to what we send.
+const CHALLENGE = /^Bearer( realm="[\x20\x21\x23-\x5b\x5d-\x7e]*")?(, (error|error_description|scope)="[\x20\x21\x23-\x5b\x5d-\x7e]*")*$/;
+
+let issuer: TestIssuer;
+let other: TestIssuer;
+let down: TestIssuer;
+let trap: Server;
+let trapHits = 0;
+let trapUrl: string;
+const running = new Map<string, RunningAdapter>();
+const results = new Map<string, Map<AdapterName, boolean>>();
+
+function options(profile: Profile): ScopeguardOptions {
+  const base: ScopeguardOptions = {
+    issuer: issuer.issuer,
+    audience: issuer.audience,
+    jwksUri: issuer.jwksUri,
+    realm: REALM,
+    algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+    clockTolerance: 30,
+    permissions: { worker: ['orders.read', 'orders.write', 'orders.admin', 'orders.read:all'], reporter: ['orders.read'] },
+  };
+  switch (profile) {
+    case 'default': return base;
+    case 'strict': return { ...base, strict: true };
+    case 'sources': return { ...base, tokenSources: ['header', 'body', 'query'] };
+    case 'cc': return { ...base, requireClientCredentials: true };
+    case 'resolver':
+      return {
+        ...base,
+        permissions: (user) => {
+          if (user.clientId === 'boom') throw new Error('permission store down');
+          if (user.clientId === 'hang') return new Promise<string[]>(() => undefined);
+          return ['orders.read'];
+        },
+        permissionLookup: { timeoutMs: 300 },
+      };
+    case 'down': return { ...base, issuer: down.issuer, jwksUri: down.jwksUri, jwks: { timeoutMs: 300 } };
+  }
+}
+
+const cases: Case[] = [];
+
+beforeAll(async () => {
+  [issuer, other, down] = await Promise.all([
+    createTestIssuer({ algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'] }),
+    createTestIssuer({ algorithms: ['RS256'] }),
+    createTestIssuer(),
+  ]);
+  down.outage({ status: 500 });
+  trap = createServer((_req, res) => {
+    trapHits++;
+    res.end('{}');
+  });
+  trapUrl = await listen(trap);
+  cases.push(...buildCases({ issuer, other, trap: trapUrl }));
+  const profiles = new Set<Profile>(['default', 'strict', 'sources', 'cc', 'resolver', 'down']);
+  await Promise.all(
+    ADAPTERS.flatMap((adapter) => [...profiles].map(async (profile) => running.set(`${adapter}/${profile}`, await startAdapter(adapter, options(profile))))),
+  );
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([...running.values()].map((app) => app.close()));
+  await Promise.all([issuer?.close(), other?.close(), down?.close(), trap && close(trap)]);
+  printSummary();
+});
+
+function checkAnswer(res: TestResponse, testCase: Case): void {
+  const { expect: expected } = testCase;
+  expect({ status: res.status, body: res.body }).toMatchObject({ status: expected.status });
+  const challenge = res.headers['www-authenticate'];
+  if (expected.status === 200) {
+    expect(res.body).toEqual({ ok: true });
+    return;
+  }
+  expect(typeof res.body.error).toBe('string');
+  expect(typeof res.body.error_description).toBe('string');
+  expect(res.body.error).toBe(expected.error);
+  if (expected.status === 503) {
+    expect(challenge).toBeUndefined();
+    expect(res.headers['retry-after']).toBeDefined();
+    return;
+  }
+  expect(typeof challenge).toBe('string');
+  const value = challenge as string;
+  expect(value).toMatch(CHALLENGE);
+  expect(value.match(/realm="/g)).toHaveLength(1);
+  expect(value).toContain(`realm="${REALM}"`);
+  if (expected.error === 'unauthorized') {
+    expect(value).toBe(`Bearer realm="${REALM}"`);
+  } else {
+    expect(value).toContain(`error="${expected.error}"`);
+    expect(value).toContain(`error_description="${res.body.error_description}"`);
+  }
+  if (expected.scope) expect(value).toContain(`scope="${expected.scope}"`);
+  else expect(value).not.toContain('scope=');
+}
+
+// Case names are known only after the issuers exist; the table is static, so build it with placeholders.
+const table = buildCases({ issuer: undefined as never, other: undefined as never, trap: '' });
+
+describe.each(table.map((testCase, index) => [`${testCase.group} · ${testCase.name}`, index] as const))('%s', (label, index) => {
+  let request: CaseRequest;
+  beforeAll(async () => {
+    request = await cases[index]!.request();
+  });
+
+  it.each(ADAPTERS)('%s', async (adapter) => {
+    const testCase = cases[index]!;
+    const app = running.get(`${adapter}/${testCase.profile ?? 'default'}`)!;
+    const row = results.get(label) ?? new Map<AdapterName, boolean>();
+    results.set(label, row);
+    row.set(adapter, false);
+    app.before?.();
+    const res = await send(`${app.base}${request.path ?? '/read'}`, {
+      method: request.method ?? 'GET',
+      ...(request.headers && { headers: request.headers }),
+      ...(request.body !== undefined && { body: request.body }),
+    });
+    checkAnswer(res, testCase);
+    row.set(adapter, true);
+  });
+});
+
+it('never fetched a jku or x5u URL', () => {
+  expect(trapHits).toBe(0);
+});
+
+function printSummary(): void {
+  const width = Math.max(...[...results.keys()].map((label) => label.length));
+  const lines = [`${'case'.padEnd(width)}  ${ADAPTERS.map((a) => a.padEnd(12)).join(' ')}`];
+  let passed = 0;
+  let failed = 0;
+  for (const [label, row] of results) {
+    lines.push(`${label.padEnd(width)}  ${ADAPTERS.map((adapter) => {
+      const ok = row.get(adapter);
+      if (ok) passed++;
+      else failed++;
+      return (ok ? 'pass' : ok === false ? 'FAIL' : '-').padEnd(12);
+    }).join(' ')}`);
+  }
+  lines.push(`conformance: ${results.size} cases × ${ADAPTERS.length} adapters`, `${passed} passed, ${failed} failed`);
+  process.stdout.write(`\n${lines.join('\n')}\n`);
+}
