@@ -1,7 +1,8 @@
 /**
  * RFC 8725 §3.x / RFC 7515 §4: a JOSE header or claims set with duplicate member names is
  * ambiguous (parsers disagree on which value wins), so it is refused rather than read "last wins"
- * as `JSON.parse` does. The input has already been parsed as JSON; this only scans member names.
+ * as `JSON.parse` does. Only call it on text that `JSON.parse` accepted: it scans member names and
+ * relies on the text being well formed (it still never reads past the end).
  */
 export function hasDuplicateMembers(json: string): boolean {
   const stack: (Set<string> | null)[] = []; // a Set per open object, null per open array
@@ -10,7 +11,8 @@ export function hasDuplicateMembers(json: string): boolean {
     const char = json[i];
     if (char === '"') {
       let end = i + 1;
-      while (json[end] !== '"') end += json[end] === '\\' ? 2 : 1;
+      while (end < json.length && json[end] !== '"') end += json[end] === '\\' ? 2 : 1;
+      if (end >= json.length) return false;
       const top = stack[stack.length - 1];
       if (expectKey && top) {
         // Compare decoded names: "a" and "\u0061" are the same member.

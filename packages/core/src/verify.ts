@@ -44,8 +44,20 @@ function checkCompactJws(token: string): { header: string; payload: string } {
     decoded.push(decoded.length < 2 ? bytes.toString('utf8') : '');
   }
   const [header, payload] = decoded as [string, string];
-  if (hasDuplicateMembers(header) || hasDuplicateMembers(payload)) throw malformed('the token has duplicate JSON member names');
   return { header, payload };
+}
+
+/** Parses a JOSE header or claims set: a JSON object without duplicate member names. */
+function parseJsonObject(text: string, what: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw malformed(`the token ${what} is not valid JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw malformed(`the token ${what} is not a JSON object`);
+  if (hasDuplicateMembers(text)) throw malformed('the token has duplicate JSON member names');
+  return value as Record<string, unknown>;
 }
 
 /**
@@ -103,13 +115,7 @@ function fromJose(error: unknown): ScopeguardError {
 /** Verifies `token` against `keys` under `options`. @throws {@link ScopeguardError} (401 or 503). */
 export async function verifyAccessToken(token: string, options: ResolvedOptions, keys: KeySource): Promise<VerifiedToken> {
   const decoded = checkCompactJws(token);
-  let header: JWTHeaderParameters;
-  try {
-    header = JSON.parse(decoded.header) as JWTHeaderParameters;
-  } catch {
-    throw malformed('the token header is not a valid JSON object');
-  }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw malformed('the token header is not a valid JSON object');
+  const header = parseJsonObject(decoded.header, 'header') as JWTHeaderParameters;
   const { alg, kid } = header;
   if (typeof alg !== 'string' || !(options.algorithms as readonly string[]).includes(alg)) {
     throw new InvalidTokenError('ERR_TOKEN_ALG_NOT_ALLOWED', 'the token algorithm is not allowed', { claim: 'alg' });
@@ -125,7 +131,8 @@ export async function verifyAccessToken(token: string, options: ResolvedOptions,
     // RFC 8725 §2.8/§3.11: a nested JWT (cty: JWT) or any content type is not an access token.
     throw new InvalidTokenError('ERR_TOKEN_TYPE', 'nested or typed content (cty) is not accepted in an access token', { claim: 'cty' });
   }
-  if (!decoded.payload.startsWith('{')) throw malformed('the token payload is not a JSON object');
+  // Checked before any key lookup; jose parses the payload again after the signature.
+  parseJsonObject(decoded.payload, 'payload');
 
   const candidates = await keys.candidates(alg, kid);
   const verifyOptions = {

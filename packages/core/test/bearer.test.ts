@@ -92,3 +92,14 @@ describe('extractBearerToken (RFC 6750 §2)', () => {
     expect(authorizationValues(['Host', 'x'])).toBeUndefined();
   });
 });
+
+import { verifyAccessToken, resolveOptions, type KeySource } from '@scopeguard/core';
+
+describe('malformed JSON never hangs the verifier (found by fuzzing)', () => {
+  const options = resolveOptions({ issuer: 'https://as.example', audience: 'api', jwksUri: 'https://as.example/jwks' });
+  const keys: KeySource = { candidates: async () => [], isCurrent: () => false };
+  it.each(['{"a', '{"a":"b', '"', '{"\\', '{"a":1,"a'])('header %j → 401 malformed', async (text) => {
+    const token = `${Buffer.from(text).toString('base64url')}.${Buffer.from('{}').toString('base64url')}.c2ln`;
+    await expect(verifyAccessToken(token, options, keys)).rejects.toMatchObject({ code: 'ERR_TOKEN_MALFORMED' });
+  });
+});
