@@ -107,6 +107,8 @@ export function buildCases(context: CaseContext): Case[] {
     { group: 'RFC 6750', profile: 'sources', name: 'two query tokens', request: async () => ({ path: `/read?access_token=${await mint()}&access_token=x` as '/read' }), expect: BAD_REQUEST },
     { group: 'RFC 6750', profile: 'sources', name: 'body token on GET is not read', request: async () => ({ method: 'GET', headers: { 'content-type': FORM }, body: `access_token=${await mint()}` }), expect: BARE },
     { group: 'RFC 6750', name: 'oversize token (> 8 KB) refused before decoding', request: async () => get(bearer(await mint({ claims: { pad: 'x'.repeat(9000) } }))), expect: INVALID },
+    { group: 'RFC 6750', name: 'claims with CR/LF and quotes never reach the header', request: async () => get(bearer(await mint({ issuer: 'https://x"\r\nSet-Cookie: a=b', claims: { scope: 'x"\r\n\\' } }))), expect: INVALID },
+    { group: 'RFC 6750', name: 'kid with CR/LF and quotes never reaches the header', request: async () => get(bearer(await mint({ header: { kid: 'k"\r\nX-Injected: 1' } }))), expect: INVALID },
     { group: 'RFC 6750', name: '403 names the required scope', request: async () => get(bearer(await mint({ scope: 'other' }))), expect: forbidden('orders.read') },
 
     // ── RFC 8725 / RFC 9068: the token ───────────────────────────────────────────────────────

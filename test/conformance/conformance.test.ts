@@ -96,6 +96,9 @@ function checkAnswer(res: TestResponse, testCase: Case): void {
     return;
   }
   expect(typeof challenge).toBe('string');
+  // Exactly one challenge header, spelled as RFC 6750 writes it.
+  const names = res.rawHeaders.filter((_, i) => i % 2 === 0).filter((name) => name.toLowerCase() === 'www-authenticate');
+  expect(names).toEqual(['WWW-Authenticate']);
   const value = challenge as string;
   expect(value).toMatch(CHALLENGE);
   expect(value.match(/realm="/g)).toHaveLength(1);

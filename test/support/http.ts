@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 export interface TestResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
+  /** Header names and values as sent on the wire. */
+  rawHeaders: string[];
   body: any;
   text: string;
 }
@@ -38,7 +40,7 @@ export function send(
         } catch {
           /* not JSON */
         }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body, text });
       });
     });
     req.on('error', reject);

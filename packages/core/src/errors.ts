@@ -86,10 +86,11 @@ export class ScopeguardError extends Error {
 
   /** Status, headers and JSON body, ready for any HTTP framework. */
   toResponse(options: ChallengeOptions = {}): ErrorResponse {
-    const headers: Record<string, string> = { 'cache-control': 'no-store' };
+    // Canonical spelling: Node sends header names as given, and RFC 6750 writes WWW-Authenticate.
+    const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
     const challenge = this.challenge(options);
-    if (challenge !== undefined) headers['www-authenticate'] = challenge;
-    if (this.status === 503) headers['retry-after'] = '5';
+    if (challenge !== undefined) headers['WWW-Authenticate'] = challenge;
+    if (this.status === 503) headers['Retry-After'] = '5';
     return {
       status: this.status,
       headers,

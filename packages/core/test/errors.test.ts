@@ -6,8 +6,8 @@ describe('errors (RFC 6750 §3)', () => {
     expect(error.toResponse({ realm: 'orders' })).toEqual({
       status: 401,
       headers: {
-        'cache-control': 'no-store',
-        'www-authenticate': 'Bearer realm="orders", error="invalid_token", error_description="the token has expired"',
+        'Cache-Control': 'no-store',
+        'WWW-Authenticate': 'Bearer realm="orders", error="invalid_token", error_description="the token has expired"',
       },
       body: { error: 'invalid_token', error_description: 'the token has expired' },
     });
@@ -16,7 +16,7 @@ describe('errors (RFC 6750 §3)', () => {
   it('renders a 403 with the required scopes', () => {
     const response = new InsufficientScopeError(['orders.read', 'orders.write']).toResponse({ realm: 'r' });
     expect(response.status).toBe(403);
-    expect(response.headers['www-authenticate']).toBe(
+    expect(response.headers['WWW-Authenticate']).toBe(
       'Bearer realm="r", error="insufficient_scope", error_description="the token does not grant the scopes this resource requires", scope="orders.read orders.write"',
     );
   });
@@ -30,8 +30,8 @@ describe('errors (RFC 6750 §3)', () => {
   it('sends no challenge but Retry-After on a 503', () => {
     const response = new UnavailableError('ERR_KEYS_UNAVAILABLE', 'keys down').toResponse({ realm: 'r' });
     expect(response.status).toBe(503);
-    expect(response.headers['www-authenticate']).toBeUndefined();
-    expect(response.headers['retry-after']).toBe('5');
+    expect(response.headers['WWW-Authenticate']).toBeUndefined();
+    expect(response.headers['Retry-After']).toBe('5');
     expect(response.body.error).toBe('temporarily_unavailable');
   });
 

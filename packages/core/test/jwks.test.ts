@@ -37,7 +37,7 @@ describe('JWKS key source', () => {
     const error = await engine.verify(await issuer.mint()).catch((e) => e);
     expect(error.code).toBe('ERR_KEYS_UNAVAILABLE');
     expect(error.status).toBe(503);
-    expect(engine.errorResponse(error).headers['www-authenticate']).toBeUndefined();
+    expect(engine.errorResponse(error).headers['WWW-Authenticate']).toBeUndefined();
   });
 
   it.each([
@@ -169,6 +169,53 @@ describe('discovery (RFC 8414, OpenID Connect Discovery)', () => {
       expect(issuer.requests.jwks).toBe(0);
     } finally {
       server.close();
+    }
+  });
+});
+
+describe('hostile or broken key sets', () => {
+  async function serve(keys: unknown[]): Promise<{ uri: string; server: Server }> {
+    const server = createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ keys }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { uri: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`, server };
+  }
+
+  it('duplicate kids: the key that really signed is found, forgeries are not', async () => {
+    const rotated = await createTestIssuer();
+    const real = issuer.jwks().keys[0]!;
+    const impostor = { ...rotated.jwks().keys[0]!, kid: real.kid };
+    const { uri, server } = await serve([impostor, real]);
+    try {
+      const engine = guard({ jwksUri: uri });
+      expect(await codeOf(engine.verify(await issuer.mint()))).toBe('OK');
+      expect(await codeOf(engine.verify(await rotated.mint({ issuer: issuer.issuer, header: { kid: real.kid } })))).toBe('OK');
+      const { generateKeyPair } = await import('jose');
+      const attacker = await generateKeyPair('RS256');
+      const { signCompact } = await import('@scopeguard/testing');
+      const forged = await signCompact({ alg: 'RS256', kid: real.kid }, { iss: issuer.issuer, aud: issuer.audience, exp: Math.floor(Date.now() / 1000) + 60 }, attacker.privateKey);
+      expect(await codeOf(engine.verify(forged))).toBe('ERR_TOKEN_SIGNATURE');
+    } finally {
+      server.close();
+      await rotated.close();
+    }
+  });
+
+  it('skips keys with private members or short RSA moduli and uses the good ones', async () => {
+    const real = issuer.jwks().keys[0]!;
+    const { generateKeyPairSync } = await import('node:crypto');
+    const weak = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' });
+    const { uri, server } = await serve([{ ...real, d: 'leaked-private-exponent' }, { ...weak, kid: 'weak', alg: 'RS256' }]);
+    const good = await serve([{ ...real, d: 'leaked' }, { ...weak, kid: 'weak' }, real]);
+    try {
+      // Only unusable keys: the set is treated as a failure (503), never as keys to verify with.
+      expect(await codeOf(guard({ jwksUri: uri }).verify(await issuer.mint()))).toBe('ERR_KEYS_UNAVAILABLE');
+      expect(await codeOf(guard({ jwksUri: good.uri }).verify(await issuer.mint()))).toBe('OK');
+    } finally {
+      server.close();
+      good.server.close();
     }
   });
 });

@@ -49,13 +49,18 @@ export function tokenRequestOf(request: NestHttpRequest): TokenRequest {
   return tokenRequestFromNode(node, request);
 }
 
-/** Sets headers on an Express response (`setHeader`) or a Fastify reply (`header`). */
+/**
+ * Sets headers on the Node response under an Express response or a Fastify reply (`.raw`). Node
+ * keeps the spelling given (`WWW-Authenticate`); Fastify's own `reply.header` would lowercase it.
+ */
 export function setHeaders(response: unknown, headers: Record<string, string>): void {
-  const target = response as { header?: (n: string, v: string) => unknown; setHeader?: (n: string, v: string) => unknown; headersSent?: boolean; sent?: boolean };
-  if (!target || target.headersSent || target.sent) return;
-  const isFastify = typeof target.header === 'function' && 'raw' in (target as object);
-  for (const name in headers) {
-    if (isFastify) target.header!(name, headers[name]!);
-    else if (typeof target.setHeader === 'function') target.setHeader(name, headers[name]!);
-  }
+  const reply = response as { raw?: NodeResponse } & NodeResponse;
+  const target: NodeResponse | undefined = reply?.raw ?? reply;
+  if (!target || typeof target.setHeader !== 'function' || target.headersSent) return;
+  for (const name in headers) target.setHeader(name, headers[name]!);
+}
+
+interface NodeResponse {
+  setHeader(name: string, value: string): unknown;
+  headersSent?: boolean;
 }

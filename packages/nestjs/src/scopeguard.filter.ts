@@ -1,5 +1,6 @@
 import { Catch, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { setHeaders } from './scopeguard.context';
 import { ScopeguardException } from './scopeguard.exception';
 
 /**
@@ -13,10 +14,9 @@ export class ScopeguardExceptionFilter implements ExceptionFilter {
 
   catch(exception: ScopeguardException, host: ArgumentsHost): unknown {
     if (host.getType() !== 'http') return exception;
-    const { httpAdapter } = this.adapterHost;
     const response = host.switchToHttp().getResponse<unknown>();
-    for (const [name, value] of Object.entries(exception.headers)) httpAdapter.setHeader(response, name, value);
-    httpAdapter.reply(response, exception.getResponse(), exception.getStatus());
+    setHeaders(response, exception.headers);
+    this.adapterHost.httpAdapter.reply(response, exception.getResponse(), exception.getStatus());
     return undefined;
   }
 }
