@@ -20,7 +20,8 @@ export interface GuardedRequest extends IncomingMessage {
 /** Express's `next`. */
 export type Next = (error?: unknown) => void;
 
-interface GuardContext {
+/** One per middleware, shared by every request it sees. */
+export interface GuardContext {
   readonly engine: Scopeguard;
   readonly onError: ErrorMode;
 }
@@ -28,8 +29,8 @@ interface GuardContext {
 /** Where the middleware stores its context on the request. */
 export const GUARD: unique symbol = Symbol('scopeguard');
 
-export function attachContext(req: GuardedRequest, engine: Scopeguard, onError: ErrorMode): void {
-  req[GUARD] = { engine, onError };
+export function attachContext(req: GuardedRequest, context: GuardContext): void {
+  req[GUARD] = context;
 }
 
 export function contextOf(req: GuardedRequest): GuardContext | undefined {

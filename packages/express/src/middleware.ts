@@ -4,7 +4,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { Scopeguard, ScopeguardError, tokenRequestFromNode, type Principal, type ScopeguardOptions } from '@scopeguard/core';
-import { attachContext, refuse, type ErrorMode, type GuardedRequest, type Next } from './context';
+import { attachContext, refuse, type ErrorMode, type GuardContext, type GuardedRequest, type Next } from './context';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -48,18 +48,33 @@ export function scopeguard(options: ScopeguardMiddlewareOptions | Scopeguard): S
     engine = new Scopeguard(engineOptions);
   }
 
+  const context: GuardContext = Object.freeze({ engine, onError });
+  const fail = (error: unknown, res: ServerResponse, next: Next): void => {
+    if (error instanceof ScopeguardError) refuse(engine, onError, error, res, next);
+    else next(error);
+  };
+
   const middleware = (req: GuardedRequest, res: ServerResponse, next: Next): void => {
-    attachContext(req, engine, onError);
-    // Express's parsed query and body, read only when those token sources are enabled.
-    engine.authenticate(tokenRequestFromNode(req, req as { query?: unknown; body?: unknown })).then(
+    attachContext(req, context);
+    let token: string;
+    try {
+      // Express's parsed query and body, read only when those token sources are enabled.
+      token = engine.extract(tokenRequestFromNode(req, req as { query?: unknown; body?: unknown }));
+      // A reused token: answered from the cache, synchronously.
+      const cached = engine.cachedPrincipal(token);
+      if (cached !== undefined) {
+        req.auth = cached;
+        return next();
+      }
+    } catch (error) {
+      return fail(error, res, next);
+    }
+    engine.verify(token).then(
       (principal) => {
         req.auth = principal;
         next();
       },
-      (error: unknown) => {
-        if (error instanceof ScopeguardError) refuse(engine, onError, error, res, next);
-        else next(error);
-      },
+      (error: unknown) => fail(error, res, next),
     );
   };
   return Object.assign(middleware, { engine });

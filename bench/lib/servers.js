@@ -1,0 +1,169 @@
+'use strict';
+/**
+ * Contender servers, one per child process (`node bench/lib/servers.js <name>`), so the load
+ * generator never shares their event loop. Each serves GET /orders (needs orders.read) and
+ * GET /__stats (memory, JWKS fetches) and prints its port as JSON on stdout.
+ * Environment: ISSUER, AUDIENCE, JWKS_URI, CLUSTER (workers, default 1).
+ */
+require('reflect-metadata');
+const cluster = require('node:cluster');
+const { ISSUER: issuer, AUDIENCE: audience, JWKS_URI: jwksUri } = process.env;
+const algorithms = ['RS256', 'PS256', 'ES256', 'EdDSA'];
+const ORDERS = [{ id: '1', item: 'widget', quantity: 3 }];
+
+function stats(engine) {
+  return { memory: process.memoryUsage(), cpu: process.cpuUsage(), ...(engine && engine.stats()) };
+}
+
+// ── Express 5 ────────────────────────────────────────────────────────────────────────────────
+function expressApp(kind) {
+  const express = require('express');
+  const app = express();
+  let engine;
+  app.get('/__stats', (_req, res) => res.json(stats(engine)));
+  const ok = (_req, res) => res.json(ORDERS);
+  if (kind === 'none') {
+    app.get('/orders', ok);
+  } else if (kind === 'noop2') {
+    // The shape of app.use(guard) + requireScopes(...) with nothing inside: Express's own cost.
+    app.use((_req, _res, next) => next());
+    app.get('/orders', (_req, _res, next) => next(), ok);
+  } else if (kind === 'scopeguard') {
+    const { scopeguard, requireScopes } = require('@scopeguard/express');
+    const guard = scopeguard({ issuer, audience, jwksUri, algorithms });
+    engine = guard.engine;
+    app.use(guard);
+    app.get('/orders', requireScopes('orders.read'), ok);
+  } else if (kind === 'auth0') {
+    const { auth, requiredScopes } = require('express-oauth2-jwt-bearer');
+    app.use(auth({ issuer, audience, jwksUri, tokenSigningAlg: 'RS256' }));
+    app.get('/orders', requiredScopes('orders.read'), ok);
+  } else if (kind === 'passport') {
+    const passport = require('passport');
+    passport.use(jwtStrategy());
+    app.use(passport.initialize());
+    app.get('/orders', passport.authenticate('jwt', { session: false }), requireScope('orders.read'), ok);
+  }
+  return app;
+}
+
+/** The passport-jwt + jwks-rsa recipe of the guides. */
+function jwtStrategy() {
+  const { Strategy, ExtractJwt } = require('passport-jwt');
+  const jwksRsa = require('jwks-rsa');
+  return new Strategy(
+    {
+      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      secretOrKeyProvider: jwksRsa.passportJwtSecret({ jwksUri, cache: true, rateLimit: true, jwksRequestsPerMinute: 10 }),
+      issuer,
+      audience,
+      algorithms,
+    },
+    (payload, done) => done(null, payload),
+  );
+}
+
+function requireScope(scope) {
+  return (req, res, next) => {
+    const scopes = typeof req.user?.scope === 'string' ? req.user.scope.split(' ') : [];
+    if (scopes.includes(scope)) return next();
+    res.status(403).json({ error: 'insufficient_scope' });
+  };
+}
+
+// ── NestJS (decorators applied as functions: this file is plain JavaScript) ──────────────────
+async function nestApp(platform, kind) {
+  const { Controller, Get, Module, UseGuards, Injectable } = require('@nestjs/common');
+  const { NestFactory } = require('@nestjs/core');
+  const decorate = (target, name, ...decorators) => {
+    const descriptor = Object.getOwnPropertyDescriptor(target.prototype, name);
+    for (const d of decorators) d(target.prototype, name, descriptor);
+  };
+  class OrdersController {
+    list() {
+      return ORDERS;
+    }
+  }
+  const imports = [];
+  const providers = [];
+  if (kind === 'scopeguard') {
+    const { ScopeguardModule, RequireScopes } = require('@scopeguard/nestjs');
+    imports.push(ScopeguardModule.forRoot({ issuer, audience, jwksUri, algorithms, global: true }));
+    decorate(OrdersController, 'list', Get(), RequireScopes('orders.read'));
+  } else if (kind === 'passport') {
+    const { PassportModule, PassportStrategy, AuthGuard } = require('@nestjs/passport');
+    const { Strategy, ExtractJwt } = require('passport-jwt');
+    const jwksRsa = require('jwks-rsa');
+    class JwtStrategy extends PassportStrategy(Strategy) {
+      constructor() {
+        super({
+          jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+          secretOrKeyProvider: jwksRsa.passportJwtSecret({ jwksUri, cache: true, rateLimit: true, jwksRequestsPerMinute: 10 }),
+          issuer, audience, algorithms,
+        });
+      }
+      validate(payload) {
+        return payload;
+      }
+    }
+    Injectable()(JwtStrategy);
+    class ScopesGuard {
+      canActivate(context) {
+        const user = context.switchToHttp().getRequest().user;
+        return typeof user?.scope === 'string' && user.scope.split(' ').includes('orders.read');
+      }
+    }
+    imports.push(PassportModule);
+    providers.push(JwtStrategy);
+    decorate(OrdersController, 'list', Get(), UseGuards(AuthGuard('jwt'), ScopesGuard));
+  } else {
+    decorate(OrdersController, 'list', Get());
+  }
+  Controller('orders')(OrdersController);
+  class AppModule {}
+  Module({ imports, controllers: [OrdersController], providers })(AppModule);
+  let app;
+  if (platform === 'fastify') {
+    const { FastifyAdapter } = require('@nestjs/platform-fastify');
+    app = await NestFactory.create(AppModule, new FastifyAdapter(), { logger: false });
+  } else {
+    app = await NestFactory.create(AppModule, { logger: false });
+  }
+  let engine;
+  if (kind === 'scopeguard') engine = app.get(require('@scopeguard/core').Scopeguard);
+  const http = app.getHttpAdapter();
+  http.get('/__stats', (_req, res) => http.reply(res, stats(engine), 200));
+  return app;
+}
+
+async function main() {
+  const [name] = process.argv.slice(2);
+  const [family, kind] = name.split(':');
+  const workers = Number(process.env.CLUSTER || 1);
+  if (workers > 1 && cluster.isPrimary) {
+    for (let i = 0; i < workers; i++) cluster.fork();
+    cluster.once('message', (_worker, message) => process.stdout.write(`${JSON.stringify(message)}\n`));
+    return;
+  }
+  let port;
+  if (family === 'express') {
+    const server = expressApp(kind).listen(Number(process.env.PORT || 0), '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    port = server.address().port;
+  } else {
+    const app = await nestApp(family === 'nest-fastify' ? 'fastify' : 'express', kind);
+    await app.listen(Number(process.env.PORT || 0), '127.0.0.1');
+    port = app.getHttpServer().address().port;
+  }
+  const ready = { port, pid: process.pid };
+  if (cluster.isWorker) process.send(ready);
+  else process.stdout.write(`${JSON.stringify(ready)}\n`);
+}
+
+// Exit normally on signals, so that --cpu-prof can write its profile.
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(0));
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
