@@ -18,9 +18,19 @@ export interface CacheableVerdict {
 // Bookkeeping per entry beyond the token text itself (claims, principal, map slots), estimated.
 const ENTRY_OVERHEAD_BYTES = 1024;
 
-/** An LRU of verdicts by token. */
+/** How many first-sight fingerprints the doorkeeper holds before it starts over. */
+const DOORKEEPER_SIZE = 4096;
+
+/**
+ * An LRU of verdicts by token, behind a doorkeeper (as in TinyLFU): a token is admitted on its
+ * second verification, not its first. A reused client-credentials token is cached from its second
+ * request on; a stream of one-off tokens (or an attack) never fills the cache, which would only
+ * cost memory and garbage collection. The fingerprint (the signature's tail) decides admission
+ * only; a cached verdict is always looked up by the full token.
+ */
 export class VerifiedTokenCache<V extends CacheableVerdict> {
   readonly #entries: LRUCache<string, V>;
+  #seen = new Set<string>();
 
   constructor(options: Required<TokenCacheOptions>) {
     this.#entries = new LRUCache<string, V>({
@@ -39,8 +49,15 @@ export class VerifiedTokenCache<V extends CacheableVerdict> {
     return undefined;
   }
 
-  set(token: string, verdict: V): void {
-    this.#entries.set(token, verdict);
+  /** Offers a fresh verdict; it is kept when the token was verified before (see the doorkeeper). */
+  offer(token: string, verdict: V): void {
+    const fingerprint = token.slice(-24);
+    if (this.#seen.delete(fingerprint)) {
+      this.#entries.set(token, verdict);
+      return;
+    }
+    if (this.#seen.size >= DOORKEEPER_SIZE) this.#seen = new Set();
+    this.#seen.add(fingerprint);
   }
 
   /** Entries held now. */

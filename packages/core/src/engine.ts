@@ -16,7 +16,7 @@ import { resolveOptions, type ResolvedOptions, type ScopeguardOptions } from './
 import { createPermissionSource, effectivePermissions, type PermissionSource } from './permissions';
 import { principalOf, tokenFacts, type Principal, type TokenFacts } from './principal';
 import { assertRequirement, type ScopeRequirement } from './scopes';
-import { verifyAccessToken } from './verify';
+import { verifyAccessToken, type VerifiedToken } from './verify';
 
 interface Verdict extends CacheableVerdict {
   readonly facts: TokenFacts;
@@ -80,7 +80,7 @@ export class Scopeguard {
 
   /** Verifies a bare access token and resolves its principal. Same errors as {@link authenticate}. */
   async verify(token: string): Promise<Principal> {
-    const verdict = this.#cache?.get(token, Date.now(), this.#isCurrent) ?? (await this.#verifyAndRemember(token));
+    const verdict = this.#cache?.get(token, Date.now(), this.#isCurrent) ?? this.#remember(token, await this.#verifyToken(token));
     return this.#principal(verdict);
   }
 
@@ -114,22 +114,24 @@ export class Scopeguard {
     return error.toResponse({ realm: this.options.realm });
   }
 
-  async #verifyAndRemember(token: string): Promise<Verdict> {
-    let verified;
-    let facts: TokenFacts;
+  async #verifyToken(token: string): Promise<{ verified: VerifiedToken; facts: TokenFacts }> {
     try {
-      verified = await verifyAccessToken(token, this.options, this.keys);
-      facts = tokenFacts(verified.payload, this.options.profile, this.options.requireClientCredentials);
+      const verified = await verifyAccessToken(token, this.options, this.keys);
+      return { verified, facts: tokenFacts(verified.payload, this.options.profile, this.options.requireClientCredentials) };
     } catch (error) {
       if (error instanceof ScopeguardError) throw error;
       throw new InvalidTokenError('ERR_TOKEN_MALFORMED', 'the token could not be verified', { cause: error });
     }
-    const { exp, iat } = verified.payload;
+  }
+
+  /** Caches a verdict until `exp` (+ tolerance), or `iat + maxTokenAge` when that comes first. */
+  #remember(token: string, { verified, facts }: { verified: VerifiedToken; facts: TokenFacts }): Verdict {
+    const { exp, iat } = verified.payload as { exp: number; iat?: number };
     const { clockTolerance, maxTokenAge } = this.options;
-    let notAfterSeconds = (exp as number) + clockTolerance;
+    let notAfterSeconds = exp + clockTolerance;
     if (maxTokenAge !== undefined && typeof iat === 'number') notAfterSeconds = Math.min(notAfterSeconds, iat + maxTokenAge + clockTolerance);
     const verdict: Verdict = { notAfter: notAfterSeconds * 1000, keyId: verified.keyId, facts, principal: undefined, held: undefined };
-    this.#cache?.set(token, verdict);
+    this.#cache?.offer(token, verdict);
     return verdict;
   }
 

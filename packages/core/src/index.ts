@@ -47,7 +47,7 @@ export {
   type ServiceUser,
 } from './permissions';
 export { PRESETS, type ClaimProfile, type PresetName } from './presets';
-export type { Principal } from './principal';
+export type { Claims, Principal } from './principal';
 export {
   assertRequirement,
   isScopeToken,
@@ -60,4 +60,6 @@ export {
   type HasPermissions,
   type ScopeRequirement,
 } from './scopes';
-export { RFC9068_REQUIRED_CLAIMS, verifyAccessToken, type VerifiedToken } from './verify';
+export { RFC9068_REQUIRED_CLAIMS, verifyAccessToken, type JoseHeader, type VerifiedToken } from './verify';
+export { checkClaims } from './claims';
+export { publicKeyFromJwk, verifySignature } from './signature';

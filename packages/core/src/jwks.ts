@@ -5,37 +5,46 @@
  * known good set when a refresh fails (jose rethrows once its cache is stale, and retries on every
  * request while the issuer is down), neither tells "the issuer is down" (503) apart from "no such
  * key" (401), and neither says *which* key verified a token, which the verified-token cache needs
- * to drop a token's verdict when its key leaves the set. jose still does the cryptography:
- * `importJWK` turns each selected JWK into a key, and `jwtVerify` checks signatures.
+ * to drop a token's verdict when its key leaves the set. Keys are imported once per fetch with
+ * `node:crypto` (see signature.ts for why).
  *
  * Rules kept here: the whole set is fetched and cached; concurrent misses share one fetch; an
  * unknown `kid` triggers at most one refetch per cooldown, as does a failure; a stale set is
  * refreshed in the background while it keeps serving; unusable keys (`use` other than `sig`,
  * private or symmetric material, RSA under 2048 bits) are never loaded.
  */
-import { importJWK, type CryptoKey, type JWK } from 'jose';
+import type { KeyObject } from 'node:crypto';
 import { InvalidTokenError, UnavailableError } from './errors';
 import { fetchJsonObject } from './http';
+import { publicKeyFromJwk } from './signature';
 import type { JwksOptions } from './options';
 
 /** A key chosen for a token: `id` identifies the exact key material (see {@link KeySource.isCurrent}). */
 export interface CandidateKey {
   readonly id: string;
-  readonly key: CryptoKey;
+  readonly key: KeyObject;
 }
 
 /** What the verifier asks of a key store; implemented by {@link RemoteKeySet}. */
 export interface KeySource {
-  /** Keys that may have signed a token with this header, best first. */
-  candidates(alg: string, kid: string | undefined): Promise<readonly CandidateKey[]>;
+  /** Keys that may have signed a token with this header, best first; an array when known at once. */
+  candidates(alg: string, kid: string | undefined): readonly CandidateKey[] | Promise<readonly CandidateKey[]>;
   /** Whether the key with this id is still in the set. */
   isCurrent(id: string): boolean;
 }
 
+/** The JWK members selection looks at. */
+interface KeyDescription {
+  readonly kty: string;
+  readonly crv?: string;
+  readonly alg?: string;
+  readonly kid?: string;
+}
+
 interface LoadedKey {
   readonly id: string;
-  readonly jwk: JWK;
-  readonly imported: Map<string, Promise<CryptoKey | undefined>>;
+  readonly jwk: KeyDescription;
+  readonly key: KeyObject;
 }
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
@@ -108,8 +117,17 @@ export class RemoteKeySet implements KeySource {
     return this.#ids.has(id);
   }
 
-  async candidates(alg: string, kid: string | undefined): Promise<readonly CandidateKey[]> {
+  candidates(alg: string, kid: string | undefined): readonly CandidateKey[] | Promise<readonly CandidateKey[]> {
     const now = Date.now();
+    if (this.#keys.length > 0 && now - this.#loadedAt <= this.#options.maxAgeMs) {
+      const found = this.#select(alg, kid);
+      if (found.length > 0) return found;
+    }
+    return this.#candidatesSlow(alg, kid, now);
+  }
+
+  /** Loading, stale sets and unknown kids: the paths that may fetch. */
+  async #candidatesSlow(alg: string, kid: string | undefined, now: number): Promise<readonly CandidateKey[]> {
     if (this.#keys.length === 0) {
       if (this.#mayFetch(now)) await this.#refresh().catch(() => undefined);
       else if (this.#pending) await this.#pending.catch(() => undefined);
@@ -131,13 +149,7 @@ export class RemoteKeySet implements KeySource {
         throw new InvalidTokenError('ERR_TOKEN_KEY_NOT_FOUND', 'no key of the issuer matches the token');
       }
     }
-    const keys: CandidateKey[] = [];
-    for (const loaded of found) {
-      const key = await this.#import(loaded, alg);
-      if (key) keys.push({ id: loaded.id, key });
-    }
-    if (keys.length === 0) throw new InvalidTokenError('ERR_TOKEN_KEY_NOT_FOUND', 'no key of the issuer matches the token');
-    return keys;
+    return found;
   }
 
   /** Fetches the set now (single flight). Rejects when the fetch fails; the old set stays. */
@@ -167,18 +179,6 @@ export class RemoteKeySet implements KeySource {
       if (found.length === MAX_CANDIDATES) break;
     }
     return found;
-  }
-
-  #import(loaded: LoadedKey, alg: string): Promise<CryptoKey | undefined> {
-    let key = loaded.imported.get(alg);
-    if (!key) {
-      key = importJWK(loaded.jwk, alg).then(
-        (imported) => (imported instanceof Uint8Array ? undefined : imported),
-        () => undefined,
-      );
-      loaded.imported.set(alg, key);
-    }
-    return key;
   }
 
   #refresh(): Promise<void> {
@@ -213,10 +213,18 @@ export class RemoteKeySet implements KeySource {
       if (unusableReason(jwk) !== undefined) continue;
       const id = keyId(jwk);
       if (keys.some((key) => key.id === id)) continue;
-      // Keep only public members; reuse the imported key when the same key comes back.
-      const { kty, n, e, crv, x, y, kid, alg } = jwk as JWK;
-      const publicJwk = Object.fromEntries(Object.entries({ kty, n, e, crv, x, y, kid, alg }).filter(([, v]) => v !== undefined)) as JWK;
-      keys.push(previous.get(id) ?? { id, jwk: publicJwk, imported: new Map() });
+      // Reuse the imported key when the same key comes back; skip material node:crypto rejects.
+      const known = previous.get(id);
+      if (known) {
+        keys.push(known);
+        continue;
+      }
+      const { kty, crv, alg, kid } = jwk as { kty: string; crv?: string; alg?: string; kid?: string };
+      try {
+        keys.push({ id, jwk: { kty, crv, alg, kid }, key: publicKeyFromJwk(jwk) });
+      } catch {
+        // Not a valid public key (bad coordinates, unsupported curve): never loaded.
+      }
     }
     if (keys.length === 0) throw new Error(`${this.#uri} holds no usable signing key`);
     this.#keys = keys;

@@ -4,7 +4,7 @@
  * a scope the authorization server granted but the API never permitted counts for nothing.
  */
 import { LRUCache } from 'lru-cache';
-import { type JWTPayload } from 'jose';
+import type { Claims } from './principal';
 import { UnavailableError } from './errors';
 import type { PermissionLookupOptions } from './options';
 
@@ -16,7 +16,7 @@ export interface ServiceUser {
   readonly clientId: string;
   readonly issuer: string;
   readonly subject: string | undefined;
-  readonly claims: Readonly<JWTPayload>;
+  readonly claims: Claims;
 }
 
 /**

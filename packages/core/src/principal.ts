@@ -2,11 +2,13 @@
  * The principal: who called (the client, a service user) and what it may do, read from verified
  * claims. Principals are frozen because one verdict serves every request with the same token.
  */
-import { type JWTPayload } from 'jose';
 import { InvalidTokenError } from './errors';
 import type { ClaimProfile } from './presets';
 import { clientIdFromClaims } from './presets';
 import { scopesFromClaims } from './scopes';
+
+/** A verified claims set (RFC 7519 §4). */
+export type Claims = Readonly<Record<string, unknown>>;
 
 /** The authenticated caller, as adapters hand it to route handlers. */
 export interface Principal {
@@ -27,7 +29,7 @@ export interface Principal {
   /** `exp` as a date. */
   readonly expiresAt: Date;
   /** Every verified claim. */
-  readonly claims: Readonly<JWTPayload>;
+  readonly claims: Claims;
 }
 
 /** The parts of a principal that depend on the token alone. */
@@ -46,7 +48,7 @@ function deepFreeze<T>(value: T): T {
  * @throws {@link InvalidTokenError} `ERR_TOKEN_NOT_CLIENT` when client credentials are required and
  * the token represents a user.
  */
-export function tokenFacts(payload: JWTPayload, profile: ClaimProfile, requireClientCredentials: boolean): TokenFacts {
+export function tokenFacts(payload: Record<string, unknown>, profile: ClaimProfile, requireClientCredentials: boolean): TokenFacts {
   const claims = deepFreeze(payload) as Record<string, unknown>;
   const clientId = clientIdFromClaims(claims, profile.clientIdClaims);
   const isClientCredentials = profile.isClientCredentials(claims, clientId);
@@ -57,7 +59,7 @@ export function tokenFacts(payload: JWTPayload, profile: ClaimProfile, requireCl
     clientId,
     subject: typeof payload.sub === 'string' ? payload.sub : undefined,
     issuer: payload.iss as string,
-    audience: Object.freeze(typeof payload.aud === 'string' ? [payload.aud] : [...(payload.aud ?? [])]),
+    audience: Object.freeze(typeof payload.aud === 'string' ? [payload.aud] : [...((payload.aud as string[] | undefined) ?? [])]),
     scopes: Object.freeze(scopesFromClaims(claims, profile.scopeClaims)),
     isClientCredentials,
     expiresAt: new Date((payload.exp as number) * 1000),

@@ -1,59 +1,66 @@
 /**
- * Verify a JWT access token (RFC 9068 §4, RFC 8725 §3): compact JWS only, `alg` from the
- * configured allow-list, key from the pinned issuer key set only (`jku`, `x5u`, `jwk`, `x5c`
- * header parameters are never consulted), accepted `typ`, then the claims: `iss`, `aud`,
- * `exp` (always required), `nbf` and `iat` with clock tolerance.
+ * Verify a JWT access token (RFC 9068 §4, RFC 8725 §3): compact JWS only, canonical base64url,
+ * `alg` from the configured allow-list, key from the pinned issuer key set only (`jku`, `x5u`,
+ * `jwk`, `x5c` header parameters are never consulted), accepted `typ`, no `crit` or `cty`, JSON
+ * without duplicate members, then the signature (signature.ts) and the claims (claims.ts).
  */
-import { errors as jose, jwtVerify, type JWTHeaderParameters, type JWTPayload } from 'jose';
-import { InvalidTokenError, ScopeguardError, type ScopeguardErrorCode } from './errors';
+import { checkClaims } from './claims';
+import { InvalidTokenError } from './errors';
 import { hasDuplicateMembers } from './json';
 import type { KeySource } from './jwks';
 import type { ResolvedOptions } from './options';
+import { verifySignature } from './signature';
+
+export { RFC9068_REQUIRED_CLAIMS } from './claims';
+
+/** The protected header of a verified token. */
+export interface JoseHeader {
+  readonly alg: string;
+  readonly kid?: string;
+  readonly typ?: string;
+  readonly [parameter: string]: unknown;
+}
 
 /** A token whose signature and claims were verified. */
 export interface VerifiedToken {
-  readonly header: JWTHeaderParameters;
-  readonly payload: JWTPayload;
+  readonly header: JoseHeader;
+  readonly payload: Record<string, unknown>;
   /** Which key of the set verified it (see {@link KeySource.isCurrent}). */
   readonly keyId: string;
 }
 
-/** RFC 9068 §2.2 claims the strict profile requires. */
-export const RFC9068_REQUIRED_CLAIMS = ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti'] as const;
-
 const BASE64URL_SEGMENT = /^[A-Za-z0-9_-]+$/;
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 function malformed(description: string): InvalidTokenError {
   return new InvalidTokenError('ERR_TOKEN_MALFORMED', description);
 }
 
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
 /**
- * The structure check done before any key lookup: three segments of canonical, unpadded base64url
- * (RFC 7515 §2), a header and payload without duplicate member names. Returns the decoded texts.
+ * Decodes one segment; only the canonical, unpadded base64url of its bytes is accepted (RFC 7515
+ * §2): no length of 4n+1, and no bits set in the last character beyond the encoded bytes.
  */
-function checkCompactJws(token: string): { header: string; payload: string } {
-  const parts = token.split('.');
-  if (parts.length === 5) throw malformed('encrypted tokens (JWE) are not accepted');
-  if (parts.length !== 3) throw malformed('the token is not a JWS in compact serialization');
-  const decoded: string[] = [];
-  for (const part of parts) {
-    if (!BASE64URL_SEGMENT.test(part)) throw malformed('the token is not made of three base64url segments');
-    const bytes = Buffer.from(part, 'base64url');
-    // Only one encoding of given bytes is valid: no stray trailing bits, no impossible lengths.
-    if (bytes.toString('base64url') !== part) throw malformed('the token uses non-canonical base64url');
-    decoded.push(decoded.length < 2 ? bytes.toString('utf8') : '');
+function decodeSegment(segment: string): Buffer {
+  if (!BASE64URL_SEGMENT.test(segment)) throw malformed('the token is not made of three base64url segments');
+  const tail = segment.length % 4;
+  const unusedBits = tail === 2 ? 0b1111 : tail === 3 ? 0b11 : 0;
+  if (tail === 1 || (ALPHABET.indexOf(segment[segment.length - 1]!) & unusedBits) !== 0) {
+    throw malformed('the token uses non-canonical base64url');
   }
-  const [header, payload] = decoded as [string, string];
-  return { header, payload };
+  return Buffer.from(segment, 'base64url');
 }
 
-/** Parses a JOSE header or claims set: a JSON object without duplicate member names. */
-function parseJsonObject(text: string, what: string): Record<string, unknown> {
+/** A JOSE header or claims set: UTF-8 JSON, an object, no duplicate member names (RFC 8725 §3.x). */
+function parseJsonObject(bytes: Buffer, what: string): Record<string, unknown> {
+  let text: string;
   let value: unknown;
   try {
+    text = UTF8.decode(bytes);
     value = JSON.parse(text);
   } catch {
-    throw malformed(`the token ${what} is not valid JSON`);
+    throw malformed(`the token ${what} is not valid UTF-8 JSON`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw malformed(`the token ${what} is not a JSON object`);
   if (hasDuplicateMembers(text)) throw malformed('the token has duplicate JSON member names');
@@ -63,8 +70,7 @@ function parseJsonObject(text: string, what: string): Record<string, unknown> {
 /**
  * RFC 9068 §4: `typ` must be `at+jwt` (or `application/at+jwt`). Outside strict mode `JWT` or no
  * `typ` is also accepted, for issuers that predate RFC 9068; any other explicit type (`dpop+jwt`,
- * `secevent+jwt`, an ID token's `JWT`-less types…) is another kind of token and is refused
- * (RFC 8725 §3.11: explicit typing prevents cross-JWT confusion).
+ * `secevent+jwt`, …) is another kind of token and is refused (RFC 8725 §3.11).
  */
 function checkType(typ: unknown, strict: boolean): void {
   if (typ === undefined && !strict) return;
@@ -77,45 +83,8 @@ function checkType(typ: unknown, strict: boolean): void {
   });
 }
 
-function claimFailure(error: jose.JWTClaimValidationFailed): InvalidTokenError {
-  const { claim, reason } = error;
-  if (claim === 'nbf') return new InvalidTokenError('ERR_TOKEN_NOT_YET_VALID', 'the token is not valid yet', { claim });
-  if (claim === 'iat' && reason === 'check_failed') {
-    return new InvalidTokenError('ERR_TOKEN_NOT_YET_VALID', 'the token was issued in the future', { claim });
-  }
-  if (claim === 'typ') return new InvalidTokenError('ERR_TOKEN_TYPE', 'the token type is not accepted', { claim });
-  const description =
-    reason === 'missing' ? `the token lacks the required ${claim} claim`
-    : reason === 'invalid' ? `the ${claim} claim has an invalid type`
-    : `the ${claim} claim is not accepted`;
-  return new InvalidTokenError('ERR_TOKEN_CLAIM', description, { claim });
-}
-
-/** Maps a jose error to ours; descriptions never echo claim values or key material. */
-function fromJose(error: unknown): ScopeguardError {
-  if (error instanceof ScopeguardError) return error;
-  if (error instanceof jose.JWTExpired) {
-    const description = error.claim === 'iat' ? 'the token is older than the maximum token age' : 'the token has expired';
-    return new InvalidTokenError('ERR_TOKEN_EXPIRED', description, { claim: error.claim, cause: error });
-  }
-  if (error instanceof jose.JWTClaimValidationFailed) return claimFailure(error);
-  const table: [new (...args: never[]) => Error, ScopeguardErrorCode, string][] = [
-    [jose.JWSSignatureVerificationFailed, 'ERR_TOKEN_SIGNATURE', 'the token signature is invalid'],
-    [jose.JOSEAlgNotAllowed, 'ERR_TOKEN_ALG_NOT_ALLOWED', 'the token algorithm is not allowed'],
-    [jose.JWSInvalid, 'ERR_TOKEN_MALFORMED', 'the token is not a valid JWS'],
-    [jose.JWTInvalid, 'ERR_TOKEN_MALFORMED', 'the token is not a valid JWT'],
-  ];
-  for (const [type, code, description] of table) {
-    if (error instanceof type) return new InvalidTokenError(code as 'ERR_TOKEN_MALFORMED', description, { cause: error });
-  }
-  // Anything else (a key that fails jose's own checks, an unsupported curve…) still fails closed.
-  return new InvalidTokenError('ERR_TOKEN_MALFORMED', 'the token could not be verified', { cause: error });
-}
-
-/** Verifies `token` against `keys` under `options`. @throws {@link ScopeguardError} (401 or 503). */
-export async function verifyAccessToken(token: string, options: ResolvedOptions, keys: KeySource): Promise<VerifiedToken> {
-  const decoded = checkCompactJws(token);
-  const header = parseJsonObject(decoded.header, 'header') as JWTHeaderParameters;
+/** The header rules that hold before any key is looked up. */
+function checkHeader(header: Record<string, unknown>, options: ResolvedOptions): JoseHeader {
   const { alg, kid } = header;
   if (typeof alg !== 'string' || !(options.algorithms as readonly string[]).includes(alg)) {
     throw new InvalidTokenError('ERR_TOKEN_ALG_NOT_ALLOWED', 'the token algorithm is not allowed', { claim: 'alg' });
@@ -123,53 +92,36 @@ export async function verifyAccessToken(token: string, options: ResolvedOptions,
   if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0 || kid.length > 256)) {
     throw new InvalidTokenError('ERR_TOKEN_HEADER', 'the kid header parameter is invalid', { claim: 'kid' });
   }
+  // RFC 7515 §4.1.11: we implement no extensions, so any `crit` (including b64: false) is refused.
   if (header.crit !== undefined) {
     throw new InvalidTokenError('ERR_TOKEN_HEADER', 'the token requires header extensions this API does not understand', { claim: 'crit' });
   }
   checkType(header.typ, options.strict);
+  // RFC 8725 §2.8, §3.11: a nested JWT (cty: JWT) or any content type is not an access token.
   if (header.cty !== undefined) {
-    // RFC 8725 §2.8/§3.11: a nested JWT (cty: JWT) or any content type is not an access token.
     throw new InvalidTokenError('ERR_TOKEN_TYPE', 'nested or typed content (cty) is not accepted in an access token', { claim: 'cty' });
   }
-  // Checked before any key lookup; jose parses the payload again after the signature.
-  parseJsonObject(decoded.payload, 'payload');
-
-  const candidates = await keys.candidates(alg, kid);
-  const verifyOptions = {
-    algorithms: options.algorithms as string[],
-    issuer: options.issuers as string[],
-    audience: options.audiences as string[],
-    clockTolerance: options.clockTolerance,
-    ...(options.maxTokenAge !== undefined && { maxTokenAge: options.maxTokenAge }),
-    requiredClaims: options.strict ? [...RFC9068_REQUIRED_CLAIMS] : ['exp'],
-  };
-  let lastError: unknown;
-  for (const candidate of candidates) {
-    try {
-      const { payload } = await jwtVerify(token, candidate.key, verifyOptions);
-      checkTimes(payload, options.clockTolerance);
-      return { header, payload, keyId: candidate.id };
-    } catch (error) {
-      lastError = error;
-      // Several keys can share a kid (or a token has none): try the next one on a signature miss only.
-      if (!(error instanceof jose.JWSSignatureVerificationFailed)) break;
-    }
-  }
-  throw fromJose(lastError);
+  return header as JoseHeader;
 }
 
-/**
- * What jose leaves open: times must be finite (`1e400` parses to Infinity, which jose would take as
- * a number), and a token issued in the future is refused even without `maxTokenAge`.
- */
-function checkTimes(payload: JWTPayload, tolerance: number): void {
-  for (const claim of ['exp', 'nbf', 'iat'] as const) {
-    const value = payload[claim];
-    if (value !== undefined && !Number.isFinite(value)) {
-      throw new InvalidTokenError('ERR_TOKEN_CLAIM', `the ${claim} claim has an invalid type`, { claim });
-    }
-  }
-  if (payload.iat !== undefined && payload.iat > Date.now() / 1000 + tolerance) {
-    throw new InvalidTokenError('ERR_TOKEN_NOT_YET_VALID', 'the token was issued in the future', { claim: 'iat' });
-  }
+/** Verifies `token` against `keys` under `options`. @throws {@link ScopeguardError} (401 or 503). */
+export async function verifyAccessToken(token: string, options: ResolvedOptions, keys: KeySource): Promise<VerifiedToken> {
+  const parts = token.split('.');
+  if (parts.length === 5) throw malformed('encrypted tokens (JWE) are not accepted');
+  if (parts.length !== 3) throw malformed('the token is not a JWS in compact serialization');
+  const [encodedHeader, encodedPayload, encodedSignature] = parts as [string, string, string];
+  const header = checkHeader(parseJsonObject(decodeSegment(encodedHeader), 'header'), options);
+  const payload = parseJsonObject(decodeSegment(encodedPayload), 'payload');
+  const signature = decodeSegment(encodedSignature);
+
+  const signingInput = token.slice(0, encodedHeader.length + 1 + encodedPayload.length);
+  // Synchronous when the key is already loaded: no tick on the common path.
+  const found = keys.candidates(header.alg, header.kid);
+  const candidates = Array.isArray(found) ? found : await found;
+  // Several keys can share a kid (or a token has none): the first that verifies wins.
+  const verifiedBy = candidates.find((candidate) => verifySignature(header.alg, candidate.key, signingInput, signature));
+  if (verifiedBy === undefined) throw new InvalidTokenError('ERR_TOKEN_SIGNATURE', 'the token signature is invalid');
+
+  checkClaims(payload, options);
+  return { header, payload, keyId: verifiedBy.id };
 }
