@@ -1,7 +1,8 @@
 'use strict';
 /**
- * 5. Memory, in a child process with --expose-gc: heap after N unique valid tokens (default
- * 1 000 000; the verified-token cache must stay within its bound) and after M requests with one
+ * 5. Memory, in a child process with --expose-gc: heap after N unique valid tokens, each verified
+ * twice so the cache admits them all (default 1 000 000; the verified-token cache must stay within
+ * its bound) and after M requests with one
  * token (default 10 000 000; flat). Tokens are EdDSA so minting a million stays quick.
  */
 const { fork } = require('node:child_process');
@@ -28,6 +29,9 @@ if (require.main === module) {
     const batch = 500;
     for (let i = 0; i < UNIQUE; i += batch) {
       const tokens = await Promise.all(Array.from({ length: Math.min(batch, UNIQUE - i) }, (_, j) => issuer.mint({ alg: 'EdDSA', clientId: `c${(i + j) % 1000}`, scope: 'orders.read' })));
+      // Twice each: the cache admits a token on its second verification, so every token gets in
+      // and the cache's bound, not its doorkeeper, is what is measured.
+      await Promise.all(tokens.map((token) => engine.verify(token)));
       await Promise.all(tokens.map((token) => engine.verify(token)));
       if ((i / batch) % Math.max(1, Math.floor(UNIQUE / batch / 4)) === 0) samples.push(heap());
     }
@@ -55,7 +59,7 @@ if (require.main === module) {
     return {
       text: table('5. Memory (heap after GC)', ['measurement', 'value'], [
         [`heap at start`, `${mb(result.start)} MB`],
-        [`after ${UNIQUE.toLocaleString('en')} unique tokens (${fixed(result.uniqueSeconds)} s)`, `${mb(result.afterUnique)} MB (+${mb(growthUnique)} MB; samples ${result.samples.map(mb).join(', ')})`],
+        [`after ${UNIQUE.toLocaleString('en')} unique tokens, each verified twice (${fixed(result.uniqueSeconds)} s)`, `${mb(result.afterUnique)} MB (+${mb(growthUnique)} MB; samples ${result.samples.map(mb).join(', ')})`],
         [`cached verdicts / cache bytes`, `${result.stats.cachedTokens} / ${mb(result.stats.cachedBytes)} MB (bound: 10000 entries, 32 MB)`],
         [`after ${REUSED.toLocaleString('en')} requests with one token`, `${mb(result.afterReused)} MB (${growthReused >= 0 ? '+' : ''}${mb(growthReused)} MB)`],
       ]),

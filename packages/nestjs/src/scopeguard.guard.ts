@@ -12,17 +12,27 @@ import { SCOPEGUARD_OPTIONS } from './scopeguard.module-definition';
  * between an authentication guard and a scopes guard. Use as `APP_GUARD` (the module's
  * `global: true`) or with `@UseGuards(ScopeguardGuard)`.
  */
+/** What a route needs, read once from its decorators. */
+interface RoutePolicy {
+  readonly isPublic: boolean;
+  readonly requirements: readonly ScopeRequirement[];
+}
+
 @Injectable()
 export class ScopeguardGuard implements CanActivate {
+  /** Policies by controller class, then handler (a subclass may reuse a parent's handler). */
+  readonly #policies = new WeakMap<object, WeakMap<object, RoutePolicy>>();
+
   constructor(
     private readonly engine: Scopeguard,
     private readonly reflector: Reflector,
     @Inject(SCOPEGUARD_OPTIONS) private readonly options: ScopeguardModuleOptions,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean | undefined>(PUBLIC_METADATA, targets)) return true;
+  /** Synchronous for a reused token (a cache hit), a promise otherwise. */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    const policy = this.#policy(context);
+    if (policy.isPublic) return true;
 
     const request = httpRequestOf(context);
     if (request === undefined) {
@@ -32,26 +42,60 @@ export class ScopeguardGuard implements CanActivate {
       );
     }
     try {
-      const principal = request.auth ?? (await this.authenticate(request));
-      const requirements = this.reflector.getAllAndMerge<ScopeRequirement[]>(SCOPES_METADATA, targets);
-      if (requirements.length === 0 && this.options.defaultPolicy === 'deny') {
-        throw new InsufficientScopeError([], 'this route declares no scope requirement and the default policy denies it');
+      let principal = request.auth;
+      if (principal === undefined) {
+        const token = this.engine.extract(tokenRequestOf(request));
+        request[ACCESS_TOKEN] = token;
+        principal = this.engine.cachedPrincipal(token);
+        if (principal === undefined) return this.#verifyThenAuthorize(context, request, token, policy);
+        request.auth = principal;
       }
-      for (const requirement of requirements) this.engine.authorize(principal, requirement);
+      this.#authorize(principal, policy);
       return true;
     } catch (error) {
-      if (!(error instanceof ScopeguardError)) throw error;
-      const response = this.engine.errorResponse(error);
-      setHeaders(httpResponseOf(context), response.headers);
-      throw new ScopeguardException(error, response);
+      throw this.#refusal(context, error);
     }
   }
 
-  private async authenticate(request: NestHttpRequest): Promise<Principal> {
-    const token = this.engine.extract(tokenRequestOf(request));
-    request[ACCESS_TOKEN] = token;
-    const principal = await this.engine.verify(token);
-    request.auth = principal;
-    return principal;
+  async #verifyThenAuthorize(context: ExecutionContext, request: NestHttpRequest, token: string, policy: RoutePolicy): Promise<boolean> {
+    try {
+      const principal = await this.engine.verify(token);
+      request.auth = principal;
+      this.#authorize(principal, policy);
+      return true;
+    } catch (error) {
+      throw this.#refusal(context, error);
+    }
+  }
+
+  #authorize(principal: Principal, policy: RoutePolicy): void {
+    if (policy.requirements.length === 0 && this.options.defaultPolicy === 'deny') {
+      throw new InsufficientScopeError([], 'this route declares no scope requirement and the default policy denies it');
+    }
+    for (const requirement of policy.requirements) this.engine.authorize(principal, requirement);
+  }
+
+  #refusal(context: ExecutionContext, error: unknown): unknown {
+    if (!(error instanceof ScopeguardError)) return error;
+    const response = this.engine.errorResponse(error);
+    setHeaders(httpResponseOf(context), response.headers);
+    return new ScopeguardException(error, response);
+  }
+
+  #policy(context: ExecutionContext): RoutePolicy {
+    const handler = context.getHandler();
+    const controller = context.getClass();
+    let byHandler = this.#policies.get(controller);
+    if (byHandler === undefined) this.#policies.set(controller, (byHandler = new WeakMap()));
+    let policy = byHandler.get(handler);
+    if (policy === undefined) {
+      const targets = [handler, controller];
+      policy = {
+        isPublic: this.reflector.getAllAndOverride<boolean | undefined>(PUBLIC_METADATA, targets) === true,
+        requirements: this.reflector.getAllAndMerge<ScopeRequirement[]>(SCOPES_METADATA, targets),
+      };
+      byHandler.set(handler, policy);
+    }
+    return policy;
   }
 }
