@@ -11,8 +11,10 @@ import type { TokenCacheOptions } from './options';
 export interface CacheableVerdict {
   /** Epoch milliseconds after which the verdict is void. */
   readonly notAfter: number;
-  /** The key that verified the token. */
+  /** The key that verified the token… */
   readonly keyId: string;
+  /** …in the key set of the token's issuer. */
+  readonly keySet: { isCurrent(keyId: string): boolean };
 }
 
 // Bookkeeping per entry beyond the token text itself (claims, principal, map slots), estimated.
@@ -40,11 +42,11 @@ export class VerifiedTokenCache<V extends CacheableVerdict> {
     });
   }
 
-  /** The verdict for `token` if still valid at `now` with its key still current. */
-  get(token: string, now: number, isCurrent: (keyId: string) => boolean): V | undefined {
+  /** The verdict for `token` if still valid at `now` with its key still in its issuer's set. */
+  get(token: string, now: number): V | undefined {
     const verdict = this.#entries.get(token);
     if (verdict === undefined) return undefined;
-    if (now < verdict.notAfter && isCurrent(verdict.keyId)) return verdict;
+    if (now < verdict.notAfter && verdict.keySet.isCurrent(verdict.keyId)) return verdict;
     this.#entries.delete(token);
     return undefined;
   }

@@ -1,24 +1,30 @@
 /**
- * The engine: the one entry adapters call. It ties extraction, verification, the verified-token
- * cache and the permission intersection together; every rule lives in the module it names.
+ * The engine: the one entry adapters call. It ties extraction, issuer selection, verification, the
+ * verified-token cache, the permission intersection, audit events and resource metadata together;
+ * every rule lives in the module it names.
  */
+import { emit, type DecisionEvent, type RequestInfo } from './audit';
 import { extractBearerToken, type TokenRequest } from './bearer';
 import { VerifiedTokenCache, type CacheableVerdict } from './cache';
 import { discoverJwksUri } from './discovery';
-import {
-  InsufficientScopeError,
-  InvalidTokenError,
-  ScopeguardError,
-  type ErrorResponse,
-} from './errors';
-import { RemoteKeySet, type KeySource } from './jwks';
-import { resolveOptions, type ResolvedOptions, type ScopeguardOptions } from './options';
+import { InsufficientScopeError, InvalidTokenError, ScopeguardError, UnavailableError, type ErrorResponse } from './errors';
+import { RemoteKeySet } from './jwks';
+import { resolveIssuers, type ResolvedOptions, type ScopeguardOptions } from './options';
 import { createPermissionSource, effectivePermissions, type PermissionSource } from './permissions';
 import { principalOf, tokenFacts, type Principal, type TokenFacts } from './principal';
+import { resourceMetadataDocument, resourceMetadataUrl } from './resource-metadata';
 import { assertRequirement, type ScopeRequirement } from './scopes';
 import { verifyAccessToken, type VerifiedToken } from './verify';
 
+/** One trusted issuer (tenant): its options, its keys, its service users. */
+interface IssuerContext {
+  readonly options: ResolvedOptions;
+  readonly keys: RemoteKeySet;
+  readonly permissions: PermissionSource | undefined;
+}
+
 interface Verdict extends CacheableVerdict {
+  readonly context: IssuerContext;
   readonly facts: TokenFacts;
   /** The last principal built, with the permission set it was built from. */
   principal: Principal | undefined;
@@ -36,21 +42,35 @@ interface Verdict extends CacheableVerdict {
  * ```
  */
 export class Scopeguard {
-  /** The validated options. */
+  /** The validated options of the first (often only) issuer; shared settings are the same for all. */
   readonly options: ResolvedOptions;
-  /** The issuer's key set. */
+  /** The first issuer's key set. */
   readonly keys: RemoteKeySet;
+  readonly #contexts: readonly IssuerContext[];
+  readonly #byIssuer = new Map<string, IssuerContext>();
   readonly #cache: VerifiedTokenCache<Verdict> | undefined;
-  readonly #permissions: PermissionSource | undefined;
+  readonly #onDecision: ((event: DecisionEvent) => void) | undefined;
+  readonly #declaredScopes = new Set<string>();
+  readonly #metadataUrl: string | undefined;
 
   /** @throws {@link ScopeguardConfigError} naming the first wrong option. */
   constructor(options: ScopeguardOptions) {
-    this.options = resolveOptions(options);
-    const { jwksUri, issuers, jwks } = this.options;
-    const resolveUri = jwksUri !== undefined ? async () => jwksUri : () => discoverJwksUri(issuers[0]!, jwks.timeoutMs);
-    this.keys = new RemoteKeySet(resolveUri, jwks);
+    this.#contexts = resolveIssuers(options).map((resolved) => {
+      const { jwksUri, issuers, jwks } = resolved;
+      const resolveUri = jwksUri !== undefined ? async () => jwksUri : () => discoverJwksUri(issuers[0]!, jwks.timeoutMs);
+      const context: IssuerContext = {
+        options: resolved,
+        keys: new RemoteKeySet(resolveUri, jwks),
+        permissions: createPermissionSource(resolved.permissions, resolved.permissionLookup),
+      };
+      for (const issuer of resolved.issuers) this.#byIssuer.set(issuer, context);
+      return context;
+    });
+    this.options = this.#contexts[0]!.options;
+    this.keys = this.#contexts[0]!.keys;
     this.#cache = this.options.tokenCache ? new VerifiedTokenCache<Verdict>(this.options.tokenCache) : undefined;
-    this.#permissions = createPermissionSource(this.options.permissions, this.options.permissionLookup);
+    this.#onDecision = this.options.onDecision;
+    this.#metadataUrl = this.options.resourceMetadata && resourceMetadataUrl(this.options.resourceMetadata.resource);
   }
 
   /** The `realm` of challenges. */
@@ -80,7 +100,7 @@ export class Scopeguard {
 
   /** Verifies a bare access token and resolves its principal. Same errors as {@link authenticate}. */
   async verify(token: string): Promise<Principal> {
-    const verdict = this.#cache?.get(token, Date.now(), this.#isCurrent) ?? this.#remember(token, await this.#verifyToken(token));
+    const verdict = this.#cache?.get(token, Date.now()) ?? this.#remember(token, await this.#verifyToken(token));
     return this.#principal(verdict);
   }
 
@@ -91,33 +111,112 @@ export class Scopeguard {
    * Throws like {@link verify} (an unknown service user).
    */
   cachedPrincipal(token: string): Principal | undefined {
-    const verdict = this.#cache?.get(token, Date.now(), this.#isCurrent);
+    const verdict = this.#cache?.get(token, Date.now());
     if (verdict === undefined) return undefined;
     const principal = this.#principal(verdict);
     return principal instanceof Promise ? undefined : principal;
   }
 
-  readonly #isCurrent = (keyId: string): boolean => this.keys.isCurrent(keyId);
+  /**
+   * Throws a 403 {@link InsufficientScopeError} unless the principal meets every requirement
+   * (none: any authenticated caller). Emits an `allowed` decision when it does.
+   */
+  authorize(principal: Principal, requirements: ScopeRequirement | readonly ScopeRequirement[], info?: RequestInfo): void {
+    const list = Array.isArray(requirements) ? (requirements as readonly ScopeRequirement[]) : [requirements as ScopeRequirement];
+    for (const requirement of list) assertRequirement(principal.permissions, requirement);
+    if (this.#onDecision) {
+      emit(this.#onDecision, { outcome: 'allowed', at: new Date(), ...this.#who(principal, info), requiredScopes: list.flatMap((r) => r.scopes) });
+    }
+  }
 
-  /** Counters for metrics and tests: cached verdicts and key-set fetches. */
+  /** Emits an `authenticated` decision (adapters call it where authentication ends). */
+  authenticated(principal: Principal, info?: RequestInfo): void {
+    if (this.#onDecision) emit(this.#onDecision, { outcome: 'authenticated', at: new Date(), ...this.#who(principal, info) });
+  }
+
+  /**
+   * Status, headers and JSON body for an error thrown by this engine, with this engine's realm and
+   * resource metadata URL. Emits the `refused` or `unavailable` decision.
+   */
+  errorResponse(error: ScopeguardError, info?: RequestInfo): ErrorResponse {
+    if (this.#onDecision) {
+      const cause = error instanceof UnavailableError && error.cause instanceof Error ? error.cause.message : undefined;
+      emit(this.#onDecision, {
+        outcome: error.status === 503 ? 'unavailable' : 'refused',
+        at: new Date(),
+        method: info?.method,
+        route: info?.route,
+        status: error.status,
+        code: error.code,
+        reason: error.description,
+        ...(error instanceof InsufficientScopeError && { requiredScopes: error.requiredScopes }),
+        ...(cause !== undefined && { cause }),
+      });
+    }
+    return error.toResponse({ realm: this.options.realm, resourceMetadata: this.#metadataUrl });
+  }
+
+  /** Records scopes that routes require, for `scopes_supported` in the resource metadata. */
+  declareScopes(scopes: Iterable<string>): void {
+    for (const scope of scopes) this.#declaredScopes.add(scope);
+  }
+
+  /**
+   * RFC 9728 protected resource metadata, when `resourceMetadata` is configured: the URL it is
+   * served at (path-inserted, from the configured resource) and the document.
+   */
+  resourceMetadata(): { url: string; path: string; document: Record<string, unknown> } | undefined {
+    const configured = this.options.resourceMetadata;
+    if (configured === undefined || this.#metadataUrl === undefined) return undefined;
+    const issuers = this.#contexts.flatMap((context) => context.options.issuers);
+    return {
+      url: this.#metadataUrl,
+      path: new URL(this.#metadataUrl).pathname,
+      document: resourceMetadataDocument(configured, issuers, this.options.tokenSources, this.#declaredScopes),
+    };
+  }
+
+  /** Counters for metrics and tests: cached verdicts and key-set fetches (all issuers). */
   stats(): { cachedTokens: number; cachedBytes: number; jwksFetches: number } {
-    return { cachedTokens: this.#cache?.size ?? 0, cachedBytes: this.#cache?.bytes ?? 0, jwksFetches: this.keys.fetchCount };
+    return {
+      cachedTokens: this.#cache?.size ?? 0,
+      cachedBytes: this.#cache?.bytes ?? 0,
+      jwksFetches: this.#contexts.reduce((sum, context) => sum + context.keys.fetchCount, 0),
+    };
   }
 
-  /** Throws a 403 {@link InsufficientScopeError} unless the principal meets `requirement`. */
-  authorize(principal: Principal, requirement: ScopeRequirement): void {
-    assertRequirement(principal.permissions, requirement);
+  #who(principal: Principal, info: RequestInfo | undefined) {
+    return { method: info?.method, route: info?.route, clientId: principal.clientId, issuer: principal.issuer, effectiveScopes: principal.permissions };
   }
 
-  /** Status, headers and JSON body for an error thrown by this engine, with this engine's realm. */
-  errorResponse(error: ScopeguardError): ErrorResponse {
-    return error.toResponse({ realm: this.options.realm });
-  }
-
-  async #verifyToken(token: string): Promise<{ verified: VerifiedToken; facts: TokenFacts }> {
+  /**
+   * The unverified `iss` only selects which issuer's rules and keys apply (Spring's
+   * JwtIssuerAuthenticationManagerResolver); an issuer not on the list is refused before any key
+   * lookup, so it can cause no network request, and issuer A's keys never see issuer B's tokens.
+   */
+  #contextFor(token: string): IssuerContext {
+    if (this.#contexts.length === 1 && this.#contexts[0]!.options.issuers.length === 1) {
+      // One issuer: its rules will refuse any other `iss`; only refuse early what cannot be it.
+      return this.#contexts[0]!;
+    }
+    const payload = token.split('.')[1];
+    let iss: unknown;
     try {
-      const verified = await verifyAccessToken(token, this.options, this.keys);
-      return { verified, facts: tokenFacts(verified.payload, this.options.profile, this.options.requireClientCredentials) };
+      iss = (JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8')) as { iss?: unknown }).iss;
+    } catch {
+      return this.#contexts[0]!; // malformed: let verification say precisely why
+    }
+    const context = typeof iss === 'string' ? this.#byIssuer.get(iss) : undefined;
+    if (context === undefined) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the token issuer is not trusted', { claim: 'iss' });
+    return context;
+  }
+
+  async #verifyToken(token: string): Promise<{ context: IssuerContext; verified: VerifiedToken; facts: TokenFacts }> {
+    try {
+      const context = this.#contextFor(token);
+      const verified = await verifyAccessToken(token, context.options, context.keys);
+      const facts = tokenFacts(verified.payload, context.options.profile, context.options.requireClientCredentials);
+      return { context, verified, facts };
     } catch (error) {
       if (error instanceof ScopeguardError) throw error;
       throw new InvalidTokenError('ERR_TOKEN_MALFORMED', 'the token could not be verified', { cause: error });
@@ -125,20 +224,28 @@ export class Scopeguard {
   }
 
   /** Caches a verdict until `exp` (+ tolerance), or `iat + maxTokenAge` when that comes first. */
-  #remember(token: string, { verified, facts }: { verified: VerifiedToken; facts: TokenFacts }): Verdict {
+  #remember(token: string, { context, verified, facts }: { context: IssuerContext; verified: VerifiedToken; facts: TokenFacts }): Verdict {
     const { exp, iat } = verified.payload as { exp: number; iat?: number };
-    const { clockTolerance, maxTokenAge } = this.options;
+    const { clockTolerance, maxTokenAge } = context.options;
     let notAfterSeconds = exp + clockTolerance;
     if (maxTokenAge !== undefined && typeof iat === 'number') notAfterSeconds = Math.min(notAfterSeconds, iat + maxTokenAge + clockTolerance);
-    const verdict: Verdict = { notAfter: notAfterSeconds * 1000, keyId: verified.keyId, facts, principal: undefined, held: undefined };
+    const verdict: Verdict = {
+      notAfter: notAfterSeconds * 1000,
+      keyId: verified.keyId,
+      keySet: context.keys,
+      context,
+      facts,
+      principal: undefined,
+      held: undefined,
+    };
     this.#cache?.offer(token, verdict);
     return verdict;
   }
 
   #principal(verdict: Verdict): Principal | Promise<Principal> {
-    const source = this.#permissions;
+    const { permissions: source, options } = verdict.context;
     if (source === undefined) {
-      return (verdict.principal ??= principalOf(verdict.facts, effectivePermissions(verdict.facts.scopes, undefined, this.options.scopeMap)));
+      return (verdict.principal ??= principalOf(verdict.facts, effectivePermissions(verdict.facts.scopes, undefined, options.scopeMap)));
     }
     const { clientId } = verdict.facts;
     if (clientId === undefined) throw unknownClient();
@@ -150,7 +257,7 @@ export class Scopeguard {
     if (held === undefined) throw unknownClient();
     // Rebuild only when the service user's permissions changed since the last request.
     if (verdict.principal === undefined || verdict.held !== held) {
-      verdict.principal = principalOf(verdict.facts, effectivePermissions(verdict.facts.scopes, held, this.options.scopeMap));
+      verdict.principal = principalOf(verdict.facts, effectivePermissions(verdict.facts.scopes, held, verdict.context.options.scopeMap));
       verdict.held = held;
     }
     return verdict.principal;
@@ -160,5 +267,3 @@ export class Scopeguard {
 function unknownClient(): InsufficientScopeError {
   return new InsufficientScopeError([], 'the client is not a known service user of this API', 'ERR_UNKNOWN_CLIENT');
 }
-
-export type { KeySource };

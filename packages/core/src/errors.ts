@@ -38,7 +38,9 @@ export interface ErrorResponse {
 /** Options for rendering a challenge. */
 export interface ChallengeOptions {
   /** The `realm` auth-param; validated at configuration time. */
-  realm?: string;
+  realm?: string | undefined;
+  /** RFC 9728 §5.1: the URL of this API's protected resource metadata, on 401 and 403 challenges. */
+  resourceMetadata?: string | undefined;
 }
 
 /**
@@ -76,6 +78,8 @@ export class ScopeguardError extends Error {
       params.push(`error="${this.error}"`, `error_description="${this.description}"`);
       params.push(...this.extraChallengeParams());
     }
+    // A URL validated at configuration time; RFC 9728 §5.1 asks for it on 401, we send it on 403 too.
+    if (options.resourceMetadata !== undefined && this.status !== 400) params.push(`resource_metadata="${options.resourceMetadata}"`);
     return params.length ? `Bearer ${params.join(', ')}` : 'Bearer';
   }
 

@@ -30,10 +30,16 @@ export {
 } from './errors';
 export { RemoteKeySet, unusableReason, type CandidateKey, type KeySource } from './jwks';
 export { discoverJwksUri, metadataUrls } from './discovery';
+export { emit, type DecisionEvent, type RequestInfo } from './audit';
+export { resourceMetadataDocument, resourceMetadataUrl } from './resource-metadata';
 export {
   SUPPORTED_ALGORITHMS,
+  resolveIssuers,
   resolveOptions,
+  type IssuerOptions,
   type JwksOptions,
+  type ResourceMetadataOptions,
+  type SharedOptions,
   type JwsAlgorithm,
   type PermissionLookupOptions,
   type ResolvedOptions,

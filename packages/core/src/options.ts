@@ -7,6 +7,7 @@ import type { PermissionMap, PermissionResolver } from './permissions';
 import { PRESETS, type ClaimProfile, type PresetName } from './presets';
 import { isScopeToken } from './scopes';
 import type { TokenSource } from './bearer';
+import type { DecisionEvent } from './audit';
 
 /** Asymmetric JWS algorithms (RFC 7518, RFC 8037, RFC 9864). `none` and HS* are never accepted. */
 export const SUPPORTED_ALGORITHMS = [
@@ -47,8 +48,8 @@ export interface PermissionLookupOptions {
   maxEntries?: number;
 }
 
-/** Everything `@scopeguard/core` can be told. Only `issuer` and `audience` are required. */
-export interface ScopeguardOptions {
+/** How one trusted issuer's tokens are verified and read. `issuer` and `audience` are required. */
+export interface IssuerOptions {
   /** Trusted issuer(s); the token's `iss` must equal one exactly. */
   issuer: string | readonly string[];
   /** This API's identifier(s); the token's `aud` (string or array) must contain one. */
@@ -77,17 +78,46 @@ export interface ScopeguardOptions {
   permissionLookup?: PermissionLookupOptions;
   /** A scope may stand for a set of permissions; scopes not listed stand for themselves. */
   scopeMap?: Readonly<Record<string, readonly string[]>>;
+  /** JWKS and discovery fetch settings. */
+  jwks?: JwksOptions;
+}
+
+/** OAuth 2.0 Protected Resource Metadata (RFC 9728) this API publishes. */
+export interface ResourceMetadataOptions {
+  /** This API's resource identifier: its public https URL (configured, never taken from `Host`). */
+  resource: string;
+  /** Authorization servers clients may use. Default: every trusted issuer. */
+  authorizationServers?: readonly string[];
+  /** Scopes to list besides those collected from the routes' requirements. */
+  scopesSupported?: readonly string[];
+  /** A human-readable name of the API. */
+  resourceName?: string;
+  /** A URL of the API's documentation. */
+  resourceDocumentation?: string;
+}
+
+/** Settings shared by every issuer of an engine. */
+export interface SharedOptions {
   /** Where a token may come from (RFC 6750 §2). Default `['header']`. */
   tokenSources?: readonly TokenSource[];
   /** Tokens longer than this many characters are refused before decoding. Default 8192. */
   maxTokenLength?: number;
   /** The `realm` of challenges. Default: the first audience, when it can be quoted. */
   realm?: string;
-  /** JWKS and discovery fetch settings. */
-  jwks?: JwksOptions;
   /** Verified-token cache bounds, or `false` to verify every request. */
   tokenCache?: TokenCacheOptions | false;
+  /** Publish RFC 9728 metadata and point every 401/403 challenge at it (`resource_metadata`). */
+  resourceMetadata?: ResourceMetadataOptions;
+  /** Called with every decision (audit, metering, alerting). Never given the token. */
+  onDecision?: (event: DecisionEvent) => void;
 }
+
+/**
+ * Everything `@scopeguard/core` can be told: one issuer's options at the top level, or several
+ * issuers (tenants) in `issuers`, each with its own audience, keys, algorithms, preset and
+ * permissions; plus the shared settings.
+ */
+export type ScopeguardOptions = (IssuerOptions & SharedOptions) | ({ issuers: readonly IssuerOptions[] } & SharedOptions);
 
 /** Options after validation, with defaults applied. */
 export interface ResolvedOptions {
@@ -108,13 +138,15 @@ export interface ResolvedOptions {
   readonly realm: string | undefined;
   readonly jwks: Required<JwksOptions>;
   readonly tokenCache: Required<TokenCacheOptions> | false;
+  readonly resourceMetadata: Readonly<ResourceMetadataOptions> | undefined;
+  readonly onDecision: ((event: DecisionEvent) => void) | undefined;
 }
 
-const KNOWN_OPTIONS = new Set<string>([
+const ISSUER_OPTIONS = [
   'issuer', 'audience', 'jwksUri', 'algorithms', 'clockTolerance', 'maxTokenAge', 'strict', 'preset',
-  'scopeClaims', 'clientIdClaims', 'requireClientCredentials', 'permissions', 'permissionLookup', 'scopeMap',
-  'tokenSources', 'maxTokenLength', 'realm', 'jwks', 'tokenCache',
-]);
+  'scopeClaims', 'clientIdClaims', 'requireClientCredentials', 'permissions', 'permissionLookup', 'scopeMap', 'jwks',
+];
+const SHARED_OPTIONS = ['tokenSources', 'maxTokenLength', 'realm', 'tokenCache', 'resourceMetadata', 'onDecision'];
 const TOKEN_SOURCES: readonly TokenSource[] = ['header', 'body', 'query'];
 // A realm is sent as an RFC 9110 quoted-string; we keep to characters that need no escaping.
 const QUOTABLE = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
@@ -198,7 +230,7 @@ function scopeMap(value: unknown): Map<string, readonly string[]> | undefined {
   return map;
 }
 
-function profile(input: ScopeguardOptions): ClaimProfile {
+function profile(input: IssuerOptions): ClaimProfile {
   const preset = input.preset ?? 'rfc9068';
   if (!Object.hasOwn(PRESETS, preset)) fail('preset', `must be one of ${Object.keys(PRESETS).join(', ')}`);
   const base = PRESETS[preset];
@@ -207,35 +239,88 @@ function profile(input: ScopeguardOptions): ClaimProfile {
   return { scopeClaims, clientIdClaims, isClientCredentials: base.isClientCredentials };
 }
 
-/** Validates `input` and applies defaults. Throws {@link ScopeguardConfigError} naming the first wrong option. */
+function resourceMetadata(value: unknown): ResourceMetadataOptions | undefined {
+  if (value === undefined) return undefined;
+  const input = object('resourceMetadata', value);
+  only('resourceMetadata', input, ['resource', 'authorizationServers', 'scopesSupported', 'resourceName', 'resourceDocumentation']);
+  const resource = httpUrl('resourceMetadata.resource', input.resource);
+  if (new URL(resource).hash) fail('resourceMetadata.resource', 'must not have a fragment (RFC 9728 §1.2)');
+  const servers = input.authorizationServers === undefined ? undefined : stringList('resourceMetadata.authorizationServers', input.authorizationServers, true);
+  servers?.forEach((server) => httpUrl('resourceMetadata.authorizationServers', server));
+  const scopes = input.scopesSupported === undefined ? undefined : stringList('resourceMetadata.scopesSupported', input.scopesSupported, true);
+  if (scopes && !scopes.every(isScopeToken)) fail('resourceMetadata.scopesSupported', 'must hold scope-tokens');
+  if (input.resourceName !== undefined && typeof input.resourceName !== 'string') fail('resourceMetadata.resourceName', 'must be a string');
+  const documentation = input.resourceDocumentation === undefined ? undefined : httpUrl('resourceMetadata.resourceDocumentation', input.resourceDocumentation);
+  return Object.freeze({
+    resource,
+    ...(servers && { authorizationServers: servers }),
+    ...(scopes && { scopesSupported: scopes }),
+    ...(input.resourceName !== undefined && { resourceName: input.resourceName as string }),
+    ...(documentation && { resourceDocumentation: documentation }),
+  });
+}
+
+/**
+ * Validates `input` and applies defaults: one {@link ResolvedOptions} per trusted issuer entry
+ * (shared settings repeated in each). Throws {@link ScopeguardConfigError} naming the first wrong option.
+ */
+export function resolveIssuers(input: ScopeguardOptions): ResolvedOptions[] {
+  const raw = object('options', input);
+  if (!Object.hasOwn(raw, 'issuers')) return [resolveOptions(input)];
+  for (const key of Object.keys(raw)) {
+    if (ISSUER_OPTIONS.includes(key)) fail(key, 'belongs inside each entry of "issuers" when "issuers" is given');
+    if (key !== 'issuers' && !SHARED_OPTIONS.includes(key)) fail(key, 'is not a known option');
+  }
+  const entries = raw.issuers;
+  if (!Array.isArray(entries) || entries.length === 0) fail('issuers', 'must be a non-empty array of issuer options');
+  const shared = Object.fromEntries(SHARED_OPTIONS.filter((key) => raw[key] !== undefined).map((key) => [key, raw[key]]));
+  const resolved = entries.map((entry, index) => {
+    const fields = object(`issuers[${index}]`, entry);
+    for (const key of Object.keys(fields)) if (!ISSUER_OPTIONS.includes(key)) fail(`issuers[${index}].${key}`, 'is not a known issuer option');
+    return resolveOptions({ ...(fields as unknown as IssuerOptions), ...shared });
+  });
+  const seen = new Set<string>();
+  for (const options of resolved) {
+    for (const issuer of options.issuers) {
+      if (seen.has(issuer)) fail('issuers', `names ${issuer} twice`);
+      seen.add(issuer);
+    }
+  }
+  return resolved;
+}
+
+/** Validates one issuer's options (with the shared settings) and applies defaults. */
 export function resolveOptions(input: ScopeguardOptions): ResolvedOptions {
   const raw = object('options', input);
-  for (const key of Object.keys(raw)) if (!KNOWN_OPTIONS.has(key)) fail(key, 'is not a known option');
+  if (Object.hasOwn(raw, 'issuers')) return resolveIssuers(input)[0]!;
+  for (const key of Object.keys(raw)) if (!ISSUER_OPTIONS.includes(key) && !SHARED_OPTIONS.includes(key)) fail(key, 'is not a known option');
+  const single = input as IssuerOptions & SharedOptions;
 
-  const issuers = stringList('issuer', input.issuer, true);
+  const issuers = stringList('issuer', single.issuer, true);
   issuers.forEach((issuer) => httpUrl('issuer', issuer));
-  const audiences = stringList('audience', input.audience, true);
-  const jwksUri = input.jwksUri === undefined ? undefined : httpUrl('jwksUri', input.jwksUri);
+  const audiences = stringList('audience', single.audience, true);
+  const jwksUri = single.jwksUri === undefined ? undefined : httpUrl('jwksUri', single.jwksUri);
   if (jwksUri === undefined && issuers.length > 1) {
-    fail('jwksUri', 'is required when several issuers are trusted: discovery would not know whose keys to use');
+    fail('jwksUri', 'is required when several issuers share one entry: discovery would not know whose keys to use');
   }
+  if (single.onDecision !== undefined && typeof single.onDecision !== 'function') fail('onDecision', 'must be a function');
 
-  const sources = stringList('tokenSources', input.tokenSources ?? ['header'], true);
+  const sources = stringList('tokenSources', single.tokenSources ?? ['header'], true);
   for (const source of sources) if (!(TOKEN_SOURCES as string[]).includes(source)) fail('tokenSources', `holds ${source}; use header, body or query`);
 
-  let realm = input.realm;
+  let realm = single.realm;
   if (realm !== undefined && (typeof realm !== 'string' || !QUOTABLE.test(realm))) {
     fail('realm', 'must be a string without quotes, backslashes or control characters');
   }
   realm ??= QUOTABLE.test(audiences[0]!) ? audiences[0] : undefined;
 
-  const jwks = object('jwks', input.jwks);
+  const jwks = object('jwks', single.jwks);
   only('jwks', jwks, ['timeoutMs', 'cooldownMs', 'maxAgeMs']);
-  const lookup = object('permissionLookup', input.permissionLookup);
+  const lookup = object('permissionLookup', single.permissionLookup);
   only('permissionLookup', lookup, ['ttl', 'timeoutMs', 'maxEntries']);
   let tokenCache: Required<TokenCacheOptions> | false = false;
-  if (input.tokenCache !== false) {
-    const cache = object('tokenCache', input.tokenCache);
+  if (single.tokenCache !== false) {
+    const cache = object('tokenCache', single.tokenCache);
     only('tokenCache', cache, ['maxEntries', 'maxBytes']);
     tokenCache = {
       maxEntries: number('tokenCache.maxEntries', cache.maxEntries, 10_000, 1, true),
@@ -243,26 +328,26 @@ export function resolveOptions(input: ScopeguardOptions): ResolvedOptions {
     };
   }
 
-  const strict = boolean('strict', input.strict);
+  const strict = boolean('strict', single.strict);
   return Object.freeze({
     issuers,
     audiences,
     jwksUri,
-    algorithms: algorithms(input.algorithms),
-    clockTolerance: number('clockTolerance', input.clockTolerance, 5, 0),
-    maxTokenAge: input.maxTokenAge === undefined ? undefined : number('maxTokenAge', input.maxTokenAge, 0, 1),
+    algorithms: algorithms(single.algorithms),
+    clockTolerance: number('clockTolerance', single.clockTolerance, 5, 0),
+    maxTokenAge: single.maxTokenAge === undefined ? undefined : number('maxTokenAge', single.maxTokenAge, 0, 1),
     strict,
-    profile: profile(input),
-    requireClientCredentials: boolean('requireClientCredentials', input.requireClientCredentials),
-    permissions: permissions(input.permissions),
+    profile: profile(single),
+    requireClientCredentials: boolean('requireClientCredentials', single.requireClientCredentials),
+    permissions: permissions(single.permissions),
     permissionLookup: {
       ttl: number('permissionLookup.ttl', lookup.ttl, 60, 0),
       timeoutMs: number('permissionLookup.timeoutMs', lookup.timeoutMs, 2000, 1),
       maxEntries: number('permissionLookup.maxEntries', lookup.maxEntries, 10_000, 1, true),
     },
-    scopeMap: scopeMap(input.scopeMap),
+    scopeMap: scopeMap(single.scopeMap),
     tokenSources: new Set(sources as TokenSource[]),
-    maxTokenLength: number('maxTokenLength', input.maxTokenLength, 8192, 16, true),
+    maxTokenLength: number('maxTokenLength', single.maxTokenLength, 8192, 16, true),
     realm,
     jwks: {
       timeoutMs: number('jwks.timeoutMs', jwks.timeoutMs, 5000, 1),
@@ -270,5 +355,7 @@ export function resolveOptions(input: ScopeguardOptions): ResolvedOptions {
       maxAgeMs: number('jwks.maxAgeMs', jwks.maxAgeMs, 600_000, 1000),
     },
     tokenCache,
+    resourceMetadata: resourceMetadata(single.resourceMetadata),
+    onDecision: single.onDecision,
   });
 }

@@ -98,14 +98,23 @@ describe('scope ∩ permission intersection', () => {
 });
 
 describe('verified-token cache', () => {
-  it('verifies a reused token once, and returns the same frozen principal', async () => {
+  it('caches a reused token from its second verification on, and returns the same frozen principal', async () => {
     const engine = guard();
     const token = await issuer.mint({ scope: 'a' });
+    await engine.verify(token);
+    expect(engine.cachedPrincipal(token)).toBeUndefined(); // first sight: not admitted yet
     const first = await engine.verify(token);
+    expect(engine.cachedPrincipal(token)).toBe(first); // admitted: answered synchronously
     const second = await engine.verify(token);
     expect(second).toBe(first);
     expect(Object.isFrozen(first)).toBe(true);
     expect(Object.isFrozen(first.scopes)).toBe(true);
+  });
+
+  it('one-off tokens never fill the cache (doorkeeper admission)', async () => {
+    const engine = guard();
+    for (let i = 0; i < 50; i++) await engine.verify(await issuer.mint({ clientId: `once-${i}` }));
+    expect(engine.stats().cachedTokens).toBe(0);
   });
 
   it('never serves a verdict past exp', async () => {
@@ -118,10 +127,14 @@ describe('verified-token cache', () => {
 
   it('stays within its bound', async () => {
     const engine = guard({ tokenCache: { maxEntries: 5, maxBytes: 1024 * 1024 } });
-    for (let i = 0; i < 20; i++) await engine.verify(await issuer.mint({ clientId: `c${i}` }));
+    const twice = async (engine: Scopeguard, token: string) => {
+      await engine.verify(token);
+      await engine.verify(token);
+    };
+    for (let i = 0; i < 20; i++) await twice(engine, await issuer.mint({ clientId: `c${i}` }));
     expect(engine.stats().cachedTokens).toBe(5);
     const bytes = guard({ tokenCache: { maxEntries: 1000, maxBytes: 8 * 1024 } });
-    for (let i = 0; i < 20; i++) await bytes.verify(await issuer.mint({ clientId: `c${i}` }));
+    for (let i = 0; i < 20; i++) await twice(bytes, await issuer.mint({ clientId: `c${i}` }));
     expect(bytes.stats().cachedBytes).toBeLessThanOrEqual(8 * 1024);
     expect(bytes.stats().cachedTokens).toBeLessThan(20);
     // An evicted token is simply verified again.

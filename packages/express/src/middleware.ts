@@ -17,14 +17,14 @@ declare global {
 }
 
 /** Options of {@link scopeguard}: the engine's, plus how errors are reported. */
-export interface ScopeguardMiddlewareOptions extends ScopeguardOptions {
+export type ScopeguardMiddlewareOptions = ScopeguardOptions & {
   /**
    * `respond` (default) answers refusals itself with status, `WWW-Authenticate` and a JSON body;
    * `next` passes the {@link ScopeguardError} to the app's error handler, which can call
    * `err.toResponse()` for the same answer.
    */
   onError?: ErrorMode;
-}
+};
 
 /** The middleware, with the engine it uses. */
 export interface ScopeguardMiddleware {
@@ -43,9 +43,10 @@ export function scopeguard(options: ScopeguardMiddlewareOptions | Scopeguard): S
   if (options instanceof Scopeguard) engine = options;
   else {
     const { onError: mode = 'respond', ...engineOptions } = options;
+    // (the rest is the engine's options, validated by the engine)
     if (mode !== 'respond' && mode !== 'next') throw new TypeError('scopeguard: option "onError" must be "respond" or "next"');
     onError = mode;
-    engine = new Scopeguard(engineOptions);
+    engine = new Scopeguard(engineOptions as ScopeguardOptions);
   }
 
   const context: GuardContext = Object.freeze({ engine, onError });

@@ -4,10 +4,10 @@ import type { ScopeguardOptions } from '@scopeguard/core';
 export type DefaultPolicy = 'authenticated' | 'deny';
 
 /** Options of `ScopeguardModule.forRoot()`: every core option, plus Nest-only ones. */
-export interface ScopeguardModuleOptions extends ScopeguardOptions {
+export type ScopeguardModuleOptions = ScopeguardOptions & {
   /**
    * Routes with neither `@RequireScopes`/`@RequireAnyScope` nor `@Public`: `authenticated` (default)
    * requires a valid token; `deny` refuses them with 403, so a forgotten decorator never opens a route.
    */
   defaultPolicy?: DefaultPolicy;
-}
+};

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { Scopeguard } from '@scopeguard/core';
+import { Scopeguard, type ScopeguardOptions } from '@scopeguard/core';
 import { ScopeguardExceptionFilter } from './scopeguard.filter';
 import { ScopeguardGuard } from './scopeguard.guard';
 import type { ScopeguardModuleOptions } from './scopeguard-module-options.interface';
@@ -12,7 +12,7 @@ const engineProvider: Provider = {
     if (defaultPolicy !== undefined && defaultPolicy !== 'authenticated' && defaultPolicy !== 'deny') {
       throw new TypeError('scopeguard: option "defaultPolicy" must be "authenticated" or "deny"');
     }
-    return new Scopeguard(engineOptions);
+    return new Scopeguard(engineOptions as ScopeguardOptions);
   },
   inject: [SCOPEGUARD_OPTIONS],
 };
