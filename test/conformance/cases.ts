@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import type { TestIssuer } from '@scopeguard/testing';
 
 /** Engine option sets; each adapter is started once per profile. */
-export type Profile = 'default' | 'strict' | 'sources' | 'cc' | 'resolver' | 'down';
+export type Profile = 'default' | 'strict' | 'sources' | 'cc' | 'resolver' | 'down' | 'tenants' | 'metadata';
 
 export interface CaseRequest {
   method?: 'GET' | 'POST';
-  path?: '/read' | '/any' | '/auth';
+  path?: string;
   headers?: Record<string, string> | string[];
   body?: string;
 }
@@ -23,11 +23,13 @@ export interface Expected {
   error?: 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable' | 'unauthorized';
   /** The challenge's `scope` attribute, for 403. */
   scope?: string;
+  /** For a 200 that is not a guarded route: what the JSON body must contain. */
+  body?: Record<string, unknown>;
 }
 
 export interface Case {
   name: string;
-  group: 'RFC 6750' | 'RFC 8725 / 9068' | 'Authorization' | 'Faults';
+  group: 'RFC 6750' | 'RFC 8725 / 9068' | 'Authorization' | 'Tenants' | 'RFC 9728' | 'Faults';
   profile?: Profile;
   request: () => Promise<CaseRequest>;
   expect: Expected;
@@ -37,6 +39,8 @@ export interface Case {
 export interface CaseContext {
   issuer: TestIssuer;
   other: TestIssuer;
+  /** The audience of the second tenant (the `other` issuer) in the `tenants` profile. */
+  tenantAudience: string;
   /** URL of a server that counts requests; `jku`/`x5u` point at it and must never be fetched. */
   trap: string;
 }
@@ -66,7 +70,7 @@ function signWith(key: KeyObject, header: object, payload: object | string, opti
 }
 
 export function buildCases(context: CaseContext): Case[] {
-  const { issuer, other, trap } = context;
+  const { issuer, other, trap, tenantAudience } = context;
   const mint = (options: Parameters<TestIssuer['mint']>[0] = {}) => issuer.mint({ clientId: 'worker', scope: 'orders.read', ...options });
   const claims = (extra: Record<string, unknown> = {}) => ({ iss: issuer.issuer, aud: issuer.audience, sub: 'worker', client_id: 'worker', scope: 'orders.read', iat: now(), exp: now() + 300, jti: 'j', ...extra });
   const jwk = (kty: string) => issuer.jwks().keys.find((key) => key.kty === kty && (kty !== 'OKP' || key.crv === 'Ed25519'))!;
@@ -193,6 +197,22 @@ export function buildCases(context: CaseContext): Case[] {
     { group: 'Authorization', profile: 'resolver', name: 'permission resolver throws → 503', request: async () => get(bearer(await mint({ clientId: 'boom' }))), expect: UNAVAILABLE },
     { group: 'Authorization', profile: 'resolver', name: 'permission resolver hangs → 503 after its timeout', request: async () => get(bearer(await mint({ clientId: 'hang' }))), expect: UNAVAILABLE },
     { group: 'Authorization', profile: 'resolver', name: 'permission resolver answers', request: async () => get(bearer(await mint())), expect: OK },
+
+    // ── Several issuers (tenants) ────────────────────────────────────────────────────────────
+    { group: 'Tenants', profile: 'tenants', name: 'tenant A token', request: async () => get(bearer(await mint())), expect: OK },
+    { group: 'Tenants', profile: 'tenants', name: 'tenant B token, its own audience and service user', request: async () => get(bearer(await other.mint({ clientId: 'b-worker', scope: 'orders.write', audience: tenantAudience })), '/any'), expect: OK },
+    { group: 'Tenants', profile: 'tenants', name: 'tenant B token with tenant A audience', request: async () => get(bearer(await other.mint({ clientId: 'b-worker', scope: 'orders.read', audience: issuer.audience }))), expect: INVALID },
+    { group: 'Tenants', profile: 'tenants', name: "tenant B's key claiming tenant A (B's kid)", request: async () => get(bearer(await other.mint({ clientId: 'worker', scope: 'orders.read', issuer: issuer.issuer, audience: issuer.audience }))), expect: INVALID },
+    { group: 'Tenants', profile: 'tenants', name: "tenant B's key claiming tenant A (A's kid)", request: async () => get(bearer(await other.mint({ clientId: 'worker', scope: 'orders.read', issuer: issuer.issuer, audience: issuer.audience, header: { kid: jwk('RSA').kid } }))), expect: INVALID },
+    { group: 'Tenants', profile: 'tenants', name: 'permissions are per tenant (A client on B)', request: async () => get(bearer(await other.mint({ clientId: 'worker', scope: 'orders.write', audience: tenantAudience })), '/any'), expect: forbidden('') },
+    { group: 'Tenants', profile: 'tenants', name: 'issuer not on the list: refused with no request to it', request: async () => get(bearer(await mint({ issuer: trap }))), expect: INVALID },
+
+    // ── RFC 9728 protected resource metadata ─────────────────────────────────────────────────
+    { group: 'RFC 9728', profile: 'metadata', name: 'metadata document at the path-inserted well-known URL', request: async () => get({}, '/.well-known/oauth-protected-resource/orders'), expect: { status: 200, body: { resource: 'https://orders.example.com/orders', authorization_servers: [issuer.issuer], bearer_methods_supported: ['header'] } } },
+    { group: 'RFC 9728', profile: 'metadata', name: 'no token: challenge points at the metadata', request: async () => get({}), expect: BARE },
+    { group: 'RFC 9728', profile: 'metadata', name: 'bad token: challenge points at the metadata', request: async () => get(bearer(await mint({ expiresIn: -3600 }))), expect: INVALID },
+    { group: 'RFC 9728', profile: 'metadata', name: '403: challenge points at the metadata', request: async () => get(bearer(await mint({ scope: 'other' }))), expect: forbidden('orders.read') },
+    { group: 'RFC 9728', profile: 'metadata', name: 'guarded routes still work', request: async () => get(bearer(await mint())), expect: OK },
 
     // ── Faults ───────────────────────────────────────────────────────────────────────────────
     { group: 'Faults', profile: 'down', name: 'JWKS down → 503, never 401 or 500', request: async () => get(bearer(await mint())), expect: UNAVAILABLE },

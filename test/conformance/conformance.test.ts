@@ -11,8 +11,11 @@ import { ADAPTERS, startAdapter, type AdapterName, type RunningAdapter } from '.
 import { buildCases, type Case, type CaseRequest, type Profile } from './cases';
 
 const REALM = 'conformance';
+const TENANT_AUDIENCE = 'https://tenant-b.example.com';
+const RESOURCE = 'https://orders.example.com/orders';
+const METADATA_URL = 'https://orders.example.com/.well-known/oauth-protected-resource/orders';
 // RFC 6750 §3 challenge grammar, restricted to what we send.
-const CHALLENGE = /^Bearer( realm="[\x20\x21\x23-\x5b\x5d-\x7e]*")?(, (error|error_description|scope)="[\x20\x21\x23-\x5b\x5d-\x7e]*")*$/;
+const CHALLENGE = /^Bearer( realm="[\x20\x21\x23-\x5b\x5d-\x7e]*")?(, (error|error_description|scope|resource_metadata)="[\x20\x21\x23-\x5b\x5d-\x7e]*")*$/;
 
 let issuer: TestIssuer;
 let other: TestIssuer;
@@ -49,6 +52,17 @@ function options(profile: Profile): ScopeguardOptions {
         permissionLookup: { timeoutMs: 300 },
       };
     case 'down': return { ...base, issuer: down.issuer, jwksUri: down.jwksUri, jwks: { timeoutMs: 300 } };
+    case 'tenants': {
+      const { realm, ...tenantA } = base;
+      return {
+        realm,
+        issuers: [
+          tenantA,
+          { issuer: other.issuer, audience: TENANT_AUDIENCE, jwksUri: other.jwksUri, permissions: { 'b-worker': ['orders.read', 'orders.write'] } },
+        ],
+      } as ScopeguardOptions;
+    }
+    case 'metadata': return { ...base, resourceMetadata: { resource: RESOURCE } };
   }
 }
 
@@ -66,8 +80,8 @@ beforeAll(async () => {
     res.end('{}');
   });
   trapUrl = await listen(trap);
-  cases.push(...buildCases({ issuer, other, trap: trapUrl }));
-  const profiles = new Set<Profile>(['default', 'strict', 'sources', 'cc', 'resolver', 'down']);
+  cases.push(...buildCases({ issuer, other, trap: trapUrl, tenantAudience: TENANT_AUDIENCE }));
+  const profiles = new Set<Profile>(['default', 'strict', 'sources', 'cc', 'resolver', 'down', 'tenants', 'metadata']);
   await Promise.all(
     ADAPTERS.flatMap((adapter) => [...profiles].map(async (profile) => running.set(`${adapter}/${profile}`, await startAdapter(adapter, options(profile))))),
   );
@@ -84,7 +98,9 @@ function checkAnswer(res: TestResponse, testCase: Case): void {
   expect({ status: res.status, body: res.body }).toMatchObject({ status: expected.status });
   const challenge = res.headers['www-authenticate'];
   if (expected.status === 200) {
-    expect(res.body).toEqual({ ok: true });
+    if (expected.body) expect(res.body).toMatchObject(expected.body);
+    else expect(res.body).toEqual({ ok: true });
+    if (expected.body) expect(res.body.scopes_supported).toEqual(expect.arrayContaining(['orders.read', 'orders.write', 'orders.admin']));
     return;
   }
   expect(typeof res.body.error).toBe('string');
@@ -103,8 +119,10 @@ function checkAnswer(res: TestResponse, testCase: Case): void {
   expect(value).toMatch(CHALLENGE);
   expect(value.match(/realm="/g)).toHaveLength(1);
   expect(value).toContain(`realm="${REALM}"`);
+  const pointer = testCase.profile === 'metadata' ? `, resource_metadata="${METADATA_URL}"` : '';
+  if (pointer) expect(value.endsWith(pointer)).toBe(true);
   if (expected.error === 'unauthorized') {
-    expect(value).toBe(`Bearer realm="${REALM}"`);
+    expect(value).toBe(`Bearer realm="${REALM}"${pointer}`);
   } else {
     expect(value).toContain(`error="${expected.error}"`);
     expect(value).toContain(`error_description="${res.body.error_description}"`);
@@ -114,7 +132,7 @@ function checkAnswer(res: TestResponse, testCase: Case): void {
 }
 
 // Case names are known only after the issuers exist; the table is static, so build it with placeholders.
-const table = buildCases({ issuer: undefined as never, other: undefined as never, trap: '' });
+const table = buildCases({ issuer: { issuer: '' } as never, other: undefined as never, trap: '', tenantAudience: '' });
 
 describe.each(table.map((testCase, index) => [`${testCase.group} · ${testCase.name}`, index] as const))('%s', (label, index) => {
   let request: CaseRequest;

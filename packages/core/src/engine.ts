@@ -78,6 +78,11 @@ export class Scopeguard {
     return this.options.realm;
   }
 
+  /** Whether decisions are reported (`onDecision`); adapters skip building request info otherwise. */
+  get auditing(): boolean {
+    return this.#onDecision !== undefined;
+  }
+
   /**
    * Extracts, verifies and resolves the caller of `request`.
    * @throws {@link ScopeguardError}: 400/401 for a bad request or token, 403 for an unknown

@@ -3,7 +3,7 @@
  * the realm of challenges) and how errors are reported.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Principal, Scopeguard, ScopeguardError } from '@scopeguard/core';
+import type { Principal, RequestInfo, Scopeguard, ScopeguardError } from '@scopeguard/core';
 
 /** How a refusal reaches the client. */
 export type ErrorMode = 'respond' | 'next';
@@ -15,6 +15,20 @@ export type ErrorMode = 'respond' | 'next';
 export interface GuardedRequest extends IncomingMessage {
   auth?: Principal;
   [GUARD]?: GuardContext;
+}
+
+/** Express's extras, read for audit events only. */
+interface ExpressRouting {
+  baseUrl?: string;
+  route?: { path?: unknown };
+  originalUrl?: string;
+}
+
+/** Method and route for audit events: the route template inside a route, else the path. */
+export function requestInfo(req: GuardedRequest): RequestInfo {
+  const { baseUrl = '', route, originalUrl } = req as GuardedRequest & ExpressRouting;
+  const path = typeof route?.path === 'string' ? `${baseUrl}${route.path}` : (originalUrl ?? req.url ?? '').split('?')[0];
+  return { method: req.method, route: path };
 }
 
 /** Express's `next`. */
@@ -38,12 +52,13 @@ export function contextOf(req: GuardedRequest): GuardContext | undefined {
 }
 
 /** Sends the refusal (status, `WWW-Authenticate`, JSON body), or hands it to the app's error handler. */
-export function refuse(engine: Scopeguard, onError: ErrorMode, error: ScopeguardError, res: ServerResponse, next: Next): void {
+export function refuse(engine: Scopeguard, onError: ErrorMode, error: ScopeguardError, req: GuardedRequest, res: ServerResponse, next: Next): void {
+  // Rendered (and reported to onDecision) even when the app's error handler will answer.
+  const { status, headers, body } = engine.errorResponse(error, engine.auditing ? requestInfo(req) : undefined);
   if (onError === 'next' || res.headersSent) {
     next(error);
     return;
   }
-  const { status, headers, body } = engine.errorResponse(error);
   res.statusCode = status;
   for (const name in headers) res.setHeader(name, headers[name]!);
   res.setHeader('content-type', 'application/json; charset=utf-8');

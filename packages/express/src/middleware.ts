@@ -4,7 +4,8 @@
  */
 import type { ServerResponse } from 'node:http';
 import { Scopeguard, ScopeguardError, tokenRequestFromNode, type Principal, type ScopeguardOptions } from '@scopeguard/core';
-import { attachContext, refuse, type ErrorMode, type GuardContext, type GuardedRequest, type Next } from './context';
+import { attachContext, refuse, requestInfo, type ErrorMode, type GuardContext, type GuardedRequest, type Next } from './context';
+import { declaredScopes } from './declared-scopes';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -50,12 +51,22 @@ export function scopeguard(options: ScopeguardMiddlewareOptions | Scopeguard): S
   }
 
   const context: GuardContext = Object.freeze({ engine, onError });
-  const fail = (error: unknown, res: ServerResponse, next: Next): void => {
-    if (error instanceof ScopeguardError) refuse(engine, onError, error, res, next);
+  const fail = (error: unknown, req: GuardedRequest, res: ServerResponse, next: Next): void => {
+    if (error instanceof ScopeguardError) refuse(engine, onError, error, req, res, next);
     else next(error);
+  };
+  const metadataPath = engine.resourceMetadata()?.path;
+  const admit = (req: GuardedRequest, principal: Principal, next: Next): void => {
+    req.auth = principal;
+    if (engine.auditing) engine.authenticated(principal, requestInfo(req));
+    next();
   };
 
   const middleware = (req: GuardedRequest, res: ServerResponse, next: Next): void => {
+    // RFC 9728: the metadata is public, served before authentication.
+    if (metadataPath !== undefined && req.method === 'GET' && (req.url === metadataPath || req.url?.startsWith(`${metadataPath}?`))) {
+      return serveMetadata(engine, res);
+    }
     attachContext(req, context);
     let token: string;
     try {
@@ -63,20 +74,24 @@ export function scopeguard(options: ScopeguardMiddlewareOptions | Scopeguard): S
       token = engine.extract(tokenRequestFromNode(req, req as { query?: unknown; body?: unknown }));
       // A reused token: answered from the cache, synchronously.
       const cached = engine.cachedPrincipal(token);
-      if (cached !== undefined) {
-        req.auth = cached;
-        return next();
-      }
+      if (cached !== undefined) return admit(req, cached, next);
     } catch (error) {
-      return fail(error, res, next);
+      return fail(error, req, res, next);
     }
     engine.verify(token).then(
-      (principal) => {
-        req.auth = principal;
-        next();
-      },
-      (error: unknown) => fail(error, res, next),
+      (principal) => admit(req, principal, next),
+      (error: unknown) => fail(error, req, res, next),
     );
   };
   return Object.assign(middleware, { engine });
+}
+
+/** Answers the RFC 9728 document, with the scopes the routes declared so far. */
+function serveMetadata(engine: Scopeguard, res: ServerResponse): void {
+  engine.declareScopes(declaredScopes);
+  const { document } = engine.resourceMetadata()!;
+  res.statusCode = 200;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('cache-control', 'public, max-age=300');
+  res.end(JSON.stringify(document));
 }

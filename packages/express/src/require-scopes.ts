@@ -4,22 +4,25 @@
  */
 import type { ServerResponse } from 'node:http';
 import { ScopeguardError, scopeRequirement, type ScopeRequirement } from '@scopeguard/core';
-import { contextOf, refuse, type GuardedRequest, type Next } from './context';
+import { contextOf, refuse, requestInfo, type GuardedRequest, type Next } from './context';
+import { declaredScopes } from './declared-scopes';
 
 /** A route-level check. */
 export type ScopeCheck = (req: GuardedRequest, res: ServerResponse, next: Next) => void;
 
 function check(requirement: ScopeRequirement): ScopeCheck {
+  for (const scope of requirement.scopes) declaredScopes.add(scope);
   return (req, res, next) => {
     const context = contextOf(req);
     if (context === undefined || req.auth === undefined) {
       next(new Error('scopeguard: requireScopes()/requireAnyScope() must run after the scopeguard() middleware'));
       return;
     }
+    const { engine } = context;
     try {
-      context.engine.authorize(req.auth, requirement);
+      engine.authorize(req.auth, requirement, engine.auditing ? requestInfo(req) : undefined);
     } catch (error) {
-      if (error instanceof ScopeguardError) return refuse(context.engine, context.onError, error, res, next);
+      if (error instanceof ScopeguardError) return refuse(engine, context.onError, error, req, res, next);
       return next(error);
     }
     next();

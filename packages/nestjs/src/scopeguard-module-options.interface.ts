@@ -10,4 +10,9 @@ export type ScopeguardModuleOptions = ScopeguardOptions & {
    * requires a valid token; `deny` refuses them with 403, so a forgotten decorator never opens a route.
    */
   defaultPolicy?: DefaultPolicy;
+  /**
+   * Log every decision through Nest's `Logger` (context `Scopeguard`): refusals at `warn`,
+   * unavailability at `error`, allowed requests at `verbose`. Runs beside `onDecision`, if given.
+   */
+  auditLog?: boolean;
 };

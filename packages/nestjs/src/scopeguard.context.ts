@@ -3,7 +3,7 @@
  * writes challenge headers on either platform. Nothing else about transports lives anywhere else.
  */
 import type { ExecutionContext } from '@nestjs/common';
-import { tokenRequestFromNode, type NodeRequestLike, type Principal, type TokenRequest } from '@scopeguard/core';
+import { tokenRequestFromNode, type NodeRequestLike, type Principal, type RequestInfo, type TokenRequest } from '@scopeguard/core';
 
 /** A request of `@nestjs/platform-express` (Node's) or `@nestjs/platform-fastify` (with `.raw`). */
 export interface NestHttpRequest {
@@ -41,6 +41,18 @@ export function httpResponseOf(context: ExecutionContext): unknown {
     return gqlContext?.res ?? gqlContext?.reply ?? gqlContext?.req?.res;
   }
   return undefined;
+}
+
+/** Method and route for audit events: Express's route template, Fastify's route URL, else the path. */
+export function requestInfoOf(request: NestHttpRequest): RequestInfo {
+  const { method, route, routeOptions, url } = request as NestHttpRequest & {
+    method?: string;
+    route?: { path?: unknown };
+    routeOptions?: { url?: unknown };
+    url?: string;
+  };
+  const template = typeof route?.path === 'string' ? route.path : typeof routeOptions?.url === 'string' ? routeOptions.url : undefined;
+  return { method, route: template ?? (url ?? '').split('?')[0] };
 }
 
 /** A {@link TokenRequest} from a Nest request on either platform. */

@@ -2,7 +2,7 @@ import { Inject, Injectable, UnauthorizedException, type CanActivate, type Execu
 import { Reflector } from '@nestjs/core';
 import { InsufficientScopeError, Scopeguard, ScopeguardError, type Principal, type ScopeRequirement } from '@scopeguard/core';
 import { ACCESS_TOKEN, PUBLIC_METADATA, SCOPES_METADATA } from './scopeguard.constants';
-import { httpRequestOf, httpResponseOf, setHeaders, tokenRequestOf, type NestHttpRequest } from './scopeguard.context';
+import { httpRequestOf, httpResponseOf, requestInfoOf, setHeaders, tokenRequestOf, type NestHttpRequest } from './scopeguard.context';
 import { ScopeguardException } from './scopeguard.exception';
 import type { ScopeguardModuleOptions } from './scopeguard-module-options.interface';
 import { SCOPEGUARD_OPTIONS } from './scopeguard.module-definition';
@@ -50,10 +50,10 @@ export class ScopeguardGuard implements CanActivate {
         if (principal === undefined) return this.#verifyThenAuthorize(context, request, token, policy);
         request.auth = principal;
       }
-      this.#authorize(principal, policy);
+      this.#authorize(principal, policy, request);
       return true;
     } catch (error) {
-      throw this.#refusal(context, error);
+      throw this.#refusal(context, request, error);
     }
   }
 
@@ -61,23 +61,23 @@ export class ScopeguardGuard implements CanActivate {
     try {
       const principal = await this.engine.verify(token);
       request.auth = principal;
-      this.#authorize(principal, policy);
+      this.#authorize(principal, policy, request);
       return true;
     } catch (error) {
-      throw this.#refusal(context, error);
+      throw this.#refusal(context, request, error);
     }
   }
 
-  #authorize(principal: Principal, policy: RoutePolicy): void {
+  #authorize(principal: Principal, policy: RoutePolicy, request: NestHttpRequest): void {
     if (policy.requirements.length === 0 && this.options.defaultPolicy === 'deny') {
       throw new InsufficientScopeError([], 'this route declares no scope requirement and the default policy denies it');
     }
-    for (const requirement of policy.requirements) this.engine.authorize(principal, requirement);
+    this.engine.authorize(principal, policy.requirements, this.engine.auditing ? requestInfoOf(request) : undefined);
   }
 
-  #refusal(context: ExecutionContext, error: unknown): unknown {
+  #refusal(context: ExecutionContext, request: NestHttpRequest, error: unknown): unknown {
     if (!(error instanceof ScopeguardError)) return error;
-    const response = this.engine.errorResponse(error);
+    const response = this.engine.errorResponse(error, this.engine.auditing ? requestInfoOf(request) : undefined);
     setHeaders(httpResponseOf(context), response.headers);
     return new ScopeguardException(error, response);
   }

@@ -1,18 +1,27 @@
-import { Module, type DynamicModule, type Provider } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { Module, RequestMethod, type DynamicModule, type MiddlewareConsumer, type NestModule, type Provider } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, DiscoveryModule } from '@nestjs/core';
 import { Scopeguard, type ScopeguardOptions } from '@scopeguard/core';
+import { logDecision } from './scopeguard.audit';
 import { ScopeguardExceptionFilter } from './scopeguard.filter';
+import { ScopeguardMetadataMiddleware } from './scopeguard.metadata';
 import { ScopeguardGuard } from './scopeguard.guard';
 import type { ScopeguardModuleOptions } from './scopeguard-module-options.interface';
 import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, OPTIONS_TYPE, SCOPEGUARD_OPTIONS } from './scopeguard.module-definition';
 
 const engineProvider: Provider = {
   provide: Scopeguard,
-  useFactory: ({ defaultPolicy, ...engineOptions }: ScopeguardModuleOptions) => {
+  useFactory: ({ defaultPolicy, auditLog, ...engineOptions }: ScopeguardModuleOptions) => {
     if (defaultPolicy !== undefined && defaultPolicy !== 'authenticated' && defaultPolicy !== 'deny') {
       throw new TypeError('scopeguard: option "defaultPolicy" must be "authenticated" or "deny"');
     }
-    return new Scopeguard(engineOptions as ScopeguardOptions);
+    const { onDecision } = engineOptions as { onDecision?: ScopeguardOptions['onDecision'] };
+    const audit = auditLog
+      ? (event: Parameters<NonNullable<ScopeguardOptions['onDecision']>>[0]) => {
+          logDecision(event);
+          onDecision?.(event);
+        }
+      : onDecision;
+    return new Scopeguard({ ...engineOptions, ...(audit && { onDecision: audit }) } as ScopeguardOptions);
   },
   inject: [SCOPEGUARD_OPTIONS],
 };
@@ -23,7 +32,17 @@ const engineProvider: Provider = {
  * @example ScopeguardModule.forRootAsync({ imports: [ConfigModule], inject: [ConfigService], useFactory: (c) => ({ … }), global: true })
  */
 @Module({})
-export class ScopeguardModule extends ConfigurableModuleClass {
+export class ScopeguardModule extends ConfigurableModuleClass implements NestModule {
+  constructor(private readonly engine: Scopeguard) {
+    super();
+  }
+
+  /** Serves RFC 9728 metadata at the configured resource's well-known path, before any guard. */
+  configure(consumer: MiddlewareConsumer): void {
+    const metadata = this.engine.resourceMetadata();
+    if (metadata) consumer.apply(ScopeguardMetadataMiddleware).forRoutes({ path: metadata.path, method: RequestMethod.GET });
+  }
+
   static override forRoot(options: typeof OPTIONS_TYPE): DynamicModule {
     return ScopeguardModule.withGuard(super.forRoot(options), options.global);
   }
@@ -38,7 +57,9 @@ export class ScopeguardModule extends ConfigurableModuleClass {
     return {
       ...definition,
       global: true,
+      imports: [...(definition.imports ?? []), DiscoveryModule],
       providers: [
+        ScopeguardMetadataMiddleware,
         ...(definition.providers ?? []),
         engineProvider,
         ScopeguardGuard,

@@ -8,7 +8,7 @@ import { PassportStrategy } from '@nestjs/passport';
 import { Scopeguard, ScopeguardError, type Principal } from '@scopeguard/core';
 import { Strategy } from 'passport';
 import { ACCESS_TOKEN } from './scopeguard.constants';
-import { tokenRequestOf, type NestHttpRequest } from './scopeguard.context';
+import { requestInfoOf, tokenRequestOf, type NestHttpRequest } from './scopeguard.context';
 import { ScopeguardException } from './scopeguard.exception';
 
 type Verify = (principal: Principal, done: (error: unknown, user?: unknown) => void) => void;
@@ -30,22 +30,24 @@ export class ScopeguardPassportStrategy extends Strategy {
     try {
       token = this.engine.extract(tokenRequestOf(req));
     } catch (error) {
-      return this.refuse(error);
+      return this.refuse(req, error);
     }
     req[ACCESS_TOKEN] = token;
     this.engine.verify(token).then(
       (principal) => {
         req.auth = principal;
+        this.engine.authenticated(principal, this.engine.auditing ? requestInfoOf(req) : undefined);
         this.verify(principal, (error, user) => (error ? this.error(error as Error) : user ? this.success(user) : this.fail(401)));
       },
-      (error: unknown) => this.refuse(error),
+      (error: unknown) => this.refuse(req, error),
     );
   }
 
-  private refuse(error: unknown): void {
+  private refuse(req: NestHttpRequest, error: unknown): void {
     if (!(error instanceof ScopeguardError)) return this.error(error as Error);
     // AuthGuard rethrows this exception; ScopeguardExceptionFilter writes its headers on any platform.
-    this.error(new ScopeguardException(error, this.engine.errorResponse(error)));
+    const info = this.engine.auditing ? requestInfoOf(req) : undefined;
+    this.error(new ScopeguardException(error, this.engine.errorResponse(error, info)));
   }
 }
 
