@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { TestIssuer } from '@scopeguard/testing';
 
 /** Engine option sets; each adapter is started once per profile. */
-export type Profile = 'default' | 'strict' | 'sources' | 'cc' | 'resolver' | 'down' | 'tenants' | 'metadata';
+export type Profile = 'default' | 'strict' | 'sources' | 'cc' | 'resolver' | 'down' | 'tenants' | 'metadata' | 'introspection';
 
 export interface CaseRequest {
   method?: 'GET' | 'POST';
@@ -29,7 +29,7 @@ export interface Expected {
 
 export interface Case {
   name: string;
-  group: 'RFC 6750' | 'RFC 8725 / 9068' | 'Authorization' | 'Tenants' | 'RFC 9728' | 'Faults';
+  group: 'RFC 6750' | 'RFC 8725 / 9068' | 'Authorization' | 'Tenants' | 'RFC 9728' | 'RFC 7662' | 'Faults';
   profile?: Profile;
   request: () => Promise<CaseRequest>;
   expect: Expected;
@@ -41,6 +41,8 @@ export interface CaseContext {
   other: TestIssuer;
   /** The audience of the second tenant (the `other` issuer) in the `tenants` profile. */
   tenantAudience: string;
+  /** An issuer with an RFC 7662 endpoint, for the `introspection` profile. */
+  introspecting: TestIssuer;
   /** URL of a server that counts requests; `jku`/`x5u` point at it and must never be fetched. */
   trap: string;
 }
@@ -70,7 +72,7 @@ function signWith(key: KeyObject, header: object, payload: object | string, opti
 }
 
 export function buildCases(context: CaseContext): Case[] {
-  const { issuer, other, trap, tenantAudience } = context;
+  const { issuer, other, trap, tenantAudience, introspecting } = context;
   const mint = (options: Parameters<TestIssuer['mint']>[0] = {}) => issuer.mint({ clientId: 'worker', scope: 'orders.read', ...options });
   const claims = (extra: Record<string, unknown> = {}) => ({ iss: issuer.issuer, aud: issuer.audience, sub: 'worker', client_id: 'worker', scope: 'orders.read', iat: now(), exp: now() + 300, jti: 'j', ...extra });
   const jwk = (kty: string) => issuer.jwks().keys.find((key) => key.kty === kty && (kty !== 'OKP' || key.crv === 'Ed25519'))!;
@@ -213,6 +215,14 @@ export function buildCases(context: CaseContext): Case[] {
     { group: 'RFC 9728', profile: 'metadata', name: 'bad token: challenge points at the metadata', request: async () => get(bearer(await mint({ expiresIn: -3600 }))), expect: INVALID },
     { group: 'RFC 9728', profile: 'metadata', name: '403: challenge points at the metadata', request: async () => get(bearer(await mint({ scope: 'other' }))), expect: forbidden('orders.read') },
     { group: 'RFC 9728', profile: 'metadata', name: 'guarded routes still work', request: async () => get(bearer(await mint())), expect: OK },
+
+    // ── RFC 7662 introspection (opaque tokens) ───────────────────────────────────────────────
+    { group: 'RFC 7662', profile: 'introspection', name: 'active opaque token', request: async () => get(bearer(introspecting.mintOpaque({ clientId: 'worker', scope: 'orders.read' }))), expect: OK },
+    { group: 'RFC 7662', profile: 'introspection', name: 'opaque token lacking the scope → 403', request: async () => get(bearer(introspecting.mintOpaque({ clientId: 'worker', scope: 'orders.read' })), '/any'), expect: forbidden('orders.write orders.admin') },
+    { group: 'RFC 7662', profile: 'introspection', name: 'revoked opaque token', request: async () => { const t = introspecting.mintOpaque({ clientId: 'worker' }); introspecting.revoke(t); return get(bearer(t)); }, expect: INVALID },
+    { group: 'RFC 7662', profile: 'introspection', name: 'unknown opaque token', request: async () => get(bearer('b3BhcXVlLXRva2VuLW5vYm9keS1pc3N1ZWQ')), expect: INVALID },
+    { group: 'RFC 7662', profile: 'introspection', name: 'opaque token for another audience', request: async () => get(bearer(introspecting.mintOpaque({ clientId: 'worker', audience: 'https://billing.example.com' }))), expect: INVALID },
+    { group: 'RFC 7662', profile: 'introspection', name: 'JWTs still verified locally', request: async () => get(bearer(await introspecting.mint({ clientId: 'worker', scope: 'orders.read' }))), expect: OK },
 
     // ── Faults ───────────────────────────────────────────────────────────────────────────────
     { group: 'Faults', profile: 'down', name: 'JWKS down → 503, never 401 or 500', request: async () => get(bearer(await mint())), expect: UNAVAILABLE },

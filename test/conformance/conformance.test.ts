@@ -20,6 +20,7 @@ const CHALLENGE = /^Bearer( realm="[\x20\x21\x23-\x5b\x5d-\x7e]*")?(, (error|err
 let issuer: TestIssuer;
 let other: TestIssuer;
 let down: TestIssuer;
+let introspecting: TestIssuer;
 let trap: Server;
 let trapHits = 0;
 let trapUrl: string;
@@ -63,16 +64,26 @@ function options(profile: Profile): ScopeguardOptions {
       } as ScopeguardOptions;
     }
     case 'metadata': return { ...base, resourceMetadata: { resource: RESOURCE } };
+    case 'introspection':
+      return {
+        ...base,
+        issuer: introspecting.issuer,
+        audience: introspecting.audience,
+        jwksUri: introspecting.jwksUri,
+        algorithms: ['RS256'],
+        introspection: { endpoint: introspecting.introspectionEndpoint!, clientId: 'conformance', clientSecret: 'conformance-secret' },
+      };
   }
 }
 
 const cases: Case[] = [];
 
 beforeAll(async () => {
-  [issuer, other, down] = await Promise.all([
+  [issuer, other, down, introspecting] = await Promise.all([
     createTestIssuer({ algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'] }),
     createTestIssuer({ algorithms: ['RS256'] }),
     createTestIssuer(),
+    createTestIssuer({ introspection: { clientId: 'conformance', clientSecret: 'conformance-secret' } }),
   ]);
   down.outage({ status: 500 });
   trap = createServer((_req, res) => {
@@ -80,8 +91,8 @@ beforeAll(async () => {
     res.end('{}');
   });
   trapUrl = await listen(trap);
-  cases.push(...buildCases({ issuer, other, trap: trapUrl, tenantAudience: TENANT_AUDIENCE }));
-  const profiles = new Set<Profile>(['default', 'strict', 'sources', 'cc', 'resolver', 'down', 'tenants', 'metadata']);
+  cases.push(...buildCases({ issuer, other, trap: trapUrl, tenantAudience: TENANT_AUDIENCE, introspecting }));
+  const profiles = new Set<Profile>(['default', 'strict', 'sources', 'cc', 'resolver', 'down', 'tenants', 'metadata', 'introspection']);
   await Promise.all(
     ADAPTERS.flatMap((adapter) => [...profiles].map(async (profile) => running.set(`${adapter}/${profile}`, await startAdapter(adapter, options(profile))))),
   );
@@ -89,7 +100,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([...running.values()].map((app) => app.close()));
-  await Promise.all([issuer?.close(), other?.close(), down?.close(), trap && close(trap)]);
+  await Promise.all([issuer?.close(), other?.close(), down?.close(), introspecting?.close(), trap && close(trap)]);
   printSummary();
 });
 
@@ -132,7 +143,7 @@ function checkAnswer(res: TestResponse, testCase: Case): void {
 }
 
 // Case names are known only after the issuers exist; the table is static, so build it with placeholders.
-const table = buildCases({ issuer: { issuer: '' } as never, other: undefined as never, trap: '', tenantAudience: '' });
+const table = buildCases({ issuer: { issuer: '' } as never, other: undefined as never, trap: '', tenantAudience: '', introspecting: undefined as never });
 
 describe.each(table.map((testCase, index) => [`${testCase.group} · ${testCase.name}`, index] as const))('%s', (label, index) => {
   let request: CaseRequest;

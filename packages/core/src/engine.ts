@@ -8,6 +8,7 @@ import { extractBearerToken, type TokenRequest } from './bearer';
 import { VerifiedTokenCache, type CacheableVerdict } from './cache';
 import { discoverJwksUri } from './discovery';
 import { InsufficientScopeError, InvalidTokenError, ScopeguardError, UnavailableError, type ErrorResponse } from './errors';
+import { Introspector, isCompactJws, type IntrospectedClaims } from './introspection';
 import { RemoteKeySet } from './jwks';
 import { resolveIssuers, type ResolvedOptions, type ScopeguardOptions } from './options';
 import { createPermissionSource, effectivePermissions, type PermissionSource } from './permissions';
@@ -21,7 +22,11 @@ interface IssuerContext {
   readonly options: ResolvedOptions;
   readonly keys: RemoteKeySet;
   readonly permissions: PermissionSource | undefined;
+  readonly introspector: Introspector | undefined;
 }
+
+/** Introspection answers carry no key: their verdicts stay valid for as long as the answer is cached. */
+const NO_KEY = { isCurrent: () => true };
 
 interface Verdict extends CacheableVerdict {
   readonly context: IssuerContext;
@@ -52,6 +57,10 @@ export class Scopeguard {
   readonly #onDecision: ((event: DecisionEvent) => void) | undefined;
   readonly #declaredScopes = new Set<string>();
   readonly #metadataUrl: string | undefined;
+  /** The issuer whose endpoint introspects opaque tokens, if any. */
+  readonly #introspecting: IssuerContext | undefined;
+  /** One verdict per cached introspection answer, so its principal is built once. */
+  readonly #introspected = new WeakMap<IntrospectedClaims, Verdict>();
 
   /** @throws {@link ScopeguardConfigError} naming the first wrong option. */
   constructor(options: ScopeguardOptions) {
@@ -62,6 +71,7 @@ export class Scopeguard {
         options: resolved,
         keys: new RemoteKeySet(resolveUri, jwks),
         permissions: createPermissionSource(resolved.permissions, resolved.permissionLookup),
+        introspector: resolved.introspection && new Introspector(resolved.introspection),
       };
       for (const issuer of resolved.issuers) this.#byIssuer.set(issuer, context);
       return context;
@@ -71,6 +81,7 @@ export class Scopeguard {
     this.#cache = this.options.tokenCache ? new VerifiedTokenCache<Verdict>(this.options.tokenCache) : undefined;
     this.#onDecision = this.options.onDecision;
     this.#metadataUrl = this.options.resourceMetadata && resourceMetadataUrl(this.options.resourceMetadata.resource);
+    this.#introspecting = this.#contexts.find((context) => context.introspector !== undefined);
   }
 
   /** The `realm` of challenges. */
@@ -105,6 +116,9 @@ export class Scopeguard {
 
   /** Verifies a bare access token and resolves its principal. Same errors as {@link authenticate}. */
   async verify(token: string): Promise<Principal> {
+    if (this.#introspecting !== undefined && !isCompactJws(token)) {
+      return this.#principal(await this.#introspect(this.#introspecting, token));
+    }
     const verdict = this.#cache?.get(token, Date.now()) ?? this.#remember(token, await this.#verifyToken(token));
     return this.#principal(verdict);
   }
@@ -116,7 +130,8 @@ export class Scopeguard {
    * Throws like {@link verify} (an unknown service user).
    */
   cachedPrincipal(token: string): Principal | undefined {
-    const verdict = this.#cache?.get(token, Date.now());
+    const verdict =
+      this.#introspecting !== undefined && !isCompactJws(token) ? this.#cachedIntrospection(this.#introspecting, token) : this.#cache?.get(token, Date.now());
     if (verdict === undefined) return undefined;
     const principal = this.#principal(verdict);
     return principal instanceof Promise ? undefined : principal;
@@ -182,11 +197,12 @@ export class Scopeguard {
   }
 
   /** Counters for metrics and tests: cached verdicts and key-set fetches (all issuers). */
-  stats(): { cachedTokens: number; cachedBytes: number; jwksFetches: number } {
+  stats(): { cachedTokens: number; cachedBytes: number; jwksFetches: number; introspections: number } {
     return {
       cachedTokens: this.#cache?.size ?? 0,
       cachedBytes: this.#cache?.bytes ?? 0,
       jwksFetches: this.#contexts.reduce((sum, context) => sum + context.keys.fetchCount, 0),
+      introspections: this.#contexts.reduce((sum, context) => sum + (context.introspector?.requests ?? 0), 0),
     };
   }
 
@@ -226,6 +242,41 @@ export class Scopeguard {
       if (error instanceof ScopeguardError) throw error;
       throw new InvalidTokenError('ERR_TOKEN_MALFORMED', 'the token could not be verified', { cause: error });
     }
+  }
+
+  #cachedIntrospection(context: IssuerContext, token: string): Verdict | undefined {
+    const claims = context.introspector!.cached(token);
+    return claims && this.#introspected.get(claims);
+  }
+
+  /**
+   * RFC 7662: the endpoint's answer stands in for signature checks; its `iss`, `aud` and `exp`, when
+   * present, are held to the same rules as a JWT's, and it yields the same principal.
+   */
+  async #introspect(context: IssuerContext, token: string): Promise<Verdict> {
+    const cached = this.#cachedIntrospection(context, token);
+    if (cached) return cached;
+    const claims = await context.introspector!.introspect(token);
+    const known = this.#introspected.get(claims);
+    if (known) return known;
+    const { options } = context;
+    const { iss, aud, exp } = claims;
+    if (iss !== undefined && !options.issuers.includes(iss as string)) {
+      throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the iss claim is not accepted', { claim: 'iss' });
+    }
+    const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : undefined;
+    if (aud !== undefined && !audiences?.some((value) => options.audiences.includes(value as string))) {
+      throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the aud claim is not accepted', { claim: 'aud' });
+    }
+    const now = Date.now() / 1000;
+    if (exp !== undefined && (typeof exp !== 'number' || exp <= now - options.clockTolerance)) {
+      throw new InvalidTokenError('ERR_TOKEN_EXPIRED', 'the token has expired', { claim: 'exp' });
+    }
+    const payload = { ...claims, iss: iss ?? options.issuers[0], exp: exp ?? Math.floor(now + (options.introspection?.ttl ?? 60)) };
+    const facts = tokenFacts(payload, options.profile, options.requireClientCredentials);
+    const verdict: Verdict = { notAfter: Infinity, keyId: '', keySet: NO_KEY, context, facts, principal: undefined, held: undefined };
+    this.#introspected.set(claims, verdict);
+    return verdict;
   }
 
   /** Caches a verdict until `exp` (+ tolerance), or `iat + maxTokenAge` when that comes first. */

@@ -23,10 +23,12 @@ export type ScopeguardErrorCode =
   | 'ERR_TOKEN_NOT_YET_VALID'
   | 'ERR_TOKEN_CLAIM'
   | 'ERR_TOKEN_NOT_CLIENT'
+  | 'ERR_TOKEN_INACTIVE'
   | 'ERR_INSUFFICIENT_SCOPE'
   | 'ERR_UNKNOWN_CLIENT'
   | 'ERR_KEYS_UNAVAILABLE'
-  | 'ERR_PERMISSIONS_UNAVAILABLE';
+  | 'ERR_PERMISSIONS_UNAVAILABLE'
+  | 'ERR_INTROSPECTION_UNAVAILABLE';
 
 /** What an adapter writes back: status, headers and the JSON body. */
 export interface ErrorResponse {
@@ -133,6 +135,7 @@ export class InvalidTokenError extends ScopeguardError {
       | 'ERR_UNKNOWN_CLIENT'
       | 'ERR_KEYS_UNAVAILABLE'
       | 'ERR_PERMISSIONS_UNAVAILABLE'
+      | 'ERR_INTROSPECTION_UNAVAILABLE'
     >,
     description: string,
     options?: { claim?: string; cause?: unknown },
@@ -167,7 +170,11 @@ export class InsufficientScopeError extends ScopeguardError {
  * document, the permission source) failed. Never a 401: an outage is not a bad token.
  */
 export class UnavailableError extends ScopeguardError {
-  constructor(code: 'ERR_KEYS_UNAVAILABLE' | 'ERR_PERMISSIONS_UNAVAILABLE', description: string, options?: { cause?: unknown }) {
+  constructor(
+    code: 'ERR_KEYS_UNAVAILABLE' | 'ERR_PERMISSIONS_UNAVAILABLE' | 'ERR_INTROSPECTION_UNAVAILABLE',
+    description: string,
+    options?: { cause?: unknown },
+  ) {
     super(code, 503, 'temporarily_unavailable', description, options);
   }
 }

@@ -8,6 +8,7 @@ import { PRESETS, type ClaimProfile, type PresetName } from './presets';
 import { isScopeToken } from './scopes';
 import type { TokenSource } from './bearer';
 import type { DecisionEvent } from './audit';
+import type { IntrospectionOptions } from './introspection';
 
 /** Asymmetric JWS algorithms (RFC 7518, RFC 8037, RFC 9864). `none` and HS* are never accepted. */
 export const SUPPORTED_ALGORITHMS = [
@@ -80,6 +81,8 @@ export interface IssuerOptions {
   scopeMap?: Readonly<Record<string, readonly string[]>>;
   /** JWKS and discovery fetch settings. */
   jwks?: JwksOptions;
+  /** Opaque (non-JWT) tokens of this issuer are checked at its RFC 7662 introspection endpoint. */
+  introspection?: IntrospectionOptions;
 }
 
 /** OAuth 2.0 Protected Resource Metadata (RFC 9728) this API publishes. */
@@ -139,12 +142,14 @@ export interface ResolvedOptions {
   readonly jwks: Required<JwksOptions>;
   readonly tokenCache: Required<TokenCacheOptions> | false;
   readonly resourceMetadata: Readonly<ResourceMetadataOptions> | undefined;
+  readonly introspection: Readonly<IntrospectionOptions> | undefined;
   readonly onDecision: ((event: DecisionEvent) => void) | undefined;
 }
 
 const ISSUER_OPTIONS = [
   'issuer', 'audience', 'jwksUri', 'algorithms', 'clockTolerance', 'maxTokenAge', 'strict', 'preset',
   'scopeClaims', 'clientIdClaims', 'requireClientCredentials', 'permissions', 'permissionLookup', 'scopeMap', 'jwks',
+  'introspection',
 ];
 const SHARED_OPTIONS = ['tokenSources', 'maxTokenLength', 'realm', 'tokenCache', 'resourceMetadata', 'onDecision'];
 const TOKEN_SOURCES: readonly TokenSource[] = ['header', 'body', 'query'];
@@ -237,6 +242,26 @@ function profile(input: IssuerOptions): ClaimProfile {
   const scopeClaims = input.scopeClaims === undefined ? base.scopeClaims : stringList('scopeClaims', input.scopeClaims, true);
   const clientIdClaims = input.clientIdClaims === undefined ? base.clientIdClaims : stringList('clientIdClaims', input.clientIdClaims, true);
   return { scopeClaims, clientIdClaims, isClientCredentials: base.isClientCredentials };
+}
+
+function introspection(value: unknown): IntrospectionOptions | undefined {
+  if (value === undefined) return undefined;
+  const input = object('introspection', value);
+  only('introspection', input, ['endpoint', 'clientId', 'clientSecret', 'authMethod', 'ttl', 'timeoutMs']);
+  const endpoint = httpUrl('introspection.endpoint', input.endpoint);
+  for (const key of ['clientId', 'clientSecret'] as const) {
+    if (typeof input[key] !== 'string' || (input[key] as string).length === 0) fail(`introspection.${key}`, 'must be a non-empty string');
+  }
+  const authMethod = input.authMethod ?? 'client_secret_basic';
+  if (authMethod !== 'client_secret_basic' && authMethod !== 'client_secret_post') fail('introspection.authMethod', 'must be client_secret_basic or client_secret_post');
+  return Object.freeze({
+    endpoint,
+    clientId: input.clientId as string,
+    clientSecret: input.clientSecret as string,
+    authMethod,
+    ttl: number('introspection.ttl', input.ttl, 60, 0),
+    timeoutMs: number('introspection.timeoutMs', input.timeoutMs, 5000, 1),
+  });
 }
 
 function resourceMetadata(value: unknown): ResourceMetadataOptions | undefined {
@@ -356,6 +381,7 @@ export function resolveOptions(input: ScopeguardOptions): ResolvedOptions {
     },
     tokenCache,
     resourceMetadata: resourceMetadata(single.resourceMetadata),
+    introspection: introspection(single.introspection),
     onDecision: single.onDecision,
   });
 }

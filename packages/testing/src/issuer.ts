@@ -2,7 +2,7 @@
  * A local token issuer for tests: generated keys, a JWKS and RFC 8414 / OpenID discovery
  * documents served on 127.0.0.1 (an ephemeral port), and token minting with any claims.
  */
-import { randomUUID, webcrypto } from 'node:crypto';
+import { randomBytes, randomUUID, webcrypto } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
@@ -22,6 +22,8 @@ export interface TestIssuerOptions {
   path?: string;
   /** Audience minted when {@link MintOptions.audience} is not given. Default `https://api.example.test`. */
   audience?: string;
+  /** Serve RFC 7662 introspection at `/introspect` for these client credentials (HTTP Basic or form post). */
+  introspection?: { clientId: string; clientSecret: string };
 }
 
 /** What {@link TestIssuer.mint} puts in a token. */
@@ -82,15 +84,21 @@ export class TestIssuer {
   /** The default audience of minted tokens. */
   readonly audience: string;
   /** Requests received per endpoint, for asserting fetch counts. */
-  readonly requests = { jwks: 0, metadata: 0 };
+  readonly requests = { jwks: 0, metadata: 0, introspection: 0 };
+  /** The RFC 7662 endpoint, when enabled. */
+  readonly introspectionEndpoint: string | undefined;
+  readonly #introspection: { clientId: string; clientSecret: string } | undefined;
+  readonly #opaque = new Map<string, Record<string, unknown>>();
   readonly #server: Server;
   readonly #keys: SigningKey[];
   readonly #published = new Set<string>();
   #outage: Outage | undefined;
 
   /** @internal use {@link createTestIssuer}. */
-  constructor(server: Server, issuer: string, audience: string, keys: SigningKey[]) {
+  constructor(server: Server, issuer: string, audience: string, keys: SigningKey[], introspection?: { clientId: string; clientSecret: string }) {
     this.#server = server;
+    this.#introspection = introspection;
+    this.introspectionEndpoint = introspection && `${new URL(issuer).origin}/introspect`;
     this.issuer = issuer;
     this.jwksUri = `${new URL(issuer).origin}/.well-known/jwks.json`;
     this.audience = audience;
@@ -141,6 +149,36 @@ export class TestIssuer {
     return signCompact(dropUndefined({ alg: key.alg, typ: 'at+jwt', kid: key.kid, ...header }), text, key.privateKey, key.alg);
   }
 
+  /**
+   * Mints an opaque (random, non-JWT) token that the introspection endpoint knows; its answer holds
+   * the same claims a JWT from {@link mint} would.
+   */
+  mintOpaque(options: Omit<MintOptions, 'header' | 'alg' | 'kid'> = {}): string {
+    if (!this.#introspection) throw new Error('test issuer: created without introspection');
+    const now = Math.floor(Date.now() / 1000);
+    const clientId = options.clientId ?? 'test-client';
+    const scope = Array.isArray(options.scope) ? options.scope.join(' ') : options.scope;
+    const token = randomBytes(24).toString('base64url');
+    this.#opaque.set(token, dropUndefined({
+      active: true,
+      iss: options.issuer ?? this.issuer,
+      sub: options.subject ?? clientId,
+      aud: options.audience ?? this.audience,
+      client_id: clientId,
+      token_type: 'Bearer',
+      iat: now + (options.issuedAt ?? 0),
+      exp: now + (options.expiresIn ?? 300),
+      ...(scope !== undefined && { scope }),
+      ...options.claims,
+    }));
+    return token;
+  }
+
+  /** Revokes an opaque token: introspection answers `active: false` from now on. */
+  revoke(token: string): void {
+    this.#opaque.delete(token);
+  }
+
   /** Adds a new key (same algorithm as the default unless given) and makes it sign by default. Returns its kid. */
   async rotate(alg: TestAlgorithm = this.#keys[0]!.alg): Promise<string> {
     const key = await generateSigningKey(alg);
@@ -170,6 +208,28 @@ export class TestIssuer {
     return new Promise((resolve, reject) => this.#server.close((error) => (error ? reject(error) : resolve())));
   }
 
+  async #introspect(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.requests.introspection++;
+    const form = await readForm(req);
+    const outage = this.#outage;
+    if (outage?.scope === 'all') {
+      res.writeHead(outage.status ?? 503, { 'content-type': 'text/plain' }).end(outage.body ?? 'unavailable');
+      return;
+    }
+    const basic = /^Basic (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const [id, secret] = basic
+      ? Buffer.from(basic, 'base64').toString().split(':').map(decodeURIComponent)
+      : [form.get('client_id'), form.get('client_secret')];
+    if (req.method !== 'POST' || id !== this.#introspection!.clientId || secret !== this.#introspection!.clientSecret) {
+      res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Basic' }).end('{"error":"invalid_client"}');
+      return;
+    }
+    const claims = this.#opaque.get(form.get('token') ?? '');
+    const now = Math.floor(Date.now() / 1000);
+    const body = claims && (claims.exp as number) > now ? claims : { active: false };
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+  }
+
   #signingKey(options: MintOptions): SigningKey {
     const key = options.kid !== undefined
       ? this.#keys.find((candidate) => candidate.kid === options.kid)
@@ -181,6 +241,10 @@ export class TestIssuer {
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const path = new URL(req.url ?? '/', this.issuer).pathname;
     const issuerPath = new URL(this.issuer).pathname.replace(/\/$/, '');
+    if (path === '/introspect' && this.#introspection) {
+      this.#introspect(req, res).catch(() => res.destroy());
+      return;
+    }
     const isJwks = path === '/.well-known/jwks.json';
     const isMetadata =
       path === `/.well-known/oauth-authorization-server${issuerPath}` || path === `${issuerPath}/.well-known/openid-configuration`;
@@ -204,6 +268,7 @@ export class TestIssuer {
         issuer: this.issuer,
         jwks_uri: this.jwksUri,
         token_endpoint: `${this.issuer.replace(/\/$/, '')}/token`,
+        ...(this.introspectionEndpoint && { introspection_endpoint: this.introspectionEndpoint }),
         grant_types_supported: ['client_credentials'],
         response_types_supported: ['token'],
       };
@@ -214,6 +279,17 @@ export class TestIssuer {
     }
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
   }
+}
+
+/** RFC 7662 §2: the protected resource authenticates, then asks about one token. */
+function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => resolve(new URLSearchParams(body)));
+    req.on('error', reject);
+  });
 }
 
 function dropUndefined(record: Record<string, unknown>): Record<string, unknown> {
@@ -262,5 +338,5 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   });
   const { port } = server.address() as AddressInfo;
   const path = options.path ? `/${options.path.replace(/^\/+|\/+$/g, '')}` : '';
-  return new TestIssuer(server, `http://127.0.0.1:${port}${path}`, options.audience ?? 'https://api.example.test', keys);
+  return new TestIssuer(server, `http://127.0.0.1:${port}${path}`, options.audience ?? 'https://api.example.test', keys, options.introspection);
 }

@@ -1,0 +1,100 @@
+/**
+ * Opaque tokens through OAuth 2.0 Token Introspection (RFC 7662): the issuer's endpoint says whether a
+ * token is `active` and what it carries. The client authenticates to the endpoint (RFC 7662 §2.1);
+ * answers are cached by the token's SHA-256 (never the token itself) until min(`exp`, ttl); failures
+ * are never cached, and an endpoint that cannot answer is a 503, never an allow.
+ */
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { InvalidTokenError, UnavailableError } from './errors';
+
+/** How to reach an issuer's introspection endpoint. */
+export interface IntrospectionOptions {
+  /** The endpoint URL. */
+  endpoint: string;
+  /** This API's client credentials at the authorization server. */
+  clientId: string;
+  clientSecret: string;
+  /** `client_secret_basic` (default) or `client_secret_post`. */
+  authMethod?: 'client_secret_basic' | 'client_secret_post';
+  /** Keep an active answer at most this many seconds (and never past `exp`). Default 60. */
+  ttl?: number;
+  /** A slower endpoint is a failure (503). Milliseconds, default 5000. */
+  timeoutMs?: number;
+}
+
+/** What an active token's introspection answer carries (RFC 7662 §2.2), as claims. */
+export type IntrospectedClaims = Record<string, unknown> & { active: true };
+
+const MAX_ENTRIES = 10_000;
+
+/** An introspection client with its answer cache. */
+export class Introspector {
+  readonly #options: Required<IntrospectionOptions>;
+  readonly #cache = new LRUCache<string, { claims: IntrospectedClaims; until: number }>({ max: MAX_ENTRIES });
+  readonly #pending = new Map<string, Promise<IntrospectedClaims>>();
+  /** How many requests reached the endpoint. */
+  requests = 0;
+
+  constructor(options: IntrospectionOptions) {
+    this.#options = { authMethod: 'client_secret_basic', ttl: 60, timeoutMs: 5000, ...options };
+  }
+
+  /** The cached answer for `token`, if still fresh. */
+  cached(token: string, now = Date.now()): IntrospectedClaims | undefined {
+    const entry = this.#cache.get(digest(token));
+    return entry && now < entry.until ? entry.claims : undefined;
+  }
+
+  /** Introspects `token` (one request for concurrent callers). @throws 401 inactive, 503 unreachable. */
+  introspect(token: string): Promise<IntrospectedClaims> {
+    const key = digest(token);
+    let pending = this.#pending.get(key);
+    if (!pending) {
+      pending = this.#ask(token).then((claims) => {
+        const exp = typeof claims.exp === 'number' ? claims.exp * 1000 : Infinity;
+        this.#cache.set(key, { claims, until: Math.min(exp, Date.now() + this.#options.ttl * 1000) });
+        return claims;
+      });
+      pending.finally(() => this.#pending.delete(key)).catch(() => undefined);
+      this.#pending.set(key, pending);
+    }
+    return pending;
+  }
+
+  async #ask(token: string): Promise<IntrospectedClaims> {
+    const { endpoint, clientId, clientSecret, authMethod, timeoutMs } = this.#options;
+    const form = new URLSearchParams({ token, token_type_hint: 'access_token' });
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+    if (authMethod === 'client_secret_basic') {
+      headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
+    } else {
+      form.set('client_id', clientId);
+      form.set('client_secret', clientSecret);
+    }
+    this.requests++;
+    let answer: unknown;
+    try {
+      const response = await fetch(endpoint, { method: 'POST', headers, body: form, signal: AbortSignal.timeout(timeoutMs) });
+      if (!response.ok) throw new Error(`introspection endpoint answered HTTP ${response.status}`);
+      answer = await response.json();
+    } catch (cause) {
+      throw new UnavailableError('ERR_INTROSPECTION_UNAVAILABLE', 'the token could not be introspected', { cause });
+    }
+    if (typeof answer !== 'object' || answer === null || Array.isArray(answer)) {
+      throw new UnavailableError('ERR_INTROSPECTION_UNAVAILABLE', 'the introspection endpoint did not answer a JSON object');
+    }
+    // RFC 7662 §2.2: only `active: true` (the boolean) means active.
+    if ((answer as { active?: unknown }).active !== true) throw new InvalidTokenError('ERR_TOKEN_INACTIVE', 'the token is not active');
+    return answer as IntrospectedClaims;
+  }
+}
+
+function digest(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
+}
+
+/** Whether `token` looks like a compact JWS (three base64url segments): opaque tokens do not. */
+export function isCompactJws(token: string): boolean {
+  return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token);
+}
