@@ -5,6 +5,7 @@
  */
 import 'reflect-metadata';
 import { createServer, type Server } from 'node:http';
+import { createServer as createTlsServer, type ServerOptions as TlsOptions } from 'node:https';
 import { Controller, Get, HttpCode, Post, UseGuards, type INestApplication, type Type } from '@nestjs/common';
 import { AuthGuard, PassportModule } from '@nestjs/passport';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
@@ -31,7 +32,7 @@ export interface RunningAdapter {
 export type AdapterName = 'express5' | 'express4' | 'nest-express' | 'nest-fastify' | 'passport';
 export const ADAPTERS: readonly AdapterName[] = ['express5', 'express4', 'nest-express', 'nest-fastify', 'passport'];
 
-async function startExpress(flavour: typeof express5, options: ScopeguardOptions): Promise<RunningAdapter> {
+async function startExpress(flavour: typeof express5, options: ScopeguardOptions, tls?: TlsOptions): Promise<RunningAdapter> {
   const app = flavour();
   app.use(flavour.urlencoded({ extended: false }));
   app.use(scopeguard(options));
@@ -40,8 +41,9 @@ async function startExpress(flavour: typeof express5, options: ScopeguardOptions
   app.post('/read', requireScopes('orders.read'), ok);
   app.get('/any', requireAnyScope('orders.write', 'orders.admin'), ok);
   app.get('/auth', ok);
-  const server: Server = createServer(app);
-  return { base: await listen(server), close: () => close(server) };
+  const server: Server = tls ? createTlsServer(tls, app) : createServer(app);
+  const base = await listen(server);
+  return { base: tls ? base.replace('http:', 'https:') : base, close: () => close(server) };
 }
 
 @Controller()
@@ -76,7 +78,7 @@ class GuardedController {
 @Controller()
 class PassportController extends GuardedController {}
 
-async function startNest(platform: 'express' | 'fastify', options: ScopeguardOptions, passport: boolean): Promise<RunningAdapter> {
+async function startNest(platform: 'express' | 'fastify', options: ScopeguardOptions, passport: boolean, tls?: TlsOptions): Promise<RunningAdapter> {
   const moduleRef = await Test.createTestingModule({
     imports: passport
       ? [PassportModule, ScopeguardModule.forRoot(options)]
@@ -84,10 +86,14 @@ async function startNest(platform: 'express' | 'fastify', options: ScopeguardOpt
     controllers: [(passport ? PassportController : GuardedController) as Type],
     providers: passport ? [ScopeguardStrategy] : [],
   }).compile();
-  const app: INestApplication = platform === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter()) : moduleRef.createNestApplication();
+  const app: INestApplication =
+    platform === 'fastify'
+      ? moduleRef.createNestApplication(new FastifyAdapter(tls ? { https: tls } : {}))
+      : moduleRef.createNestApplication(tls ? { httpsOptions: tls } : {});
   app.useLogger(false);
   await app.listen(0, '127.0.0.1');
-  const base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  const base = tls ? url.replace('http:', 'https:') : url;
   if (!passport) return { base, close: () => app.close() };
   // Passport keeps strategies in one process-wide registry by name, so when several apps run in
   // one process (as here, one per option profile) the last one registered would answer for all.
@@ -95,13 +101,13 @@ async function startNest(platform: 'express' | 'fastify', options: ScopeguardOpt
   return { base, close: () => app.close(), before: () => void passportRegistry.use('scopeguard', strategy as never) };
 }
 
-/** Starts one adapter with one set of engine options. */
-export function startAdapter(name: AdapterName, options: ScopeguardOptions): Promise<RunningAdapter> {
+/** Starts one adapter with one set of engine options, over TLS when `tls` is given. */
+export function startAdapter(name: AdapterName, options: ScopeguardOptions, tls?: TlsOptions): Promise<RunningAdapter> {
   switch (name) {
-    case 'express5': return startExpress(express5, options);
-    case 'express4': return startExpress(express4, options);
-    case 'nest-express': return startNest('express', options, false);
-    case 'nest-fastify': return startNest('fastify', options, false);
-    case 'passport': return startNest('express', options, true);
+    case 'express5': return startExpress(express5, options, tls);
+    case 'express4': return startExpress(express4, options, tls);
+    case 'nest-express': return startNest('express', options, false, tls);
+    case 'nest-fastify': return startNest('fastify', options, false, tls);
+    case 'passport': return startNest('express', options, true, tls);
   }
 }

@@ -2,6 +2,7 @@
  * Get a Bearer token from a request per RFC 6750 §2: the Authorization header (§2.1), and only
  * when enabled the form body (§2.2) and the query string (§2.3). Nothing here decodes the token.
  */
+import { certificateThumbprint, derFromPem } from './confirmation';
 import { InvalidRequestError, InvalidTokenError, MissingTokenError } from './errors';
 
 /** Where a token may be read from. */
@@ -19,6 +20,11 @@ export interface TokenRequest {
   readonly query?: unknown;
   /** The parsed form body (only read when `body` is an enabled source). */
   readonly body?: unknown;
+  /**
+   * The SHA-256 thumbprint of the client's TLS certificate (RFC 8705), from a proxy's header when
+   * `certificateHeader` is given, else from the TLS socket; only asked when mTLS binding is on.
+   */
+  clientCertificateThumbprint?(certificateHeader: string | undefined): string | undefined;
 }
 
 /** What extraction needs to know. */
@@ -117,8 +123,13 @@ export function extractBearerToken(request: TokenRequest, options: ExtractOption
 export interface NodeRequestLike {
   readonly rawHeaders: readonly string[];
   readonly method?: string | undefined;
-  readonly headers: { readonly 'content-type'?: string | undefined };
+  readonly headers: { readonly 'content-type'?: string | undefined; readonly [name: string]: string | string[] | undefined };
+  /** The connection; a TLS socket offers the peer certificate. */
+  readonly socket?: object | null;
 }
+
+/** Thumbprints by TLS socket: a keep-alive connection presents one certificate for all its requests. */
+const thumbprints = new WeakMap<object, string | undefined>();
 
 /**
  * A {@link TokenRequest} for a Node HTTP request. `parsed` gives the framework's parsed query and
@@ -130,8 +141,10 @@ class NodeTokenRequest implements TokenRequest {
   readonly method: string | undefined;
   readonly contentType: string | undefined;
   readonly #parsed: { readonly query?: unknown; readonly body?: unknown } | undefined;
+  readonly #message: NodeRequestLike;
 
   constructor(message: NodeRequestLike, parsed: { readonly query?: unknown; readonly body?: unknown } | undefined) {
+    this.#message = message;
     this.authorization = authorizationValues(message.rawHeaders);
     this.method = message.method;
     this.contentType = message.headers['content-type'];
@@ -144,6 +157,21 @@ class NodeTokenRequest implements TokenRequest {
 
   get body(): unknown {
     return this.#parsed?.body;
+  }
+
+  clientCertificateThumbprint(certificateHeader: string | undefined): string | undefined {
+    if (certificateHeader !== undefined) {
+      const value = this.#message.headers[certificateHeader.toLowerCase()];
+      const der = typeof value === 'string' ? derFromPem(value) : undefined;
+      return der && certificateThumbprint(der);
+    }
+    const socket = this.#message.socket as { getPeerCertificate?(detailed: boolean): { raw?: Buffer } | null } | null | undefined;
+    if (!socket || typeof socket.getPeerCertificate !== 'function') return undefined;
+    if (!thumbprints.has(socket)) {
+      const raw = socket.getPeerCertificate(false)?.raw;
+      thumbprints.set(socket, raw && raw.length ? certificateThumbprint(raw) : undefined);
+    }
+    return thumbprints.get(socket);
   }
 }
 

@@ -6,6 +6,7 @@
 import { emit, type DecisionEvent, type RequestInfo } from './audit';
 import { extractBearerToken, type TokenRequest } from './bearer';
 import { VerifiedTokenCache, type CacheableVerdict } from './cache';
+import { confirmCertificateBinding } from './confirmation';
 import { discoverJwksUri } from './discovery';
 import { InsufficientScopeError, InvalidTokenError, ScopeguardError, UnavailableError, type ErrorResponse } from './errors';
 import { Introspector, isCompactJws, type IntrospectedClaims } from './introspection';
@@ -106,7 +107,7 @@ export class Scopeguard {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.verify(token);
+    return this.verify(token, request);
   }
 
   /** The bearer token of `request`, per this engine's token sources (RFC 6750 §2). Throws 400/401. */
@@ -114,13 +115,24 @@ export class Scopeguard {
     return extractBearerToken(request, this.options);
   }
 
-  /** Verifies a bare access token and resolves its principal. Same errors as {@link authenticate}. */
-  async verify(token: string): Promise<Principal> {
-    if (this.#introspecting !== undefined && !isCompactJws(token)) {
-      return this.#principal(await this.#introspect(this.#introspecting, token));
-    }
-    const verdict = this.#cache?.get(token, Date.now()) ?? this.#remember(token, await this.#verifyToken(token));
-    return this.#principal(verdict);
+  /**
+   * Verifies a bare access token and resolves its principal. Same errors as {@link authenticate}.
+   * Pass the request when certificate-bound tokens (mTLS) are enforced, so the binding can be checked.
+   */
+  async verify(token: string, request?: TokenRequest): Promise<Principal> {
+    const principal =
+      this.#introspecting !== undefined && !isCompactJws(token)
+        ? await this.#principal(await this.#introspect(this.#introspecting, token))
+        : await this.#principal(this.#cache?.get(token, Date.now()) ?? this.#remember(token, await this.#verifyToken(token)));
+    this.#confirm(principal, request);
+    return principal;
+  }
+
+  /** RFC 8705: a certificate-bound token only over a connection with that certificate. */
+  #confirm(principal: Principal, request: TokenRequest | undefined): void {
+    const { mtls } = this.options;
+    if (mtls === undefined) return;
+    confirmCertificateBinding(principal.claims, request?.clientCertificateThumbprint?.(mtls.certificateHeader), mtls.mode);
   }
 
   /**
@@ -129,12 +141,14 @@ export class Scopeguard {
    * client-credentials token: adapters call it first so a cache hit costs no promise or tick.
    * Throws like {@link verify} (an unknown service user).
    */
-  cachedPrincipal(token: string): Principal | undefined {
+  cachedPrincipal(token: string, request?: TokenRequest): Principal | undefined {
     const verdict =
       this.#introspecting !== undefined && !isCompactJws(token) ? this.#cachedIntrospection(this.#introspecting, token) : this.#cache?.get(token, Date.now());
     if (verdict === undefined) return undefined;
     const principal = this.#principal(verdict);
-    return principal instanceof Promise ? undefined : principal;
+    if (principal instanceof Promise) return undefined;
+    this.#confirm(principal, request);
+    return principal;
   }
 
   /**

@@ -31,6 +31,7 @@ export {
 export { RemoteKeySet, unusableReason, type CandidateKey, type KeySource } from './jwks';
 export { discoverJwksUri, metadataUrls } from './discovery';
 export { emit, type DecisionEvent, type RequestInfo } from './audit';
+export { certificateThumbprint, confirmCertificateBinding, derFromPem, type MtlsOptions } from './confirmation';
 export { Introspector, isCompactJws, type IntrospectedClaims, type IntrospectionOptions } from './introspection';
 export { resourceMetadataDocument, resourceMetadataUrl } from './resource-metadata';
 export {

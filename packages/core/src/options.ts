@@ -9,6 +9,7 @@ import { isScopeToken } from './scopes';
 import type { TokenSource } from './bearer';
 import type { DecisionEvent } from './audit';
 import type { IntrospectionOptions } from './introspection';
+import type { MtlsOptions } from './confirmation';
 
 /** Asymmetric JWS algorithms (RFC 7518, RFC 8037, RFC 9864). `none` and HS* are never accepted. */
 export const SUPPORTED_ALGORITHMS = [
@@ -113,6 +114,8 @@ export interface SharedOptions {
   resourceMetadata?: ResourceMetadataOptions;
   /** Called with every decision (audit, metering, alerting). Never given the token. */
   onDecision?: (event: DecisionEvent) => void;
+  /** RFC 8705 certificate-bound tokens. Off unless given. */
+  mtls?: MtlsOptions;
 }
 
 /**
@@ -143,6 +146,7 @@ export interface ResolvedOptions {
   readonly tokenCache: Required<TokenCacheOptions> | false;
   readonly resourceMetadata: Readonly<ResourceMetadataOptions> | undefined;
   readonly introspection: Readonly<IntrospectionOptions> | undefined;
+  readonly mtls: { readonly mode: 'bound' | 'required'; readonly certificateHeader: string | undefined } | undefined;
   readonly onDecision: ((event: DecisionEvent) => void) | undefined;
 }
 
@@ -151,7 +155,7 @@ const ISSUER_OPTIONS = [
   'scopeClaims', 'clientIdClaims', 'requireClientCredentials', 'permissions', 'permissionLookup', 'scopeMap', 'jwks',
   'introspection',
 ];
-const SHARED_OPTIONS = ['tokenSources', 'maxTokenLength', 'realm', 'tokenCache', 'resourceMetadata', 'onDecision'];
+const SHARED_OPTIONS = ['tokenSources', 'maxTokenLength', 'realm', 'tokenCache', 'resourceMetadata', 'onDecision', 'mtls'];
 const TOKEN_SOURCES: readonly TokenSource[] = ['header', 'body', 'query'];
 // A realm is sent as an RFC 9110 quoted-string; we keep to characters that need no escaping.
 const QUOTABLE = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
@@ -262,6 +266,17 @@ function introspection(value: unknown): IntrospectionOptions | undefined {
     ttl: number('introspection.ttl', input.ttl, 60, 0),
     timeoutMs: number('introspection.timeoutMs', input.timeoutMs, 5000, 1),
   });
+}
+
+function mtls(value: unknown): ResolvedOptions['mtls'] {
+  if (value === undefined) return undefined;
+  const input = object('mtls', value);
+  only('mtls', input, ['mode', 'certificateHeader']);
+  const mode = input.mode ?? 'bound';
+  if (mode !== 'bound' && mode !== 'required') fail('mtls.mode', 'must be "bound" or "required"');
+  const header = input.certificateHeader;
+  if (header !== undefined && (typeof header !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(header))) fail('mtls.certificateHeader', 'must be a header name');
+  return Object.freeze({ mode, certificateHeader: header as string | undefined });
 }
 
 function resourceMetadata(value: unknown): ResourceMetadataOptions | undefined {
@@ -382,6 +397,7 @@ export function resolveOptions(input: ScopeguardOptions): ResolvedOptions {
     tokenCache,
     resourceMetadata: resourceMetadata(single.resourceMetadata),
     introspection: introspection(single.introspection),
+    mtls: mtls(single.mtls),
     onDecision: single.onDecision,
   });
 }

@@ -68,17 +68,18 @@ export function scopeguard(options: ScopeguardMiddlewareOptions | Scopeguard): S
       return serveMetadata(engine, res);
     }
     attachContext(req, context);
+    // Express's parsed query and body, read only when those token sources are enabled.
+    const request = tokenRequestFromNode(req, req as { query?: unknown; body?: unknown });
     let token: string;
     try {
-      // Express's parsed query and body, read only when those token sources are enabled.
-      token = engine.extract(tokenRequestFromNode(req, req as { query?: unknown; body?: unknown }));
+      token = engine.extract(request);
       // A reused token: answered from the cache, synchronously.
-      const cached = engine.cachedPrincipal(token);
+      const cached = engine.cachedPrincipal(token, request);
       if (cached !== undefined) return admit(req, cached, next);
     } catch (error) {
       return fail(error, req, res, next);
     }
-    engine.verify(token).then(
+    engine.verify(token, request).then(
       (principal) => admit(req, principal, next),
       (error: unknown) => fail(error, req, res, next),
     );

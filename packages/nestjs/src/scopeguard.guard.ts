@@ -1,6 +1,6 @@
 import { Inject, Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { InsufficientScopeError, Scopeguard, ScopeguardError, type Principal, type ScopeRequirement } from '@scopeguard/core';
+import { InsufficientScopeError, Scopeguard, ScopeguardError, type Principal, type ScopeRequirement, type TokenRequest } from '@scopeguard/core';
 import { ACCESS_TOKEN, PUBLIC_METADATA, SCOPES_METADATA } from './scopeguard.constants';
 import { httpRequestOf, httpResponseOf, requestInfoOf, setHeaders, tokenRequestOf, type NestHttpRequest } from './scopeguard.context';
 import { ScopeguardException } from './scopeguard.exception';
@@ -44,10 +44,11 @@ export class ScopeguardGuard implements CanActivate {
     try {
       let principal = request.auth;
       if (principal === undefined) {
-        const token = this.engine.extract(tokenRequestOf(request));
+        const tokenRequest = tokenRequestOf(request);
+        const token = this.engine.extract(tokenRequest);
         request[ACCESS_TOKEN] = token;
-        principal = this.engine.cachedPrincipal(token);
-        if (principal === undefined) return this.#verifyThenAuthorize(context, request, token, policy);
+        principal = this.engine.cachedPrincipal(token, tokenRequest);
+        if (principal === undefined) return this.#verifyThenAuthorize(context, request, token, tokenRequest, policy);
         request.auth = principal;
       }
       this.#authorize(principal, policy, request);
@@ -57,9 +58,15 @@ export class ScopeguardGuard implements CanActivate {
     }
   }
 
-  async #verifyThenAuthorize(context: ExecutionContext, request: NestHttpRequest, token: string, policy: RoutePolicy): Promise<boolean> {
+  async #verifyThenAuthorize(
+    context: ExecutionContext,
+    request: NestHttpRequest,
+    token: string,
+    tokenRequest: TokenRequest,
+    policy: RoutePolicy,
+  ): Promise<boolean> {
     try {
-      const principal = await this.engine.verify(token);
+      const principal = await this.engine.verify(token, tokenRequest);
       request.auth = principal;
       this.#authorize(principal, policy, request);
       return true;

@@ -26,14 +26,15 @@ export class ScopeguardPassportStrategy extends Strategy {
 
   override authenticate(incoming: unknown): void {
     const req = incoming as NestHttpRequest;
+    const tokenRequest = tokenRequestOf(req);
     let token: string;
     try {
-      token = this.engine.extract(tokenRequestOf(req));
+      token = this.engine.extract(tokenRequest);
     } catch (error) {
       return this.refuse(req, error);
     }
     req[ACCESS_TOKEN] = token;
-    this.engine.verify(token).then(
+    this.engine.verify(token, tokenRequest).then(
       (principal) => {
         req.auth = principal;
         this.engine.authenticated(principal, this.engine.auditing ? requestInfoOf(req) : undefined);
