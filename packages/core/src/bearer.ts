@@ -3,6 +3,7 @@
  * when enabled the form body (§2.2) and the query string (§2.3). Nothing here decodes the token.
  */
 import { certificateThumbprint, derFromPem } from './confirmation';
+import type { DpopRequest } from './dpop';
 import { InvalidRequestError, InvalidTokenError, MissingTokenError } from './errors';
 
 /** Where a token may be read from. */
@@ -25,12 +26,22 @@ export interface TokenRequest {
    * `certificateHeader` is given, else from the TLS socket; only asked when mTLS binding is on.
    */
   clientCertificateThumbprint?(certificateHeader: string | undefined): string | undefined;
+  /** What a DPoP proof is checked against (RFC 9449 §4.3); only asked for DPoP requests. */
+  dpopRequest?(): DpopRequest;
 }
 
 /** What extraction needs to know. */
 export interface ExtractOptions {
   readonly tokenSources: ReadonlySet<TokenSource>;
   readonly maxTokenLength: number;
+  /** When set, `Authorization: DPoP <token>` is read too (RFC 9449 §7.1). */
+  readonly dpop?: unknown;
+}
+
+/** Whether the request's Authorization header uses the DPoP scheme. */
+export function usesDpopScheme(request: TokenRequest): boolean {
+  const header = request.authorization;
+  return typeof header === 'string' && header.length > 5 && header.charCodeAt(4) === 0x20 && header.slice(0, 4).toLowerCase() === 'dpop';
 }
 
 // RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
@@ -74,7 +85,8 @@ function fromHeader(request: TokenRequest, options: ExtractOptions, seen: { othe
   const space = value.indexOf(' ');
   const scheme = space === -1 ? value : value.slice(0, space);
   // Auth schemes are case-insensitive (RFC 9110 §11.1).
-  if (scheme.length !== 6 || scheme.toLowerCase() !== 'bearer') {
+  const lower = scheme.toLowerCase();
+  if (lower !== 'bearer' && !(options.dpop && lower === 'dpop')) {
     if (value.trim().length > 0) seen.otherScheme = true;
     return undefined;
   }
@@ -124,6 +136,8 @@ export interface NodeRequestLike {
   readonly rawHeaders: readonly string[];
   readonly method?: string | undefined;
   readonly headers: { readonly 'content-type'?: string | undefined; readonly [name: string]: string | string[] | undefined };
+  /** The request target (path and query). */
+  readonly url?: string | undefined;
   /** The connection; a TLS socket offers the peer certificate. */
   readonly socket?: object | null;
 }
@@ -157,6 +171,20 @@ class NodeTokenRequest implements TokenRequest {
 
   get body(): unknown {
     return this.#parsed?.body;
+  }
+
+  dpopRequest(): DpopRequest {
+    const { rawHeaders, method, url, headers, socket } = this.#message;
+    const proofs: string[] = [];
+    for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'dpop') proofs.push(rawHeaders[i + 1]!);
+    const host = headers.host;
+    return {
+      proofs,
+      method: method ?? 'GET',
+      target: url ?? '/',
+      host: typeof host === 'string' ? host : undefined,
+      secure: (socket as { encrypted?: boolean } | null | undefined)?.encrypted === true,
+    };
   }
 
   clientCertificateThumbprint(certificateHeader: string | undefined): string | undefined {

@@ -4,7 +4,8 @@
  * every rule lives in the module it names.
  */
 import { emit, type DecisionEvent, type RequestInfo } from './audit';
-import { extractBearerToken, type TokenRequest } from './bearer';
+import { extractBearerToken, usesDpopScheme, type TokenRequest } from './bearer';
+import { DpopVerifier } from './dpop';
 import { VerifiedTokenCache, type CacheableVerdict } from './cache';
 import { confirmCertificateBinding } from './confirmation';
 import { discoverJwksUri } from './discovery';
@@ -58,6 +59,7 @@ export class Scopeguard {
   readonly #onDecision: ((event: DecisionEvent) => void) | undefined;
   readonly #declaredScopes = new Set<string>();
   readonly #metadataUrl: string | undefined;
+  readonly #dpop: DpopVerifier | undefined;
   /** The issuer whose endpoint introspects opaque tokens, if any. */
   readonly #introspecting: IssuerContext | undefined;
   /** One verdict per cached introspection answer, so its principal is built once. */
@@ -83,6 +85,7 @@ export class Scopeguard {
     this.#onDecision = this.options.onDecision;
     this.#metadataUrl = this.options.resourceMetadata && resourceMetadataUrl(this.options.resourceMetadata.resource);
     this.#introspecting = this.#contexts.find((context) => context.introspector !== undefined);
+    this.#dpop = this.options.dpop && new DpopVerifier(this.options.dpop);
   }
 
   /** The `realm` of challenges. */
@@ -120,19 +123,35 @@ export class Scopeguard {
    * Pass the request when certificate-bound tokens (mTLS) are enforced, so the binding can be checked.
    */
   async verify(token: string, request?: TokenRequest): Promise<Principal> {
-    const principal =
-      this.#introspecting !== undefined && !isCompactJws(token)
-        ? await this.#principal(await this.#introspect(this.#introspecting, token))
-        : await this.#principal(this.#cache?.get(token, Date.now()) ?? this.#remember(token, await this.#verifyToken(token)));
-    this.#confirm(principal, request);
-    return principal;
+    const dpop = request !== undefined && this.#dpop !== undefined && usesDpopScheme(request);
+    try {
+      const principal =
+        this.#introspecting !== undefined && !isCompactJws(token)
+          ? await this.#principal(await this.#introspect(this.#introspecting, token))
+          : await this.#principal(this.#cache?.get(token, Date.now()) ?? this.#remember(token, await this.#verifyToken(token)));
+      this.#confirm(principal, request, dpop);
+      if (dpop) await this.#dpop!.verify(request!.dpopRequest!(), token, (principal.claims.cnf as { jkt?: unknown } | undefined)?.jkt);
+      return principal;
+    } catch (error) {
+      // A failed DPoP request is answered with a DPoP challenge (RFC 9449 §7.1).
+      if (dpop && error instanceof ScopeguardError) error.scheme = 'DPoP';
+      throw error;
+    }
   }
 
-  /** RFC 8705: a certificate-bound token only over a connection with that certificate. */
-  #confirm(principal: Principal, request: TokenRequest | undefined): void {
+  /**
+   * Proof-of-possession rules that hold on every request, cached or not: RFC 8705 (the token's
+   * certificate), RFC 9449 §7.2 (a DPoP-bound token is never accepted as a bearer token), and
+   * DPoP `required` mode (bearer tokens refused).
+   */
+  #confirm(principal: Principal, request: TokenRequest | undefined, dpop: boolean): void {
     const { mtls } = this.options;
-    if (mtls === undefined) return;
-    confirmCertificateBinding(principal.claims, request?.clientCertificateThumbprint?.(mtls.certificateHeader), mtls.mode);
+    if (mtls !== undefined) confirmCertificateBinding(principal.claims, request?.clientCertificateThumbprint?.(mtls.certificateHeader), mtls.mode);
+    if (dpop) return;
+    if ((principal.claims.cnf as { jkt?: unknown } | undefined)?.jkt !== undefined) {
+      throw new InvalidTokenError('ERR_TOKEN_BINDING', 'the token is DPoP-bound: send it with the DPoP scheme and a proof', { claim: 'cnf' });
+    }
+    if (this.#dpop?.mode === 'required') throw new InvalidTokenError('ERR_TOKEN_BINDING', 'this API accepts only DPoP-bound tokens');
   }
 
   /**
@@ -142,12 +161,14 @@ export class Scopeguard {
    * Throws like {@link verify} (an unknown service user).
    */
   cachedPrincipal(token: string, request?: TokenRequest): Principal | undefined {
+    // Every DPoP proof is checked (and its jti recorded), so DPoP requests take the verified path.
+    if (this.#dpop !== undefined && request !== undefined && usesDpopScheme(request)) return undefined;
     const verdict =
       this.#introspecting !== undefined && !isCompactJws(token) ? this.#cachedIntrospection(this.#introspecting, token) : this.#cache?.get(token, Date.now());
     if (verdict === undefined) return undefined;
     const principal = this.#principal(verdict);
     if (principal instanceof Promise) return undefined;
-    this.#confirm(principal, request);
+    this.#confirm(principal, request, false);
     return principal;
   }
 
@@ -187,7 +208,7 @@ export class Scopeguard {
         ...(cause !== undefined && { cause }),
       });
     }
-    return error.toResponse({ realm: this.options.realm, resourceMetadata: this.#metadataUrl });
+    return error.toResponse({ realm: this.options.realm, resourceMetadata: this.#metadataUrl, dpopAlgs: this.#dpop?.algorithms.join(' ') });
   }
 
   /** Records scopes that routes require, for `scopes_supported` in the resource metadata. */

@@ -5,7 +5,13 @@
  */
 
 /** The OAuth error code of RFC 6750 §3.1, or `temporarily_unavailable` for a 503. */
-export type OAuthErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable';
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'temporarily_unavailable'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce';
 
 /** Stable codes of every refusal the engine can produce. */
 export type ScopeguardErrorCode =
@@ -25,6 +31,8 @@ export type ScopeguardErrorCode =
   | 'ERR_TOKEN_NOT_CLIENT'
   | 'ERR_TOKEN_INACTIVE'
   | 'ERR_TOKEN_BINDING'
+  | 'ERR_DPOP_PROOF'
+  | 'ERR_DPOP_NONCE'
   | 'ERR_INSUFFICIENT_SCOPE'
   | 'ERR_UNKNOWN_CLIENT'
   | 'ERR_KEYS_UNAVAILABLE'
@@ -44,6 +52,8 @@ export interface ChallengeOptions {
   realm?: string | undefined;
   /** RFC 9728 §5.1: the URL of this API's protected resource metadata, on 401 and 403 challenges. */
   resourceMetadata?: string | undefined;
+  /** RFC 9449 §7.1: when DPoP is accepted, its algorithms, offered in a `DPoP` challenge on 401. */
+  dpopAlgs?: string | undefined;
 }
 
 /**
@@ -56,6 +66,8 @@ export class ScopeguardError extends Error {
   readonly error: OAuthErrorCode | undefined;
   /** Sanitised, safe to put in a header; never holds token contents. */
   readonly description: string;
+  /** The scheme of the request that failed: a DPoP request gets a `DPoP` challenge. */
+  scheme: 'Bearer' | 'DPoP' = 'Bearer';
 
   constructor(
     code: ScopeguardErrorCode,
@@ -83,7 +95,18 @@ export class ScopeguardError extends Error {
     }
     // A URL validated at configuration time; RFC 9728 §5.1 asks for it on 401, we send it on 403 too.
     if (options.resourceMetadata !== undefined && this.status !== 400) params.push(`resource_metadata="${options.resourceMetadata}"`);
-    return params.length ? `Bearer ${params.join(', ')}` : 'Bearer';
+    if (this.scheme === 'DPoP') {
+      if (options.dpopAlgs !== undefined) params.push(`algs="${options.dpopAlgs}"`);
+      return `DPoP ${params.join(', ')}`;
+    }
+    const bearer = params.length ? `Bearer ${params.join(', ')}` : 'Bearer';
+    // RFC 9449 §7.1: a 401 also offers DPoP, with the algorithms accepted for proofs.
+    return options.dpopAlgs !== undefined && this.status === 401 ? `${bearer}, DPoP algs="${options.dpopAlgs}"` : bearer;
+  }
+
+  /** Headers besides the challenge (`DPoP-Nonce`). */
+  protected extraHeaders(): Record<string, string> {
+    return {};
   }
 
   /** Further auth-params (`scope="…"` on a 403). */
@@ -98,6 +121,7 @@ export class ScopeguardError extends Error {
     const challenge = this.challenge(options);
     if (challenge !== undefined) headers['WWW-Authenticate'] = challenge;
     if (this.status === 503) headers['Retry-After'] = '5';
+    Object.assign(headers, this.extraHeaders());
     return {
       status: this.status,
       headers,

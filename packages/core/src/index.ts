@@ -8,6 +8,7 @@ export {
   authorizationValues,
   extractBearerToken,
   tokenRequestFromNode,
+  usesDpopScheme,
   type ExtractOptions,
   type NodeRequestLike,
   type TokenRequest,
@@ -31,6 +32,7 @@ export {
 export { RemoteKeySet, unusableReason, type CandidateKey, type KeySource } from './jwks';
 export { discoverJwksUri, metadataUrls } from './discovery';
 export { emit, type DecisionEvent, type RequestInfo } from './audit';
+export { DpopError, DpopVerifier, MemoryReplayStore, jwkThumbprint, type DpopOptions, type DpopReplayStore, type DpopRequest } from './dpop';
 export { certificateThumbprint, confirmCertificateBinding, derFromPem, type MtlsOptions } from './confirmation';
 export { Introspector, isCompactJws, type IntrospectedClaims, type IntrospectionOptions } from './introspection';
 export { resourceMetadataDocument, resourceMetadataUrl } from './resource-metadata';

@@ -10,6 +10,7 @@ import type { TokenSource } from './bearer';
 import type { DecisionEvent } from './audit';
 import type { IntrospectionOptions } from './introspection';
 import type { MtlsOptions } from './confirmation';
+import type { DpopOptions } from './dpop';
 
 /** Asymmetric JWS algorithms (RFC 7518, RFC 8037, RFC 9864). `none` and HS* are never accepted. */
 export const SUPPORTED_ALGORITHMS = [
@@ -116,6 +117,8 @@ export interface SharedOptions {
   onDecision?: (event: DecisionEvent) => void;
   /** RFC 8705 certificate-bound tokens. Off unless given. */
   mtls?: MtlsOptions;
+  /** RFC 9449 DPoP. Off unless given. */
+  dpop?: DpopOptions;
 }
 
 /**
@@ -147,6 +150,7 @@ export interface ResolvedOptions {
   readonly resourceMetadata: Readonly<ResourceMetadataOptions> | undefined;
   readonly introspection: Readonly<IntrospectionOptions> | undefined;
   readonly mtls: { readonly mode: 'bound' | 'required'; readonly certificateHeader: string | undefined } | undefined;
+  readonly dpop: Readonly<DpopOptions> | undefined;
   readonly onDecision: ((event: DecisionEvent) => void) | undefined;
 }
 
@@ -155,7 +159,7 @@ const ISSUER_OPTIONS = [
   'scopeClaims', 'clientIdClaims', 'requireClientCredentials', 'permissions', 'permissionLookup', 'scopeMap', 'jwks',
   'introspection',
 ];
-const SHARED_OPTIONS = ['tokenSources', 'maxTokenLength', 'realm', 'tokenCache', 'resourceMetadata', 'onDecision', 'mtls'];
+const SHARED_OPTIONS = ['tokenSources', 'maxTokenLength', 'realm', 'tokenCache', 'resourceMetadata', 'onDecision', 'mtls', 'dpop'];
 const TOKEN_SOURCES: readonly TokenSource[] = ['header', 'body', 'query'];
 // A realm is sent as an RFC 9110 quoted-string; we keep to characters that need no escaping.
 const QUOTABLE = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
@@ -265,6 +269,26 @@ function introspection(value: unknown): IntrospectionOptions | undefined {
     authMethod,
     ttl: number('introspection.ttl', input.ttl, 60, 0),
     timeoutMs: number('introspection.timeoutMs', input.timeoutMs, 5000, 1),
+  });
+}
+
+function dpop(value: unknown): DpopOptions | undefined {
+  if (value === undefined) return undefined;
+  const input = object('dpop', value);
+  only('dpop', input, ['mode', 'algorithms', 'publicBaseUrl', 'iatWindow', 'nonce', 'replayStore']);
+  const mode = input.mode ?? 'allowed';
+  if (mode !== 'allowed' && mode !== 'required') fail('dpop.mode', 'must be "allowed" or "required"');
+  const algs = input.algorithms === undefined ? undefined : algorithms(input.algorithms);
+  const base = input.publicBaseUrl === undefined ? undefined : httpUrl('dpop.publicBaseUrl', input.publicBaseUrl);
+  const store = input.replayStore as { claim?: unknown } | undefined;
+  if (store !== undefined && (typeof store !== 'object' || typeof store.claim !== 'function')) fail('dpop.replayStore', 'must have a claim(key, expiresAt) method');
+  return Object.freeze({
+    mode,
+    ...(algs && { algorithms: algs }),
+    ...(base && { publicBaseUrl: base }),
+    iatWindow: number('dpop.iatWindow', input.iatWindow, 60, 1),
+    nonce: boolean('dpop.nonce', input.nonce),
+    ...(store && { replayStore: store as DpopOptions['replayStore'] }),
   });
 }
 
@@ -398,6 +422,7 @@ export function resolveOptions(input: ScopeguardOptions): ResolvedOptions {
     resourceMetadata: resourceMetadata(single.resourceMetadata),
     introspection: introspection(single.introspection),
     mtls: mtls(single.mtls),
+    dpop: dpop(single.dpop),
     onDecision: single.onDecision,
   });
 }

@@ -12,3 +12,4 @@ export {
   type TestAlgorithm,
   type TestIssuerOptions,
 } from './issuer';
+export { createDpopKey, type DpopKey, type ProofOptions } from './dpop';

@@ -1,0 +1,184 @@
+/**
+ * DPoP at the resource server (RFC 9449 §4.3, §7): `Authorization: DPoP <token>` with exactly one
+ * `DPoP` proof, a JWT signed with the client's key that names the method and URL, is fresh, is used
+ * once (`jti`), hashes the access token (`ath`), and whose key's thumbprint is the token's `cnf.jkt`.
+ */
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { ScopeguardError } from './errors';
+import { hasDuplicateMembers } from './json';
+import { publicKeyFromJwk, verifySignature } from './signature';
+
+/** Remembers proof `jti`s until they expire; a shared store (Redis, …) can implement it. */
+export interface DpopReplayStore {
+  /** Records `key` until `expiresAt` (epoch ms); `false` when it was already recorded (a replay). */
+  claim(key: string, expiresAt: number): boolean | Promise<boolean>;
+}
+
+/** The default store: in memory, per process, bounded. */
+export class MemoryReplayStore implements DpopReplayStore {
+  readonly #seen = new Map<string, number>();
+  readonly #max: number;
+
+  constructor(maxEntries = 100_000) {
+    this.#max = maxEntries;
+  }
+
+  claim(key: string, expiresAt: number): boolean {
+    const now = Date.now();
+    const until = this.#seen.get(key);
+    if (until !== undefined && until > now) return false;
+    if (this.#seen.size >= this.#max) {
+      for (const [seen, expiry] of this.#seen) if (expiry <= now) this.#seen.delete(seen);
+      // Still full of live entries: refuse rather than forget one (a forgotten jti could be replayed).
+      if (this.#seen.size >= this.#max) return false;
+    }
+    this.#seen.set(key, expiresAt);
+    return true;
+  }
+}
+
+/** DPoP settings. */
+export interface DpopOptions {
+  /** `allowed`: DPoP and Bearer; `required`: DPoP only. Default `allowed`. */
+  mode?: 'allowed' | 'required';
+  /** Proof algorithms. Default `['ES256', 'EdDSA', 'RS256', 'PS256']`. */
+  algorithms?: readonly string[];
+  /** The public origin clients call (`https://api.example.com`), for `htu` behind proxies. Default: from `Host`. */
+  publicBaseUrl?: string;
+  /** Seconds a proof's `iat` may differ from now. Default 60. */
+  iatWindow?: number;
+  /** Require server-provided nonces (`use_dpop_nonce`, `DPoP-Nonce`). Default false. */
+  nonce?: boolean;
+  /** Where used `jti`s are remembered. Default in memory, per process. */
+  replayStore?: DpopReplayStore;
+}
+
+/** The request facts a proof is checked against. */
+export interface DpopRequest {
+  readonly proofs: readonly string[];
+  readonly method: string;
+  /** The request target: path and query. */
+  readonly target: string;
+  readonly host: string | undefined;
+  readonly secure: boolean;
+}
+
+/** 401 `invalid_dpop_proof` / `use_dpop_nonce` (RFC 9449 §7.1, §8). */
+export class DpopError extends ScopeguardError {
+  /** A fresh nonce to send back as `DPoP-Nonce`. */
+  readonly nonce: string | undefined;
+
+  constructor(code: 'ERR_DPOP_PROOF' | 'ERR_DPOP_NONCE', description: string, nonce?: string) {
+    super(code, 401, code === 'ERR_DPOP_NONCE' ? 'use_dpop_nonce' : 'invalid_dpop_proof', description);
+    this.nonce = nonce;
+    this.scheme = 'DPoP';
+  }
+
+  protected override extraHeaders(): Record<string, string> {
+    return this.nonce === undefined ? {} : { 'DPoP-Nonce': this.nonce };
+  }
+}
+
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+const NONCE_PERIOD_MS = 5 * 60 * 1000;
+
+/** RFC 7638 JWK thumbprint (SHA-256, base64url) of a public key. */
+export function jwkThumbprint(jwk: Record<string, unknown>): string {
+  const members = jwk.kty === 'RSA' ? ['e', 'kty', 'n'] : jwk.kty === 'EC' ? ['crv', 'kty', 'x', 'y'] : ['crv', 'kty', 'x'];
+  const canonical = `{${members.map((name) => `${JSON.stringify(name)}:${JSON.stringify(jwk[name])}`).join(',')}}`;
+  return createHash('sha256').update(canonical).digest('base64url');
+}
+
+/** RFC 9449 §4.3 step 9: the URL without query and fragment, scheme and host lower case, default port dropped. */
+function normalizeHtu(value: string): string | undefined {
+  try {
+    const url = new URL(value);
+    return `${url.protocol}//${url.host}${url.pathname}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Checks DPoP proofs and issues nonces, per engine. */
+export class DpopVerifier {
+  readonly mode: 'allowed' | 'required';
+  readonly algorithms: readonly string[];
+  readonly #options: DpopOptions;
+  readonly #store: DpopReplayStore;
+  readonly #nonceKey = randomBytes(32);
+
+  constructor(options: DpopOptions) {
+    this.#options = options;
+    this.mode = options.mode ?? 'allowed';
+    this.algorithms = options.algorithms ?? ['ES256', 'EdDSA', 'RS256', 'PS256'];
+    this.#store = options.replayStore ?? new MemoryReplayStore();
+  }
+
+  /** A nonce valid for this period and the next (RFC 9449 §8). */
+  nonce(now = Date.now()): string {
+    return this.#nonceFor(Math.floor(now / NONCE_PERIOD_MS));
+  }
+
+  #nonceFor(period: number): string {
+    return createHmac('sha256', this.#nonceKey).update(String(period)).digest('base64url');
+  }
+
+  /**
+   * Verifies the proof of `request` for `accessToken` bound to `jkt` (the token's `cnf.jkt`).
+   * @throws {@link DpopError}.
+   */
+  async verify(request: DpopRequest, accessToken: string, jkt: unknown): Promise<void> {
+    const fail = (description: string): never => {
+      throw new DpopError('ERR_DPOP_PROOF', description);
+    };
+    if (request.proofs.length !== 1) fail('exactly one DPoP proof header is required');
+    const proof = request.proofs[0]!;
+    const parts = proof.split('.');
+    if (parts.length !== 3 || !parts.every((part) => /^[A-Za-z0-9_-]+$/.test(part))) fail('the DPoP proof is not a compact JWS');
+    const [header, claims] = parts.slice(0, 2).map((part) => {
+      const text = Buffer.from(part, 'base64url').toString('utf8');
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        return fail('the DPoP proof is not valid JSON');
+      }
+      if (typeof value !== 'object' || value === null || Array.isArray(value) || hasDuplicateMembers(text)) fail('the DPoP proof is malformed');
+      return value as Record<string, unknown>;
+    }) as [Record<string, unknown>, Record<string, unknown>];
+
+    if (header.typ !== 'dpop+jwt') fail('the DPoP proof must have typ dpop+jwt');
+    if (typeof header.alg !== 'string' || !this.algorithms.includes(header.alg)) fail('the DPoP proof algorithm is not allowed');
+    const jwk = header.jwk as Record<string, unknown> | undefined;
+    if (typeof jwk !== 'object' || jwk === null || PRIVATE_MEMBERS.some((member) => jwk[member] !== undefined)) fail('the DPoP proof must carry a public jwk');
+    let key;
+    try {
+      key = publicKeyFromJwk(jwk!);
+    } catch {
+      return fail('the DPoP proof key is not a valid public key');
+    }
+    if (!verifySignature(header.alg as string, key, `${parts[0]}.${parts[1]}`, Buffer.from(parts[2]!, 'base64url'))) fail('the DPoP proof signature is invalid');
+
+    if (claims.htm !== request.method) fail('the DPoP proof htm does not match the request method');
+    const base = this.#options.publicBaseUrl ?? (request.host ? `${request.secure ? 'https' : 'http'}://${request.host}` : undefined);
+    const expected = base && normalizeHtu(`${base.replace(/\/$/, '')}${request.target}`);
+    if (typeof claims.htu !== 'string' || expected === undefined || normalizeHtu(claims.htu) !== expected) fail('the DPoP proof htu does not match the request URL');
+    const now = Date.now() / 1000;
+    const window = this.#options.iatWindow ?? 60;
+    if (typeof claims.iat !== 'number' || !Number.isFinite(claims.iat) || Math.abs(claims.iat - now) > window) fail('the DPoP proof is not fresh');
+    if (typeof claims.jti !== 'string' || claims.jti.length === 0 || claims.jti.length > 256) fail('the DPoP proof has no valid jti');
+    const ath = createHash('sha256').update(accessToken).digest('base64url');
+    if (claims.ath !== ath) fail('the DPoP proof ath does not match the access token');
+    const thumbprint = jwkThumbprint(jwk!);
+    if (jkt !== thumbprint) fail('the access token is not bound to the DPoP proof key');
+
+    if (this.#options.nonce) {
+      const period = Math.floor(Date.now() / NONCE_PERIOD_MS);
+      if (claims.nonce !== this.#nonceFor(period) && claims.nonce !== this.#nonceFor(period - 1)) {
+        throw new DpopError('ERR_DPOP_NONCE', 'the resource server requires a fresh DPoP nonce', this.nonce());
+      }
+    }
+    // Last, so a proof refused for another reason does not use up its jti.
+    if (!(await this.#store.claim(`${thumbprint}:${claims.jti}`, (now + window) * 1000 + 1000))) fail('the DPoP proof was already used');
+  }
+}
