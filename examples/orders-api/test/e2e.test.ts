@@ -42,8 +42,8 @@ const json = (value: string) => ({ 'content-type': 'application/json', authoriza
 
 let untrusted: Running;
 beforeAll(async () => {
-  // A second, independent authorization server (its own keys and issuer), with 1-second tokens.
-  untrusted = await start(['--express'], { ACCESS_TOKEN_TTL: '1', CLOCK_TOLERANCE: '0' });
+  // A second, independent authorization server (its own keys and issuer), with 3-second tokens.
+  untrusted = await start(['--express'], { ACCESS_TOKEN_TTL: '3', CLOCK_TOLERANCE: '0' });
 }, 30_000);
 afterAll(() => untrusted?.child.kill('SIGTERM'));
 
@@ -126,7 +126,8 @@ describe('tokens and the worker client', () => {
   it('an expired token gets 401 invalid_token', async () => {
     const value = await worker(untrusted.as);
     expect((await send(`${untrusted.api}/orders`, { headers: bearer(value) })).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 2100));
+    // exp is at most 3 s after minting (whole seconds): 3.2 s later it has passed.
+    await new Promise((resolve) => setTimeout(resolve, 3200));
     const res = await send(`${untrusted.api}/orders`, { headers: bearer(value) });
     expect(res.status).toBe(401);
     expect(res.headers['www-authenticate']).toContain('error_description="the token has expired"');
@@ -151,7 +152,7 @@ describe('tokens and the worker client', () => {
     await client.accessToken();
     await client.accessToken();
     expect(client.tokenRequests).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 600)); // 1 s token: renewed after half its life
+    await new Promise((resolve) => setTimeout(resolve, 1600)); // 3 s token: renewed after half its life
     await client.accessToken();
     expect(client.tokenRequests).toBe(2);
   });
