@@ -35,10 +35,20 @@ export const OTHER_RESOURCE = 'https://billing.example.com';
 export interface AuthorizationServer {
   readonly issuer: string;
   readonly tokenEndpoint: string;
+  readonly introspectionEndpoint: string;
   close(): Promise<void>;
 }
 
-export async function startAuthorizationServer(options: { port: number; audience: string; accessTokenTtl: number }): Promise<AuthorizationServer> {
+/** The API's own client, used only to introspect opaque tokens (RFC 7662). */
+export const API_CLIENT = { client_id: 'orders-api', client_secret: 'orders-api-secret' } as const;
+
+export async function startAuthorizationServer(options: {
+  port: number;
+  audience: string;
+  accessTokenTtl: number;
+  /** Issue opaque tokens (introspected by the API) instead of JWTs. */
+  opaque?: boolean;
+}): Promise<AuthorizationServer> {
   // oidc-provider is ESM-only; a dynamic import loads it from this CommonJS program.
   const { default: Provider, errors } = await import('oidc-provider');
   const server: Server = createServer();
@@ -57,13 +67,17 @@ export async function startAuthorizationServer(options: { port: number; audience
     [OTHER_RESOURCE]: { scope: 'billing.read', audience: OTHER_RESOURCE },
   };
   const configuration: Configuration = {
-    clients: CLIENTS.map((client): ClientMetadata => ({ ...client, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] })),
+    clients: [...CLIENTS, { ...API_CLIENT, token_endpoint_auth_method: 'client_secret_basic' as const }].map(
+      (client): ClientMetadata => ({ ...client, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] }),
+    ),
     jwks: { keys: [signingKey as never] },
     scopes: [...ORDER_SCOPES, 'billing.read'],
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
+      // RFC 9449: a token requested with a DPoP proof is bound to its key (cnf.jkt).
+      dPoP: { enabled: true },
       resourceIndicators: {
         enabled: true,
         // Without a `resource` parameter, tokens are for the orders API (as with Auth0's `audience`).
@@ -71,7 +85,9 @@ export async function startAuthorizationServer(options: { port: number; audience
         getResourceServerInfo: async (_ctx, resource) => {
           const known = resources[resource];
           if (!known) throw new errors.InvalidTarget(`unknown resource ${resource}`);
-          return { ...known, accessTokenTTL: options.accessTokenTtl, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
+          return options.opaque
+            ? { ...known, accessTokenTTL: options.accessTokenTtl, accessTokenFormat: 'opaque' }
+            : { ...known, accessTokenTTL: options.accessTokenTtl, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
         },
       },
     },
@@ -84,6 +100,7 @@ export async function startAuthorizationServer(options: { port: number; audience
   return {
     issuer,
     tokenEndpoint: `${issuer}/token`,
+    introspectionEndpoint: `${issuer}/token/introspection`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -23,6 +23,8 @@ export interface ExampleConfig {
   accessTokenTtl: number;
   /** Clock leeway of the API, seconds. `CLOCK_TOLERANCE`, default 5. */
   clockTolerance: number;
+  /** The embedded server issues opaque tokens, which the API introspects (RFC 7662). `OPAQUE_TOKENS=1`. */
+  opaqueTokens: boolean;
 }
 
 function integer(name: string, fallback: number): number {
@@ -53,5 +55,6 @@ export function loadConfig(): ExampleConfig {
     preset: (process.env.PRESET || undefined) as PresetName | undefined,
     accessTokenTtl: integer('ACCESS_TOKEN_TTL', 600),
     clockTolerance: integer('CLOCK_TOLERANCE', 5),
+    opaqueTokens: process.env.OPAQUE_TOKENS === '1',
   };
 }

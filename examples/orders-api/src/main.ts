@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import type { ScopeguardOptions } from '@scopeguard/core';
-import { CLIENTS, startAuthorizationServer, type AuthorizationServer } from './authorization-server';
+import { API_CLIENT, CLIENTS, startAuthorizationServer, type AuthorizationServer } from './authorization-server';
 import { loadConfig } from './config';
 import { createExpressApp } from './express/app';
 import { AppModule } from './nest/app.module';
@@ -17,7 +17,9 @@ async function main(): Promise<void> {
   const flavour = process.argv.includes('--express') ? 'express' : 'nestjs';
 
   let embedded: AuthorizationServer | undefined;
-  if (!config.issuer) embedded = await startAuthorizationServer({ port: config.asPort, audience: config.audience, accessTokenTtl: config.accessTokenTtl });
+  if (!config.issuer) {
+    embedded = await startAuthorizationServer({ port: config.asPort, audience: config.audience, accessTokenTtl: config.accessTokenTtl, opaque: config.opaqueTokens });
+  }
   const issuer = config.issuer ?? embedded!.issuer;
 
   const guard: ScopeguardOptions = {
@@ -28,6 +30,11 @@ async function main(): Promise<void> {
     permissions: config.permissions,
     clockTolerance: config.clockTolerance,
     realm: 'orders-api',
+    // DPoP-bound tokens (RFC 9449) as well as bearer tokens.
+    dpop: {},
+    ...(embedded && config.opaqueTokens && {
+      introspection: { endpoint: embedded.introspectionEndpoint, clientId: API_CLIENT.client_id, clientSecret: API_CLIENT.client_secret },
+    }),
   };
 
   let server: Server;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ClientCredentialsClient, TokenRequestError } from '../src/client';
 import { send } from '../../../test/support/http';
+import { createDpopKey } from '@scopeguard/testing';
 
 interface Running {
   api: string;
@@ -110,6 +111,33 @@ describe.each([
     expect(foreign.status).toBe(401);
   });
 
+  it('DPoP: a token bound at the real token endpoint works with proofs, never as a bearer token', async () => {
+    const key = await createDpopKey('ES256');
+    const tokenEndpoint = `${app.as}/token`;
+    const issued = await fetch(tokenEndpoint, {
+      method: 'POST',
+      headers: {
+        dpop: await key.proof({ method: 'POST', url: tokenEndpoint }),
+        authorization: `Basic ${Buffer.from('orders-worker:worker-secret').toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: 'grant_type=client_credentials&scope=orders.read',
+    });
+    const { access_token: token, token_type: type } = (await issued.json()) as { access_token: string; token_type: string };
+    expect(type).toBe('DPoP');
+    const url = `${app.api}/orders`;
+    const proof = () => key.proof({ method: 'GET', url, accessToken: token });
+    expect((await send(url, { headers: { authorization: `DPoP ${token}`, dpop: await proof() } })).status).toBe(200);
+    const replay = await proof();
+    await send(url, { headers: { authorization: `DPoP ${token}`, dpop: replay } });
+    const replayed = await send(url, { headers: { authorization: `DPoP ${token}`, dpop: replay } });
+    expect(replayed.status).toBe(401);
+    expect(replayed.body.error).toBe('invalid_dpop_proof');
+    const asBearer = await send(url, { headers: bearer(token) });
+    expect(asBearer.status).toBe(401);
+    expect(asBearer.headers['www-authenticate']).toContain('DPoP algs=');
+  });
+
   it('bad input gets a clear 400, never a 500', async () => {
     const value = await worker(app.as);
     const badJson = await send(`${app.api}/orders`, { method: 'POST', headers: json(value), body: '{"item":' });
@@ -118,7 +146,25 @@ describe.each([
     expect(missing.status).toBe(400);
     expect(missing.body.message).toMatch(/quantity/);
     expect((await send(`${app.api}/health`)).body).toEqual({ status: 'ok' });
-    expect((await send(`${app.api}/orders`)).headers['www-authenticate']).toBe('Bearer realm="orders-api"');
+    expect((await send(`${app.api}/orders`)).headers['www-authenticate']).toBe('Bearer realm="orders-api", DPoP algs="ES256 EdDSA RS256 PS256"');
+  });
+});
+
+describe('opaque tokens introspected at the real authorization server (OPAQUE_TOKENS=1)', () => {
+  let app: Running;
+  beforeAll(async () => {
+    app = await start([], { OPAQUE_TOKENS: '1' });
+  }, 30_000);
+  afterAll(() => app?.child.kill('SIGTERM'));
+
+  it('an opaque token is introspected, and the intersection still applies', async () => {
+    const token = await reporter(app.as);
+    expect(token.split('.')).toHaveLength(1);
+    expect((await send(`${app.api}/orders`, { headers: bearer(token) })).status).toBe(200);
+    const res = await send(`${app.api}/orders`, { method: 'POST', headers: json(token), body: JSON.stringify({ item: 'x', quantity: 1 }) });
+    expect(res.status).toBe(403);
+    expect(res.headers['www-authenticate']).toContain('scope="orders.write"');
+    expect((await send(`${app.api}/orders`, { headers: bearer('not-a-token-the-server-issued') })).status).toBe(401);
   });
 });
 
