@@ -5,7 +5,8 @@
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { ScopeguardError } from './errors';
-import { hasDuplicateMembers } from './json';
+import { parseCompactJws } from './jws';
+import { PRIVATE_MEMBERS, keyTypeFor } from './jwks';
 import { publicKeyFromJwk, verifySignature } from './signature';
 
 /** Remembers proof `jti`s until they expire; a shared store (Redis, …) can implement it. */
@@ -79,7 +80,6 @@ export class DpopError extends ScopeguardError {
   }
 }
 
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 const NONCE_PERIOD_MS = 5 * 60 * 1000;
 
 /** RFC 7638 JWK thumbprint (SHA-256, base64url) of a public key. */
@@ -132,32 +132,23 @@ export class DpopVerifier {
       throw new DpopError('ERR_DPOP_PROOF', description);
     };
     if (request.proofs.length !== 1) fail('exactly one DPoP proof header is required');
-    const proof = request.proofs[0]!;
-    const parts = proof.split('.');
-    if (parts.length !== 3 || !parts.every((part) => /^[A-Za-z0-9_-]+$/.test(part))) fail('the DPoP proof is not a compact JWS');
-    const [header, claims] = parts.slice(0, 2).map((part) => {
-      const text = Buffer.from(part, 'base64url').toString('utf8');
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch {
-        return fail('the DPoP proof is not valid JSON');
-      }
-      if (typeof value !== 'object' || value === null || Array.isArray(value) || hasDuplicateMembers(text)) fail('the DPoP proof is malformed');
-      return value as Record<string, unknown>;
-    }) as [Record<string, unknown>, Record<string, unknown>];
-
+    const { header, payload: claims, signature, signingInput } = parseCompactJws(request.proofs[0]!, (why) => fail(`the DPoP proof is malformed: ${why}`));
     if (header.typ !== 'dpop+jwt') fail('the DPoP proof must have typ dpop+jwt');
     if (typeof header.alg !== 'string' || !this.algorithms.includes(header.alg)) fail('the DPoP proof algorithm is not allowed');
     const jwk = header.jwk as Record<string, unknown> | undefined;
     if (typeof jwk !== 'object' || jwk === null || PRIVATE_MEMBERS.some((member) => jwk[member] !== undefined)) fail('the DPoP proof must carry a public jwk');
+    // The same alg-to-key rule as for the issuer's keys: no RSA key under an ES alg, no wrong curve.
+    const type = keyTypeFor(header.alg as string);
+    if (type === undefined || jwk!.kty !== type.kty || (type.crv !== undefined && !type.crv.includes(jwk!.crv as string))) {
+      fail('the DPoP proof key does not suit its algorithm');
+    }
     let key;
     try {
       key = publicKeyFromJwk(jwk!);
     } catch {
       return fail('the DPoP proof key is not a valid public key');
     }
-    if (!verifySignature(header.alg as string, key, `${parts[0]}.${parts[1]}`, Buffer.from(parts[2]!, 'base64url'))) fail('the DPoP proof signature is invalid');
+    if (!verifySignature(header.alg as string, key, signingInput, signature)) fail('the DPoP proof signature is invalid');
 
     if (claims.htm !== request.method) fail('the DPoP proof htm does not match the request method');
     const base = this.#options.publicBaseUrl ?? (request.host ? `${request.secure ? 'https' : 'http'}://${request.host}` : undefined);

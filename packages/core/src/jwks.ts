@@ -47,11 +47,12 @@ interface LoadedKey {
   readonly key: KeyObject;
 }
 
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
+/** JWK members that only private or symmetric keys have (RFC 7518 §6). */
+export const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 const MAX_CANDIDATES = 4;
 
 /** Key type and curve an algorithm needs (RFC 7518 §3, RFC 8037 §3.1). */
-function keyTypeFor(alg: string): { kty: string; crv?: readonly string[] } | undefined {
+export function keyTypeFor(alg: string): { kty: string; crv?: readonly string[] } | undefined {
   if (/^(RS|PS)(256|384|512)$/.test(alg)) return { kty: 'RSA' };
   switch (alg) {
     case 'ES256': return { kty: 'EC', crv: ['P-256'] };

@@ -6,7 +6,7 @@
  */
 import { checkClaims } from './claims';
 import { InvalidTokenError } from './errors';
-import { hasDuplicateMembers } from './json';
+import { parseCompactJws } from './jws';
 import type { KeySource } from './jwks';
 import type { ResolvedOptions } from './options';
 import { verifySignature } from './signature';
@@ -29,42 +29,8 @@ export interface VerifiedToken {
   readonly keyId: string;
 }
 
-const BASE64URL_SEGMENT = /^[A-Za-z0-9_-]+$/;
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
-
-function malformed(description: string): InvalidTokenError {
-  return new InvalidTokenError('ERR_TOKEN_MALFORMED', description);
-}
-
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-
-/**
- * Decodes one segment; only the canonical, unpadded base64url of its bytes is accepted (RFC 7515
- * §2): no length of 4n+1, and no bits set in the last character beyond the encoded bytes.
- */
-function decodeSegment(segment: string): Buffer {
-  if (!BASE64URL_SEGMENT.test(segment)) throw malformed('the token is not made of three base64url segments');
-  const tail = segment.length % 4;
-  const unusedBits = tail === 2 ? 0b1111 : tail === 3 ? 0b11 : 0;
-  if (tail === 1 || (ALPHABET.indexOf(segment[segment.length - 1]!) & unusedBits) !== 0) {
-    throw malformed('the token uses non-canonical base64url');
-  }
-  return Buffer.from(segment, 'base64url');
-}
-
-/** A JOSE header or claims set: UTF-8 JSON, an object, no duplicate member names (RFC 8725 §3.x). */
-function parseJsonObject(bytes: Buffer, what: string): Record<string, unknown> {
-  let text: string;
-  let value: unknown;
-  try {
-    text = UTF8.decode(bytes);
-    value = JSON.parse(text);
-  } catch {
-    throw malformed(`the token ${what} is not valid UTF-8 JSON`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw malformed(`the token ${what} is not a JSON object`);
-  if (hasDuplicateMembers(text)) throw malformed('the token has duplicate JSON member names');
-  return value as Record<string, unknown>;
+function malformed(description: string): never {
+  throw new InvalidTokenError('ERR_TOKEN_MALFORMED', description);
 }
 
 /**
@@ -106,15 +72,9 @@ function checkHeader(header: Record<string, unknown>, options: ResolvedOptions):
 
 /** Verifies `token` against `keys` under `options`. @throws {@link ScopeguardError} (401 or 503). */
 export async function verifyAccessToken(token: string, options: ResolvedOptions, keys: KeySource): Promise<VerifiedToken> {
-  const parts = token.split('.');
-  if (parts.length === 5) throw malformed('encrypted tokens (JWE) are not accepted');
-  if (parts.length !== 3) throw malformed('the token is not a JWS in compact serialization');
-  const [encodedHeader, encodedPayload, encodedSignature] = parts as [string, string, string];
-  const header = checkHeader(parseJsonObject(decodeSegment(encodedHeader), 'header'), options);
-  const payload = parseJsonObject(decodeSegment(encodedPayload), 'payload');
-  const signature = decodeSegment(encodedSignature);
+  const { header: parsedHeader, payload, signature, signingInput } = parseCompactJws(token, malformed, (value) => checkHeader(value, options));
+  const header = parsedHeader as JoseHeader;
 
-  const signingInput = token.slice(0, encodedHeader.length + 1 + encodedPayload.length);
   // Synchronous when the key is already loaded: no tick on the common path.
   const found = keys.candidates(header.alg, header.kid);
   const candidates = Array.isArray(found) ? found : await found;

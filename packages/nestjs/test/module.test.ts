@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Injectable, Module, type INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
+import { Test, type TestingModule } from '@nestjs/testing';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { ScopeguardGuard, ScopeguardModule, type ScopeguardModuleOptions } from '@scopeguard/nestjs';
@@ -24,12 +24,16 @@ function options(extra: Partial<ScopeguardModuleOptions> = {}): ScopeguardModule
   return { issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri, realm: 'orders', permissions, ...extra };
 }
 
-async function start(platform: 'express' | 'fastify', imports: unknown[], controllers: unknown[] = [OrdersController, HealthController, MeController, ExplicitController]) {
-  const moduleRef = await Test.createTestingModule({ imports: imports as never[], controllers: controllers as never[] }).compile();
+/** Listens on 127.0.0.1:0 with a compiled testing module. */
+async function serve(moduleRef: TestingModule, platform: 'express' | 'fastify' = 'express') {
   const app: INestApplication = platform === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter()) : moduleRef.createNestApplication();
   app.useLogger(false);
   await app.listen(0, '127.0.0.1');
   return { app, base: (await app.getUrl()).replace('[::1]', '127.0.0.1') };
+}
+
+async function start(platform: 'express' | 'fastify', imports: unknown[], controllers: unknown[] = [OrdersController, HealthController, MeController, ExplicitController]) {
+  return serve(await Test.createTestingModule({ imports: imports as never[], controllers: controllers as never[] }).compile(), platform);
 }
 
 const bearer = async (clientId: string, scope: string) => ({ authorization: `Bearer ${await issuer.mint({ clientId, scope })}` });
@@ -191,11 +195,9 @@ describe('module configuration', () => {
       .overrideProvider(ScopeguardGuard)
       .useValue(fakeGuard)
       .compile();
-    const app = moduleRef.createNestApplication();
-    app.useLogger(false);
-    await app.listen(0, '127.0.0.1');
+    const { app, base } = await serve(moduleRef);
     try {
-      const res = await send(`${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/orders`);
+      const res = await send(`${base}/orders`);
       expect(res.status).toBe(200);
       expect(res.body.client).toBe('overridden');
     } finally {
@@ -208,11 +210,9 @@ describe('module configuration', () => {
       .overrideGuard(ScopeguardGuard)
       .useValue(fakeGuard)
       .compile();
-    const app = moduleRef.createNestApplication();
-    app.useLogger(false);
-    await app.listen(0, '127.0.0.1');
+    const { app, base } = await serve(moduleRef);
     try {
-      const res = await send(`${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/explicit`);
+      const res = await send(`${base}/explicit`);
       expect(res.status).toBe(200);
     } finally {
       await app.close();

@@ -3,7 +3,7 @@
  * bind tokens to (`issuer.mint({ claims: { cnf: { jkt: key.jkt } } })`).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { exportJWK, generateKeyPair } from 'jose';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { signCompact, type TestAlgorithm } from './issuer';
 
 /** What a proof says; every field can be overridden to make a bad one. */
@@ -33,8 +33,7 @@ export interface DpopKey {
 export async function createDpopKey(alg: TestAlgorithm = 'ES256'): Promise<DpopKey> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
   const jwk = (await exportJWK(publicKey)) as Record<string, unknown>;
-  const members = jwk.kty === 'RSA' ? ['e', 'kty', 'n'] : jwk.kty === 'EC' ? ['crv', 'kty', 'x', 'y'] : ['crv', 'kty', 'x'];
-  const jkt = createHash('sha256').update(`{${members.map((m) => `"${m}":${JSON.stringify(jwk[m])}`).join(',')}}`).digest('base64url');
+  const jkt = await calculateJwkThumbprint(jwk, 'sha256');
   return {
     alg,
     jwk,

@@ -1,0 +1,63 @@
+/**
+ * Compact JWS parsing (RFC 7515 §7.1), shared by access tokens and DPoP proofs: three segments of
+ * canonical, unpadded base64url; header and payload UTF-8 JSON objects without duplicate members.
+ * Nothing here checks a signature or a claim.
+ */
+import { hasDuplicateMembers } from './json';
+
+/** A parsed compact JWS. */
+export interface ParsedJws {
+  readonly header: Record<string, unknown>;
+  readonly payload: Record<string, unknown>;
+  readonly signature: Buffer;
+  /** `header.payload` as sent: what the signature covers. */
+  readonly signingInput: string;
+}
+
+const BASE64URL_SEGMENT = /^[A-Za-z0-9_-]+$/;
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Decodes one segment; only the canonical, unpadded base64url of its bytes is accepted (RFC 7515
+ * §2): no length of 4n+1, and no bits set in the last character beyond the encoded bytes.
+ */
+function decodeSegment(segment: string, fail: (description: string) => never): Buffer {
+  if (!BASE64URL_SEGMENT.test(segment)) fail('the token is not made of three base64url segments');
+  const tail = segment.length % 4;
+  const unusedBits = tail === 2 ? 0b1111 : tail === 3 ? 0b11 : 0;
+  if (tail === 1 || (ALPHABET.indexOf(segment[segment.length - 1]!) & unusedBits) !== 0) fail('the token uses non-canonical base64url');
+  return Buffer.from(segment, 'base64url');
+}
+
+/** A JOSE header or claims set: UTF-8 JSON, an object, no duplicate member names (RFC 8725 §3.x). */
+function parseJsonObject(bytes: Buffer, what: string, fail: (description: string) => never): Record<string, unknown> {
+  let text = '';
+  let value: unknown;
+  try {
+    text = UTF8.decode(bytes);
+    value = JSON.parse(text);
+  } catch {
+    fail(`the token ${what} is not valid UTF-8 JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`the token ${what} is not a JSON object`);
+  if (hasDuplicateMembers(text)) fail('the token has duplicate JSON member names');
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Parses a compact JWS; `fail` throws the caller's error (401 for tokens, DPoP errors for proofs).
+ * `checkHeader` runs as soon as the header is read, so header rules (an `alg` of `none`) are
+ * reported before anything about the payload or signature.
+ */
+export function parseCompactJws(token: string, fail: (description: string) => never, checkHeader?: (header: Record<string, unknown>) => void): ParsedJws {
+  const parts = token.split('.');
+  if (parts.length === 5) fail('encrypted tokens (JWE) are not accepted');
+  if (parts.length !== 3) fail('the token is not a JWS in compact serialization');
+  const [encodedHeader, encodedPayload, encodedSignature] = parts as [string, string, string];
+  const header = parseJsonObject(decodeSegment(encodedHeader, fail), 'header', fail);
+  checkHeader?.(header);
+  const payload = parseJsonObject(decodeSegment(encodedPayload, fail), 'payload', fail);
+  const signature = decodeSegment(encodedSignature, fail);
+  return { header, payload, signature, signingInput: token.slice(0, encodedHeader.length + 1 + encodedPayload.length) };
+}
