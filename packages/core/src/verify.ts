@@ -74,6 +74,10 @@ function checkHeader(header: Record<string, unknown>, options: ResolvedOptions):
 export async function verifyAccessToken(token: string, options: ResolvedOptions, keys: KeySource): Promise<VerifiedToken> {
   const { header: parsedHeader, payload, signature, signingInput } = parseCompactJws(token, malformed, (value) => checkHeader(value, options));
   const header = parsedHeader as JoseHeader;
+  // Before any key lookup: a token naming another issuer can cause no JWKS fetch (RFC 8725 §3.8).
+  if (!options.issuers.includes(payload.iss as string)) {
+    throw new InvalidTokenError('ERR_TOKEN_CLAIM', payload.iss === undefined ? 'the token lacks the required iss claim' : 'the iss claim is not accepted', { claim: 'iss' });
+  }
 
   // Synchronous when the key is already loaded: no tick on the common path.
   const found = keys.candidates(header.alg, header.kid);

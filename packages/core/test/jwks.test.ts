@@ -219,3 +219,15 @@ describe('hostile or broken key sets', () => {
     }
   });
 });
+
+describe('foreign issuers cost no fetch', () => {
+  it('a token naming another issuer, with an unknown kid, is refused without any JWKS request', async () => {
+    const engine = guard({ jwks: { cooldownMs: 0 } });
+    expect(await codeOf(engine.verify(await issuer.mint()))).toBe('OK');
+    const before = issuer.requests.jwks;
+    for (let i = 0; i < 20; i++) {
+      expect(await codeOf(engine.verify(await issuer.mint({ issuer: 'https://elsewhere.example', header: { kid: `k${i}` } })))).toBe('ERR_TOKEN_CLAIM');
+    }
+    expect(issuer.requests.jwks).toBe(before);
+  });
+});

@@ -43,8 +43,8 @@ export function scopeguard(options: ScopeguardMiddlewareOptions | Scopeguard): S
   let onError: ErrorMode = 'respond';
   if (options instanceof Scopeguard) engine = options;
   else {
+    // Everything but onError is the engine's, and the engine validates it.
     const { onError: mode = 'respond', ...engineOptions } = options;
-    // (the rest is the engine's options, validated by the engine)
     if (mode !== 'respond' && mode !== 'next') throw new TypeError('scopeguard: option "onError" must be "respond" or "next"');
     onError = mode;
     engine = new Scopeguard(engineOptions as ScopeguardOptions);
