@@ -43,6 +43,8 @@ export interface CaseContext {
   tenantAudience: string;
   /** An issuer with an RFC 7662 endpoint, for the `introspection` profile. */
   introspecting: TestIssuer;
+  /** The issuer whose JWKS is down, for the `down` profile. */
+  downIssuer: string;
   /** URL of a server that counts requests; `jku`/`x5u` point at it and must never be fetched. */
   trap: string;
 }
@@ -72,7 +74,7 @@ function signWith(key: KeyObject, header: object, payload: object | string, opti
 }
 
 export function buildCases(context: CaseContext): Case[] {
-  const { issuer, other, trap, tenantAudience, introspecting } = context;
+  const { issuer, other, trap, tenantAudience, introspecting, downIssuer } = context;
   const mint = (options: Parameters<TestIssuer['mint']>[0] = {}) => issuer.mint({ clientId: 'worker', scope: 'orders.read', ...options });
   const claims = (extra: Record<string, unknown> = {}) => ({ iss: issuer.issuer, aud: issuer.audience, sub: 'worker', client_id: 'worker', scope: 'orders.read', iat: now(), exp: now() + 300, jti: 'j', ...extra });
   const jwk = (kty: string) => issuer.jwks().keys.find((key) => key.kty === kty && (kty !== 'OKP' || key.crv === 'Ed25519'))!;
@@ -225,7 +227,8 @@ export function buildCases(context: CaseContext): Case[] {
     { group: 'RFC 7662', profile: 'introspection', name: 'JWTs still verified locally', request: async () => get(bearer(await introspecting.mint({ clientId: 'worker', scope: 'orders.read' }))), expect: OK },
 
     // ── Faults ───────────────────────────────────────────────────────────────────────────────
-    { group: 'Faults', profile: 'down', name: 'JWKS down → 503, never 401 or 500', request: async () => get(bearer(await mint())), expect: UNAVAILABLE },
+    { group: 'Faults', profile: 'down', name: 'JWKS down → 503, never 401 or 500', request: async () => get(bearer(await mint({ issuer: downIssuer }))), expect: UNAVAILABLE },
+    { group: 'Faults', profile: 'down', name: 'JWKS down, token of an untrusted issuer → 401 (keys never consulted)', request: async () => get(bearer(await mint())), expect: INVALID },
     { group: 'Faults', profile: 'down', name: 'JWKS down, no token → still 401', request: async () => get({}), expect: BARE },
   ];
   return cases;

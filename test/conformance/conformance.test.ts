@@ -91,7 +91,7 @@ beforeAll(async () => {
     res.end('{}');
   });
   trapUrl = await listen(trap);
-  cases.push(...buildCases({ issuer, other, trap: trapUrl, tenantAudience: TENANT_AUDIENCE, introspecting }));
+  cases.push(...buildCases({ issuer, other, trap: trapUrl, tenantAudience: TENANT_AUDIENCE, introspecting, downIssuer: down.issuer }));
   const profiles = new Set<Profile>(['default', 'strict', 'sources', 'cc', 'resolver', 'down', 'tenants', 'metadata', 'introspection']);
   await Promise.all(
     ADAPTERS.flatMap((adapter) => [...profiles].map(async (profile) => running.set(`${adapter}/${profile}`, await startAdapter(adapter, options(profile))))),
@@ -143,7 +143,7 @@ function checkAnswer(res: TestResponse, testCase: Case): void {
 }
 
 // Case names are known only after the issuers exist; the table is static, so build it with placeholders.
-const table = buildCases({ issuer: { issuer: '' } as never, other: undefined as never, trap: '', tenantAudience: '', introspecting: undefined as never });
+const table = buildCases({ issuer: { issuer: '' } as never, other: undefined as never, trap: '', tenantAudience: '', introspecting: undefined as never, downIssuer: '' });
 
 describe.each(table.map((testCase, index) => [`${testCase.group} · ${testCase.name}`, index] as const))('%s', (label, index) => {
   let request: CaseRequest;
