@@ -92,7 +92,7 @@ Try it (copy and paste):
   curl -i ${api}/orders -H "Authorization: Bearer not.a.token"
   curl -i ${api}/health
 
-  # 5. the worker client (caches its token): npm run worker
+  # 5. the worker client (caches its token), from the repository root: npm run worker
 `);
 }
 
