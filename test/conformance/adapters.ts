@@ -6,7 +6,7 @@
 import 'reflect-metadata';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer, type ServerOptions as TlsOptions } from 'node:https';
-import { Controller, Get, HttpCode, Post, UseGuards, type INestApplication, type Type } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post, UseGuards, type INestApplication, type NestApplicationOptions, type Type } from '@nestjs/common';
 import { AuthGuard, PassportModule } from '@nestjs/passport';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
@@ -29,13 +29,40 @@ export interface RunningAdapter {
   before?(): void;
 }
 
-export type AdapterName = 'express5' | 'express4' | 'nest-express' | 'nest-fastify' | 'passport';
-export const ADAPTERS: readonly AdapterName[] = ['express5', 'express4', 'nest-express', 'nest-fastify', 'passport'];
+/**
+ * `passport`: `@UseGuards(AuthGuard('scopeguard'), ScopeguardGuard)` on the controller;
+ * `passport-global`: the module's global guard, and `AuthGuard('scopeguard')` on the controller too.
+ */
+export type AdapterName = 'express5' | 'express4' | 'nest-express' | 'nest-fastify' | 'passport' | 'passport-global';
+export const ADAPTERS: readonly AdapterName[] = ['express5', 'express4', 'nest-express', 'nest-fastify', 'passport', 'passport-global'];
 
-async function startExpress(flavour: typeof express5, options: ScopeguardOptions, tls?: TlsOptions): Promise<RunningAdapter> {
+/** What an app around the guard does besides. */
+export interface AppExtras {
+  /**
+   * Another middleware sets `req.auth` to a forged principal holding every scope (express-jwt, a
+   * leftover test stub): on Express after `scopeguard()`, on Nest before the guards.
+   */
+  forgeAuth?: boolean;
+}
+
+/** A principal-shaped object no engine made. */
+export const FORGED_AUTH = Object.freeze({
+  clientId: 'forged',
+  subject: 'forged',
+  issuer: 'https://forged.example',
+  audience: [],
+  scopes: ['orders.read', 'orders.write', 'orders.admin'],
+  permissions: ['orders.read', 'orders.write', 'orders.admin'],
+  isClientCredentials: true,
+  expiresAt: new Date(Date.now() + 3_600_000),
+  claims: {},
+});
+
+async function startExpress(flavour: typeof express5, options: ScopeguardOptions, tls: TlsOptions | undefined, extras: AppExtras): Promise<RunningAdapter> {
   const app = flavour();
   app.use(flavour.urlencoded({ extended: false }));
   app.use(scopeguard(options));
+  if (extras.forgeAuth) app.use((req: express5.Request, _res: unknown, next: () => void) => ((req as { auth?: unknown }).auth = FORGED_AUTH, next()));
   const ok = (_req: unknown, res: express5.Response) => void res.json({ ok: true });
   app.get('/read', requireScopes('orders.read'), ok);
   app.post('/read', requireScopes('orders.read'), ok);
@@ -78,23 +105,38 @@ class GuardedController {
 @Controller()
 class PassportController extends GuardedController {}
 
-async function startNest(platform: 'express' | 'fastify', options: ScopeguardOptions, passport: boolean, tls?: TlsOptions): Promise<RunningAdapter> {
+/** The global guard authenticates first, then Passport's AuthGuard runs on the same request. */
+@UseGuards(AuthGuard('scopeguard'))
+@Controller()
+class PassportGlobalController extends GuardedController {}
+
+async function startNest(
+  platform: 'express' | 'fastify',
+  options: ScopeguardOptions,
+  passport: 'no' | 'local' | 'global',
+  tls: TlsOptions | undefined,
+  extras: AppExtras,
+): Promise<RunningAdapter> {
   const moduleRef = await Test.createTestingModule({
-    imports: passport
-      ? [PassportModule, ScopeguardModule.forRoot(options)]
-      : [ScopeguardModule.forRoot({ ...options, global: true })],
-    controllers: [(passport ? PassportController : GuardedController) as Type],
-    providers: passport ? [ScopeguardStrategy] : [],
+    imports: [...(passport === 'no' ? [] : [PassportModule]), ScopeguardModule.forRoot({ ...options, global: passport !== 'local' })],
+    controllers: [(passport === 'no' ? GuardedController : passport === 'local' ? PassportController : PassportGlobalController) as Type],
+    providers: passport === 'no' ? [] : [ScopeguardStrategy],
   }).compile();
   const app: INestApplication =
     platform === 'fastify'
       ? moduleRef.createNestApplication(new FastifyAdapter(tls ? { https: tls } : {}))
-      : moduleRef.createNestApplication(tls ? { httpsOptions: tls } : {});
+      : moduleRef.createNestApplication(tls ? { httpsOptions: tls as NonNullable<NestApplicationOptions['httpsOptions']> } : {});
   app.useLogger(false);
+  if (extras.forgeAuth) {
+    if (platform === 'fastify') {
+      const fastify = app.getHttpAdapter().getInstance() as { addHook(name: 'onRequest', hook: (request: { auth?: unknown }, reply: unknown, done: () => void) => void): void };
+      fastify.addHook('onRequest', (request, _reply, done) => ((request.auth = FORGED_AUTH), done()));
+    } else app.use((req: { auth?: unknown }, _res: unknown, next: () => void) => ((req.auth = FORGED_AUTH), next()));
+  }
   await app.listen(0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   const base = tls ? url.replace('http:', 'https:') : url;
-  if (!passport) return { base, close: () => app.close() };
+  if (passport === 'no') return { base, close: () => app.close() };
   // Passport keeps strategies in one process-wide registry by name, so when several apps run in
   // one process (as here, one per option profile) the last one registered would answer for all.
   const strategy = app.get(ScopeguardStrategy);
@@ -102,12 +144,13 @@ async function startNest(platform: 'express' | 'fastify', options: ScopeguardOpt
 }
 
 /** Starts one adapter with one set of engine options, over TLS when `tls` is given. */
-export function startAdapter(name: AdapterName, options: ScopeguardOptions, tls?: TlsOptions): Promise<RunningAdapter> {
+export function startAdapter(name: AdapterName, options: ScopeguardOptions, tls?: TlsOptions, extras: AppExtras = {}): Promise<RunningAdapter> {
   switch (name) {
-    case 'express5': return startExpress(express5, options, tls);
-    case 'express4': return startExpress(express4, options, tls);
-    case 'nest-express': return startNest('express', options, false, tls);
-    case 'nest-fastify': return startNest('fastify', options, false, tls);
-    case 'passport': return startNest('express', options, true, tls);
+    case 'express5': return startExpress(express5, options, tls, extras);
+    case 'express4': return startExpress(express4, options, tls, extras);
+    case 'nest-express': return startNest('express', options, 'no', tls, extras);
+    case 'nest-fastify': return startNest('fastify', options, 'no', tls, extras);
+    case 'passport': return startNest('express', options, 'local', tls, extras);
+    case 'passport-global': return startNest('express', options, 'global', tls, extras);
   }
 }

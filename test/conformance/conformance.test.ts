@@ -4,7 +4,7 @@
  * `realm` once, the same error code in header and JSON body, no CR/LF, scope only on 403.
  */
 import { createServer, type Server } from 'node:http';
-import type { ScopeguardOptions } from '@scopeguard/core';
+import type { DecisionEvent, ScopeguardOptions } from '@scopeguard/core';
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
 import { close, listen, send, type TestResponse } from '../support/http';
 import { ADAPTERS, startAdapter, type AdapterName, type RunningAdapter } from './adapters';
@@ -26,6 +26,10 @@ let trapHits = 0;
 let trapUrl: string;
 const running = new Map<string, RunningAdapter>();
 const results = new Map<string, Map<AdapterName, boolean>>();
+/** Audit events of each running app (`adapter/profile`), cleared before each request. */
+const events = new Map<string, DecisionEvent[]>();
+/** The first adapter's answer to each case, which every other adapter must repeat exactly. */
+const answers = new Map<string, unknown>();
 
 function options(profile: Profile): ScopeguardOptions {
   const base: ScopeguardOptions = {
@@ -94,7 +98,14 @@ beforeAll(async () => {
   cases.push(...buildCases({ issuer, other, trap: trapUrl, tenantAudience: TENANT_AUDIENCE, introspecting, downIssuer: down.issuer }));
   const profiles = new Set<Profile>(['default', 'strict', 'sources', 'cc', 'resolver', 'down', 'tenants', 'metadata', 'introspection']);
   await Promise.all(
-    ADAPTERS.flatMap((adapter) => [...profiles].map(async (profile) => running.set(`${adapter}/${profile}`, await startAdapter(adapter, options(profile))))),
+    ADAPTERS.flatMap((adapter) =>
+      [...profiles].map(async (profile) => {
+        const key = `${adapter}/${profile}`;
+        const seen: DecisionEvent[] = [];
+        events.set(key, seen);
+        running.set(key, await startAdapter(adapter, { ...options(profile), onDecision: (event) => void seen.push(event) }));
+      }),
+    ),
   );
 }, 60_000);
 
@@ -142,6 +153,34 @@ function checkAnswer(res: TestResponse, testCase: Case): void {
   else expect(value).not.toContain('scope=');
 }
 
+/**
+ * The decisions a request must report, the same on every adapter: a valid token is `authenticated`,
+ * then `allowed` or `refused` by the route's requirement (none on `/auth`); a refusal before that
+ * (400, 401, an unknown service user) is one `refused`; an outage one `unavailable`.
+ */
+function expectedOutcomes(testCase: Case, path: string): DecisionEvent['outcome'][] {
+  const { status, scope, body } = testCase.expect;
+  if (body) return [];
+  if (status === 200) return path === '/auth' ? ['authenticated'] : ['authenticated', 'allowed'];
+  if (status === 503) return ['unavailable'];
+  if (status === 403 && scope) return ['authenticated', 'refused'];
+  return ['refused'];
+}
+
+function checkEvents(seen: readonly DecisionEvent[], testCase: Case, res: TestResponse, path: string): void {
+  expect(seen.map((event) => event.outcome)).toEqual(expectedOutcomes(testCase, path));
+  for (const event of seen) expect(event).toMatchObject({ method: testCase.expect.body ? 'GET' : expect.any(String), route: path });
+  const last = seen.at(-1);
+  if (last && res.status !== 200) expect({ status: last.status, reason: last.reason }).toEqual({ status: res.status, reason: res.body.error_description });
+}
+
+/** What must be identical on every adapter. */
+function answerOf(res: TestResponse): unknown {
+  const { status, body } = res;
+  const pick = (name: string) => res.headers[name];
+  return { status, body, challenge: pick('www-authenticate'), retryAfter: pick('retry-after'), cacheControl: status === 200 ? undefined : pick('cache-control') };
+}
+
 // Case names are known only after the issuers exist; the table is static, so build it with placeholders.
 const table = buildCases({ issuer: { issuer: '' } as never, other: undefined as never, trap: '', tenantAudience: '', introspecting: undefined as never, downIssuer: '' });
 
@@ -158,12 +197,18 @@ describe.each(table.map((testCase, index) => [`${testCase.group} · ${testCase.n
     results.set(label, row);
     row.set(adapter, false);
     app.before?.();
-    const res = await send(`${app.base}${request.path ?? '/read'}`, {
+    const seen = events.get(`${adapter}/${testCase.profile ?? 'default'}`)!;
+    seen.length = 0;
+    const path = request.path ?? '/read';
+    const res = await send(`${app.base}${path}`, {
       method: request.method ?? 'GET',
       ...(request.headers && { headers: request.headers }),
       ...(request.body !== undefined && { body: request.body }),
     });
     checkAnswer(res, testCase);
+    checkEvents(seen, testCase, res, path.split('?')[0]!);
+    if (!answers.has(label)) answers.set(label, answerOf(res));
+    expect(answerOf(res)).toEqual(answers.get(label));
     row.set(adapter, true);
   });
 });

@@ -49,7 +49,7 @@ async function verdict(authorization: string | undefined): Promise<'accepted' | 
     timer = setTimeout(() => reject(new Error(`no verdict within ${BOUND_MS} ms`)), BOUND_MS);
   });
   try {
-    await Promise.race([engine.authenticate({ authorization }), timeout]);
+    await Promise.race([engine.admit({ authorization }), timeout]);
     return 'accepted';
   } catch (error) {
     if (!(error instanceof ScopeguardError)) throw error;

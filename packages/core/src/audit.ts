@@ -4,6 +4,7 @@
  * refused; never the token, and never key material.
  */
 import type { ScopeguardErrorCode } from './errors';
+import { callSink } from './hooks';
 
 /** Where a decision was made, as the adapter knows it. */
 export interface RequestInfo {
@@ -15,11 +16,14 @@ export interface RequestInfo {
 /** A decision. */
 export interface DecisionEvent {
   /**
-   * `authenticated`: a valid token (routes without a scope requirement end here);
-   * `allowed`: the route's scope requirements were met; `refused`: 400, 401 or 403;
-   * `unavailable`: 503, the decision could not be made (issuer keys or permissions unreachable).
+   * `authenticated`: a valid token of a known service user (routes without a scope requirement end
+   * here); `allowed`: then the route's scope requirements were met; `refused`: 400, 401 or 403;
+   * `unavailable`: 503, the decision could not be made (issuer keys, permissions, introspection or
+   * the DPoP replay store unreachable); `error`: 500, something failed that no rule foresaw.
+   * A request reports the same sequence on every adapter: `authenticated` then `allowed` or
+   * `refused` by the route's requirement, or a single `refused`, `unavailable` or `error`.
    */
-  readonly outcome: 'authenticated' | 'allowed' | 'refused' | 'unavailable';
+  readonly outcome: 'authenticated' | 'allowed' | 'refused' | 'unavailable' | 'error';
   readonly at: Date;
   readonly method?: string | undefined;
   readonly route?: string | undefined;
@@ -33,16 +37,11 @@ export interface DecisionEvent {
   readonly code?: ScopeguardErrorCode;
   /** The refusal's sanitised description. */
   readonly reason?: string;
-  /** For `unavailable`: what failed underneath (an error message; never token contents). */
+  /** For `unavailable` and `error`: what failed underneath (an error message; never token contents). */
   readonly cause?: string;
 }
 
-/** Calls `hook` without letting a faulty hook break the request it reports on. */
-export function emit(hook: ((event: DecisionEvent) => void) | undefined, event: DecisionEvent): void {
-  if (hook === undefined) return;
-  try {
-    hook(event);
-  } catch {
-    // An audit sink that throws must not turn an answer into a 500.
-  }
+/** Calls `sink` without letting a faulty sink (one that throws or rejects) change the answer. */
+export function emit(sink: ((event: DecisionEvent) => unknown) | undefined, event: DecisionEvent): void {
+  if (sink !== undefined) callSink(sink, event);
 }

@@ -28,6 +28,13 @@ export interface TokenRequest {
   clientCertificateThumbprint?(certificateHeader: string | undefined): string | undefined;
   /** What a DPoP proof is checked against (RFC 9449 §4.3); only asked for DPoP requests. */
   dpopRequest?(): DpopRequest;
+  /**
+   * The framework's request object, one per HTTP request. The engine remembers what it admitted for
+   * it, so a later stage (a route's scope check, a guard after a Passport strategy) authorizes the
+   * principal the engine found, never a `req.auth` set by other code, and a DPoP proof is verified
+   * once per request.
+   */
+  readonly carrier?: object;
 }
 
 /** What extraction needs to know. */
@@ -151,18 +158,31 @@ const thumbprints = new WeakMap<object, string | undefined>();
  * with getters: V8 builds literal accessors on a slow path, which cost ~15 µs a request in Express.
  */
 class NodeTokenRequest implements TokenRequest {
-  readonly authorization: string | string[] | undefined;
-  readonly method: string | undefined;
-  readonly contentType: string | undefined;
   readonly #parsed: { readonly query?: unknown; readonly body?: unknown } | undefined;
   readonly #message: NodeRequestLike;
+  // Read on first use: a stage that finds its request already admitted reads no header at all.
+  #authorization: string | string[] | undefined | null = null;
 
   constructor(message: NodeRequestLike, parsed: { readonly query?: unknown; readonly body?: unknown } | undefined) {
     this.#message = message;
-    this.authorization = authorizationValues(message.rawHeaders);
-    this.method = message.method;
-    this.contentType = message.headers['content-type'];
     this.#parsed = parsed;
+  }
+
+  get carrier(): object {
+    return this.#message;
+  }
+
+  get authorization(): string | string[] | undefined {
+    if (this.#authorization === null) this.#authorization = authorizationValues(this.#message.rawHeaders);
+    return this.#authorization;
+  }
+
+  get method(): string | undefined {
+    return this.#message.method;
+  }
+
+  get contentType(): string | undefined {
+    return this.#message.headers['content-type'];
   }
 
   get query(): unknown {

@@ -1,15 +1,35 @@
 /**
- * JWT claims rules (RFC 7519 §4.1, RFC 9068 §4): `iss` exactly one of the trusted issuers, `aud`
- * containing this API, `exp` required and in the future, `nbf` and `iat` not in the future, all
- * with clock tolerance; finite numbers only (`1e400` parses to Infinity).
+ * The claims validator (RFC 7519 §4.1, RFC 9068 §2.2 and §4, RFC 7662 §2.2): the one place where
+ * claim rules live, for JWT payloads and introspection answers alike. `iss` exactly one of the
+ * trusted issuers, `aud` containing this API, `exp` in the future, `nbf` and `iat` not in the
+ * future, all with clock tolerance; finite numbers only (`1e400` parses to Infinity); strict mode's
+ * required claims; `maxTokenAge`. Time comes in as a parameter, so tests freeze it.
  */
 import { InvalidTokenError } from './errors';
-import type { ResolvedOptions } from './options';
 
 /** RFC 9068 §2.2 claims the strict profile requires. */
 export const RFC9068_REQUIRED_CLAIMS = ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti'] as const;
 
+/** What the validator needs of the options (a resolved issuer entry has it all). */
+export interface ClaimRules {
+  readonly issuers: readonly string[];
+  readonly audiences: readonly string[];
+  readonly clockTolerance: number;
+  readonly maxTokenAge: number | undefined;
+  readonly strict: boolean;
+  readonly introspection?: { readonly endpointChecksAudience?: boolean } | undefined;
+}
+
+/**
+ * Where the claims come from. An introspection answer (RFC 7662 §2.2) may omit `exp` (the answer's
+ * cache ttl bounds it then) outside strict mode, and may omit `aud` when the options declare that
+ * the endpoint only answers for tokens meant for this API (`introspection.endpointChecksAudience`).
+ */
+export type ClaimSource = 'jwt' | 'introspection';
+
 const STRING_CLAIMS = new Set(['iss', 'sub', 'client_id', 'jti']);
+const LENIENT_JWT = ['iss', 'aud', 'exp'] as const;
+const LENIENT_INTROSPECTION = ['iss', 'aud'] as const;
 
 function claimError(claim: string, reason: 'missing' | 'invalid' | 'unexpected'): InvalidTokenError {
   const description =
@@ -17,6 +37,13 @@ function claimError(claim: string, reason: 'missing' | 'invalid' | 'unexpected')
     : reason === 'invalid' ? `the ${claim} claim has an invalid type`
     : `the ${claim} claim is not accepted`;
   return new InvalidTokenError('ERR_TOKEN_CLAIM', description, { claim });
+}
+
+/** Throws unless `iss` is exactly one of `issuers` (no trailing-slash or case leniency). */
+export function checkIssuer(iss: unknown, issuers: readonly string[]): void {
+  if (iss === undefined) throw claimError('iss', 'missing');
+  if (typeof iss !== 'string') throw claimError('iss', 'invalid');
+  if (!issuers.includes(iss)) throw claimError('iss', 'unexpected');
 }
 
 /** A NumericDate claim (RFC 7519 §2), or `undefined` when absent. */
@@ -28,42 +55,55 @@ function numericDate(claims: Record<string, unknown>, claim: string): number | u
 }
 
 /**
- * Checks the claims of a verified token at `nowSeconds`.
+ * Checks a claims set at `nowSeconds`.
  * @throws {@link InvalidTokenError}: `ERR_TOKEN_CLAIM` (missing, mistyped or unexpected `iss`/`aud`/…),
  * `ERR_TOKEN_EXPIRED`, `ERR_TOKEN_NOT_YET_VALID`.
  */
-export function checkClaims(claims: Record<string, unknown>, options: ResolvedOptions, nowSeconds = Math.floor(Date.now() / 1000)): void {
-  const required: readonly string[] = options.strict ? RFC9068_REQUIRED_CLAIMS : ['iss', 'aud', 'exp'];
+export function checkClaims(claims: Record<string, unknown>, rules: ClaimRules, nowSeconds: number, source: ClaimSource = 'jwt'): void {
+  const audienceVouched = source === 'introspection' && rules.introspection?.endpointChecksAudience === true;
+  const required: readonly string[] = rules.strict ? RFC9068_REQUIRED_CLAIMS : source === 'jwt' ? LENIENT_JWT : LENIENT_INTROSPECTION;
   for (const claim of required) {
-    if (!Object.hasOwn(claims, claim)) throw claimError(claim, 'missing');
+    if (claim === 'aud' && audienceVouched) continue;
+    if (!Object.hasOwn(claims, claim) || claims[claim] === undefined) throw claimError(claim, 'missing');
     if (STRING_CLAIMS.has(claim) && typeof claims[claim] !== 'string') throw claimError(claim, 'invalid');
   }
 
-  if (!options.issuers.includes(claims.iss as string)) throw claimError('iss', 'unexpected');
+  checkIssuer(claims.iss, rules.issuers);
   const { aud } = claims;
   if (typeof aud === 'string') {
-    if (!options.audiences.includes(aud)) throw claimError('aud', 'unexpected');
-  } else if (Array.isArray(aud) && aud.every((value) => typeof value === 'string')) {
-    if (!aud.some((value) => options.audiences.includes(value))) throw claimError('aud', 'unexpected');
-  } else {
+    if (!rules.audiences.includes(aud)) throw claimError('aud', 'unexpected');
+  } else if (Array.isArray(aud) && aud.length > 0 && aud.every((value) => typeof value === 'string')) {
+    if (!aud.some((value) => rules.audiences.includes(value))) throw claimError('aud', 'unexpected');
+  } else if (aud !== undefined || !audienceVouched) {
     throw claimError('aud', 'invalid');
   }
 
-  const tolerance = options.clockTolerance;
-  const exp = numericDate(claims, 'exp')!;
+  const tolerance = rules.clockTolerance;
+  const exp = numericDate(claims, 'exp');
   const nbf = numericDate(claims, 'nbf');
   const iat = numericDate(claims, 'iat');
   if (nbf !== undefined && nbf > nowSeconds + tolerance) {
     throw new InvalidTokenError('ERR_TOKEN_NOT_YET_VALID', 'the token is not valid yet', { claim: 'nbf' });
   }
-  if (exp <= nowSeconds - tolerance) throw new InvalidTokenError('ERR_TOKEN_EXPIRED', 'the token has expired', { claim: 'exp' });
+  if (exp !== undefined && exp <= nowSeconds - tolerance) throw new InvalidTokenError('ERR_TOKEN_EXPIRED', 'the token has expired', { claim: 'exp' });
   if (iat !== undefined && iat > nowSeconds + tolerance) {
     throw new InvalidTokenError('ERR_TOKEN_NOT_YET_VALID', 'the token was issued in the future', { claim: 'iat' });
   }
-  if (options.maxTokenAge !== undefined) {
+  if (rules.maxTokenAge !== undefined) {
     if (iat === undefined) throw claimError('iat', 'missing');
-    if (nowSeconds - iat - tolerance > options.maxTokenAge) {
+    if (nowSeconds - iat - tolerance > rules.maxTokenAge) {
       throw new InvalidTokenError('ERR_TOKEN_EXPIRED', 'the token is older than the maximum token age', { claim: 'iat' });
     }
   }
+}
+
+/**
+ * Until when (epoch seconds) a checked claims set stays valid: `exp`, or `iat + maxTokenAge` when
+ * that comes first, plus tolerance; `fallback` when there is no `exp` (an introspection answer's ttl).
+ */
+export function validUntil(claims: Record<string, unknown>, rules: ClaimRules, fallback = Infinity): number {
+  const { exp, iat } = claims as { exp?: number; iat?: number };
+  let until = exp === undefined ? fallback : exp + rules.clockTolerance;
+  if (rules.maxTokenAge !== undefined && iat !== undefined) until = Math.min(until, iat + rules.maxTokenAge + rules.clockTolerance);
+  return until;
 }

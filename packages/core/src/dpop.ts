@@ -3,8 +3,9 @@
  * `DPoP` proof, a JWT signed with the client's key that names the method and URL, is fresh, is used
  * once (`jti`), hashes the access token (`ath`), and whose key's thumbprint is the token's `cnf.jkt`.
  */
-import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { ScopeguardError } from './errors';
+import { createHash, createHmac, randomBytes, type KeyObject } from 'node:crypto';
+import { ScopeguardError, UnavailableError } from './errors';
+import { callHook, type HookPolicy } from './hooks';
 import { parseCompactJws } from './jws';
 import { PRIVATE_MEMBERS, keyTypeFor } from './jwks';
 import { publicKeyFromJwk, verifySignature } from './signature';
@@ -52,6 +53,11 @@ export interface DpopOptions {
   nonce?: boolean;
   /** Where used `jti`s are remembered. Default in memory, per process. */
   replayStore?: DpopReplayStore;
+  /**
+   * A replay store that has not answered within this many milliseconds has failed (503), as has one
+   * that throws, rejects or answers anything but a boolean. Default 1000.
+   */
+  replayStoreTimeoutMs?: number;
 }
 
 /** The request facts a proof is checked against. */
@@ -105,17 +111,28 @@ export class DpopVerifier {
   readonly algorithms: readonly string[];
   readonly #options: DpopOptions;
   readonly #store: DpopReplayStore;
+  readonly #storePolicy: HookPolicy<boolean>;
   readonly #nonceKey = randomBytes(32);
+  readonly #clock: () => number;
 
-  constructor(options: DpopOptions) {
+  constructor(options: DpopOptions, clock: () => number = Date.now) {
     this.#options = options;
+    this.#clock = clock;
     this.mode = options.mode ?? 'allowed';
     this.algorithms = options.algorithms ?? ['ES256', 'EdDSA', 'RS256', 'PS256'];
     this.#store = options.replayStore ?? new MemoryReplayStore();
+    this.#storePolicy = {
+      timeoutMs: options.replayStoreTimeoutMs ?? 1000,
+      accept: (value) => {
+        if (typeof value !== 'boolean') throw new TypeError('the DPoP replay store must answer true or false');
+        return value;
+      },
+      unavailable: (cause) => new UnavailableError('ERR_REPLAY_STORE_UNAVAILABLE', 'the DPoP proof could not be checked for replay', { cause }),
+    };
   }
 
   /** A nonce valid for this period and the next (RFC 9449 §8). */
-  nonce(now = Date.now()): string {
+  nonce(now = this.#clock()): string {
     return this.#nonceFor(Math.floor(now / NONCE_PERIOD_MS));
   }
 
@@ -127,10 +144,12 @@ export class DpopVerifier {
    * Verifies the proof of `request` for `accessToken` bound to `jkt` (the token's `cnf.jkt`).
    * @throws {@link DpopError}.
    */
-  async verify(request: DpopRequest, accessToken: string, jkt: unknown): Promise<void> {
+  async verify(request: DpopRequest | undefined, accessToken: string, jkt: unknown): Promise<void> {
     const fail = (description: string): never => {
       throw new DpopError('ERR_DPOP_PROOF', description);
     };
+    // An adapter that cannot describe the request cannot have a proof checked: refuse, never skip.
+    if (request === undefined) return fail('this server cannot check DPoP proofs on this request');
     if (request.proofs.length !== 1) fail('exactly one DPoP proof header is required');
     const { header, payload: claims, signature, signingInput } = parseCompactJws(request.proofs[0]!, (why) => fail(`the DPoP proof is malformed: ${why}`));
     if (header.typ !== 'dpop+jwt') fail('the DPoP proof must have typ dpop+jwt');
@@ -142,7 +161,7 @@ export class DpopVerifier {
     if (type === undefined || jwk!.kty !== type.kty || (type.crv !== undefined && !type.crv.includes(jwk!.crv as string))) {
       fail('the DPoP proof key does not suit its algorithm');
     }
-    let key;
+    let key: KeyObject;
     try {
       key = publicKeyFromJwk(jwk!);
     } catch {
@@ -154,7 +173,7 @@ export class DpopVerifier {
     const base = this.#options.publicBaseUrl ?? (request.host ? `${request.secure ? 'https' : 'http'}://${request.host}` : undefined);
     const expected = base && normalizeHtu(`${base.replace(/\/$/, '')}${request.target}`);
     if (typeof claims.htu !== 'string' || expected === undefined || normalizeHtu(claims.htu) !== expected) fail('the DPoP proof htu does not match the request URL');
-    const now = Date.now() / 1000;
+    const now = this.#clock() / 1000;
     const window = this.#options.iatWindow ?? 60;
     if (typeof claims.iat !== 'number' || !Number.isFinite(claims.iat) || Math.abs(claims.iat - now) > window) fail('the DPoP proof is not fresh');
     if (typeof claims.jti !== 'string' || claims.jti.length === 0 || claims.jti.length > 256) fail('the DPoP proof has no valid jti');
@@ -164,12 +183,14 @@ export class DpopVerifier {
     if (jkt !== thumbprint) fail('the access token is not bound to the DPoP proof key');
 
     if (this.#options.nonce) {
-      const period = Math.floor(Date.now() / NONCE_PERIOD_MS);
+      const period = Math.floor(this.#clock() / NONCE_PERIOD_MS);
       if (claims.nonce !== this.#nonceFor(period) && claims.nonce !== this.#nonceFor(period - 1)) {
         throw new DpopError('ERR_DPOP_NONCE', 'the resource server requires a fresh DPoP nonce', this.nonce());
       }
     }
     // Last, so a proof refused for another reason does not use up its jti.
-    if (!(await this.#store.claim(`${thumbprint}:${claims.jti}`, (now + window) * 1000 + 1000))) fail('the DPoP proof was already used');
+    const replayKey = `${thumbprint}:${claims.jti}`;
+    const expiresAt = (now + window) * 1000 + 1000;
+    if (!(await callHook(() => this.#store.claim(replayKey, expiresAt), this.#storePolicy))) fail('the DPoP proof was already used');
   }
 }

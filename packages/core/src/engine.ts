@@ -1,15 +1,18 @@
 /**
- * The engine: the one entry adapters call. It ties extraction, issuer selection, verification, the
- * verified-token cache, the permission intersection, audit events and resource metadata together;
- * every rule lives in the module it names.
+ * The engine and its one request pipeline: extract → verdict cache → verify (or introspect) →
+ * permissions → proof of possession → the route's requirements → audit. Every adapter calls
+ * {@link Scopeguard.admit} and only translates its framework's request and reply; every rule lives in
+ * the module it names.
  */
 import { emit, type DecisionEvent, type RequestInfo } from './audit';
 import { extractBearerToken, usesDpopScheme, type TokenRequest } from './bearer';
-import { DpopVerifier } from './dpop';
 import { VerifiedTokenCache, type CacheableVerdict } from './cache';
+import { checkClaims, checkIssuer, validUntil } from './claims';
 import { confirmCertificateBinding } from './confirmation';
 import { discoverJwksUri } from './discovery';
-import { InsufficientScopeError, InvalidTokenError, ScopeguardError, UnavailableError, type ErrorResponse } from './errors';
+import { DpopVerifier } from './dpop';
+import { InsufficientScopeError, InternalError, InvalidTokenError, ScopeguardError, type ErrorResponse } from './errors';
+import { andThen } from './hooks';
 import { Introspector, isCompactJws, type IntrospectedClaims } from './introspection';
 import { RemoteKeySet } from './jwks';
 import { resolveIssuers, type ResolvedOptions, type ScopeguardOptions } from './options';
@@ -29,6 +32,7 @@ interface IssuerContext {
 
 /** Introspection answers carry no key: their verdicts stay valid for as long as the answer is cached. */
 const NO_KEY = { isCurrent: () => true };
+const NO_REQUIREMENTS: readonly ScopeRequirement[] = Object.freeze([]);
 
 interface Verdict extends CacheableVerdict {
   readonly context: IssuerContext;
@@ -39,13 +43,13 @@ interface Verdict extends CacheableVerdict {
 }
 
 /**
- * Protects a resource server. Create one per API (it holds the key and token caches), then call
- * {@link Scopeguard.authenticate} per request and {@link Scopeguard.authorize} per route.
+ * Protects a resource server. Create one per API (it holds the key, token and permission caches);
+ * adapters call {@link Scopeguard.admit} once per request and stage.
  *
  * ```ts
  * const guard = new Scopeguard({ issuer: 'https://as.example.com/', audience: 'https://api.example.com' });
- * const principal = await guard.authenticate({ authorization: req.headers.authorization });
- * guard.authorize(principal, scopeRequirement('all', ['orders.read']));
+ * const canRead = scopeRequirement('all', ['orders.read']);
+ * const principal = await guard.admit(tokenRequestFromNode(req), [canRead]);
  * ```
  */
 export class Scopeguard {
@@ -55,8 +59,10 @@ export class Scopeguard {
   readonly keys: RemoteKeySet;
   readonly #contexts: readonly IssuerContext[];
   readonly #byIssuer = new Map<string, IssuerContext>();
+  readonly #issuers: readonly string[];
   readonly #cache: VerifiedTokenCache<Verdict> | undefined;
-  readonly #onDecision: ((event: DecisionEvent) => void) | undefined;
+  readonly #onDecision: ((event: DecisionEvent) => unknown) | undefined;
+  readonly #clock: () => number;
   readonly #declaredScopes = new Set<string>();
   readonly #metadataUrl: string | undefined;
   readonly #dpop: DpopVerifier | undefined;
@@ -64,28 +70,36 @@ export class Scopeguard {
   readonly #introspecting: IssuerContext | undefined;
   /** One verdict per cached introspection answer, so its principal is built once. */
   readonly #introspected = new WeakMap<IntrospectedClaims, Verdict>();
+  /** The principal admitted for each request (its carrier): provenance, and one DPoP check per request. */
+  readonly #admitted = new WeakMap<object, Principal>();
+  /** Refusals already reported to the audit sink, so that rendering one never reports it twice. */
+  readonly #reported = new WeakSet<ScopeguardError>();
 
   /** @throws {@link ScopeguardConfigError} naming the first wrong option. */
   constructor(options: ScopeguardOptions) {
-    this.#contexts = resolveIssuers(options).map((resolved) => {
-      const { jwksUri, issuers, jwks } = resolved;
+    const resolved = resolveIssuers(options);
+    const clock = resolved[0]!.clock;
+    this.#contexts = resolved.map((entry) => {
+      const { jwksUri, issuers, jwks } = entry;
       const resolveUri = jwksUri !== undefined ? async () => jwksUri : () => discoverJwksUri(issuers[0]!, jwks.timeoutMs);
       const context: IssuerContext = {
-        options: resolved,
-        keys: new RemoteKeySet(resolveUri, jwks),
-        permissions: createPermissionSource(resolved.permissions, resolved.permissionLookup),
-        introspector: resolved.introspection && new Introspector(resolved.introspection),
+        options: entry,
+        keys: new RemoteKeySet(resolveUri, jwks, clock),
+        permissions: createPermissionSource(entry.permissions, entry.permissionLookup, clock),
+        introspector: entry.introspection && new Introspector(entry.introspection, clock),
       };
-      for (const issuer of resolved.issuers) this.#byIssuer.set(issuer, context);
+      for (const issuer of entry.issuers) this.#byIssuer.set(issuer, context);
       return context;
     });
+    this.#issuers = [...this.#byIssuer.keys()];
     this.options = this.#contexts[0]!.options;
     this.keys = this.#contexts[0]!.keys;
+    this.#clock = clock;
     this.#cache = this.options.tokenCache ? new VerifiedTokenCache<Verdict>(this.options.tokenCache) : undefined;
     this.#onDecision = this.options.onDecision;
     this.#metadataUrl = this.options.resourceMetadata && resourceMetadataUrl(this.options.resourceMetadata.resource);
     this.#introspecting = this.#contexts.find((context) => context.introspector !== undefined);
-    this.#dpop = this.options.dpop && new DpopVerifier(this.options.dpop);
+    this.#dpop = this.options.dpop && new DpopVerifier(this.options.dpop, clock);
   }
 
   /** The `realm` of challenges. */
@@ -99,115 +113,62 @@ export class Scopeguard {
   }
 
   /**
-   * Extracts, verifies and resolves the caller of `request`.
-   * @throws {@link ScopeguardError}: 400/401 for a bad request or token, 403 for an unknown
-   * service user, 503 when keys or permissions cannot be obtained. Nothing else escapes.
+   * The pipeline: admits `request` when its token is valid, its client a known service user, its
+   * proof of possession (mTLS, DPoP) holds, and the principal meets every one of `requirements`
+   * (none: any authenticated caller). Reports each decision to `onDecision`.
+   *
+   * Synchronous for a reused token (a verdict-cache hit): returns the principal or throws. Otherwise
+   * a promise. Either way, failure is always a {@link ScopeguardError}: 400/401 for a bad request or
+   * token, 403 for missing scopes or an unknown service user, 503 when a dependency (keys,
+   * permissions, introspection, replay store) failed or timed out, 500 (generic) for anything else.
+   *
+   * A request whose carrier this engine already admitted (an earlier stage) is not authenticated
+   * again: only `requirements` are checked, against the principal the engine found.
    */
-  authenticate(request: TokenRequest): Promise<Principal> {
-    let token: string;
+  admit(request: TokenRequest, requirements: readonly ScopeRequirement[] = NO_REQUIREMENTS, info?: RequestInfo): Principal | Promise<Principal> {
+    const carrier = request.carrier;
+    const known = carrier === undefined ? undefined : this.#admitted.get(carrier);
+    if (known !== undefined) {
+      this.#authorize(known, requirements, info);
+      return known;
+    }
+    let dpop = false;
+    let found: Principal | Promise<Principal>;
     try {
-      token = this.extract(request);
+      const token = extractBearerToken(request, this.options);
+      dpop = this.#dpop !== undefined && usesDpopScheme(request);
+      found = this.#authenticate(token, request, dpop);
+    } catch (error) {
+      throw this.#refusal(error, info, dpop);
+    }
+    if (!(found instanceof Promise)) return this.#admit(carrier, found, requirements, info);
+    return found.then(
+      (principal) => this.#admit(carrier, principal, requirements, info),
+      (error: unknown) => {
+        throw this.#refusal(error, info, dpop);
+      },
+    );
+  }
+
+  /**
+   * Verifies a bare access token (for transports other than HTTP) through the same pipeline, as a
+   * bearer token. Same errors as {@link admit}.
+   */
+  verify(token: string): Promise<Principal> {
+    try {
+      return Promise.resolve(this.admit({ authorization: `Bearer ${token}` }));
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.verify(token, request);
-  }
-
-  /** The bearer token of `request`, per this engine's token sources (RFC 6750 §2). Throws 400/401. */
-  extract(request: TokenRequest): string {
-    return extractBearerToken(request, this.options);
   }
 
   /**
-   * Verifies a bare access token and resolves its principal. Same errors as {@link authenticate}.
-   * Pass the request when certificate-bound tokens (mTLS) are enforced, so the binding can be checked.
-   */
-  async verify(token: string, request?: TokenRequest): Promise<Principal> {
-    const dpop = request !== undefined && this.#dpop !== undefined && usesDpopScheme(request);
-    try {
-      const principal =
-        this.#introspecting !== undefined && !isCompactJws(token)
-          ? await this.#principal(await this.#introspect(this.#introspecting, token))
-          : await this.#principal(this.#cache?.get(token, Date.now()) ?? this.#remember(token, await this.#verifyToken(token)));
-      this.#confirm(principal, request, dpop);
-      if (dpop) await this.#dpop!.verify(request!.dpopRequest!(), token, (principal.claims.cnf as { jkt?: unknown } | undefined)?.jkt);
-      return principal;
-    } catch (error) {
-      // A failed DPoP request is answered with a DPoP challenge (RFC 9449 §7.1).
-      if (dpop && error instanceof ScopeguardError) error.scheme = 'DPoP';
-      throw error;
-    }
-  }
-
-  /**
-   * Proof-of-possession rules that hold on every request, cached or not: RFC 8705 (the token's
-   * certificate), RFC 9449 §7.2 (a DPoP-bound token is never accepted as a bearer token), and
-   * DPoP `required` mode (bearer tokens refused).
-   */
-  #confirm(principal: Principal, request: TokenRequest | undefined, dpop: boolean): void {
-    const { mtls } = this.options;
-    if (mtls !== undefined) confirmCertificateBinding(principal.claims, request?.clientCertificateThumbprint?.(mtls.certificateHeader), mtls.mode);
-    if (dpop) return;
-    if ((principal.claims.cnf as { jkt?: unknown } | undefined)?.jkt !== undefined) {
-      throw new InvalidTokenError('ERR_TOKEN_BINDING', 'the token is DPoP-bound: send it with the DPoP scheme and a proof', { claim: 'cnf' });
-    }
-    if (this.#dpop?.mode === 'required') throw new InvalidTokenError('ERR_TOKEN_BINDING', 'this API accepts only DPoP-bound tokens');
-  }
-
-  /**
-   * The principal of `token` when its verdict is cached and its permissions are known, with no
-   * asynchronous step; `undefined` when {@link verify} must run. This is the hot path of a reused
-   * client-credentials token: adapters call it first so a cache hit costs no promise or tick.
-   * Throws like {@link verify} (an unknown service user).
-   */
-  cachedPrincipal(token: string, request?: TokenRequest): Principal | undefined {
-    // Every DPoP proof is checked (and its jti recorded), so DPoP requests take the verified path.
-    if (this.#dpop !== undefined && request !== undefined && usesDpopScheme(request)) return undefined;
-    const verdict =
-      this.#introspecting !== undefined && !isCompactJws(token) ? this.#cachedIntrospection(this.#introspecting, token) : this.#cache?.get(token, Date.now());
-    if (verdict === undefined) return undefined;
-    const principal = this.#principal(verdict);
-    if (principal instanceof Promise) return undefined;
-    this.#confirm(principal, request, false);
-    return principal;
-  }
-
-  /**
-   * Throws a 403 {@link InsufficientScopeError} unless the principal meets every requirement
-   * (none: any authenticated caller). Emits an `allowed` decision when it does.
-   */
-  authorize(principal: Principal, requirements: ScopeRequirement | readonly ScopeRequirement[], info?: RequestInfo): void {
-    const list = Array.isArray(requirements) ? (requirements as readonly ScopeRequirement[]) : [requirements as ScopeRequirement];
-    for (const requirement of list) assertRequirement(principal.permissions, requirement);
-    if (this.#onDecision) {
-      emit(this.#onDecision, { outcome: 'allowed', at: new Date(), ...this.#who(principal, info), requiredScopes: list.flatMap((r) => r.scopes) });
-    }
-  }
-
-  /** Emits an `authenticated` decision (adapters call it where authentication ends). */
-  authenticated(principal: Principal, info?: RequestInfo): void {
-    if (this.#onDecision) emit(this.#onDecision, { outcome: 'authenticated', at: new Date(), ...this.#who(principal, info) });
-  }
-
-  /**
-   * Status, headers and JSON body for an error thrown by this engine, with this engine's realm and
-   * resource metadata URL. Emits the `refused` or `unavailable` decision.
+   * Status, headers and JSON body for a refusal, with this engine's realm, resource metadata URL
+   * and DPoP algorithms. A refusal that did not come from {@link admit} (an adapter's own) is
+   * reported to `onDecision` here.
    */
   errorResponse(error: ScopeguardError, info?: RequestInfo): ErrorResponse {
-    if (this.#onDecision) {
-      const cause = error instanceof UnavailableError && error.cause instanceof Error ? error.cause.message : undefined;
-      emit(this.#onDecision, {
-        outcome: error.status === 503 ? 'unavailable' : 'refused',
-        at: new Date(),
-        method: info?.method,
-        route: info?.route,
-        status: error.status,
-        code: error.code,
-        reason: error.description,
-        ...(error instanceof InsufficientScopeError && { requiredScopes: error.requiredScopes }),
-        ...(cause !== undefined && { cause }),
-      });
-    }
+    this.#report(error, info, undefined);
     return error.toResponse({ realm: this.options.realm, resourceMetadata: this.#metadataUrl, dpopAlgs: this.#dpop?.algorithms.join(' ') });
   }
 
@@ -223,11 +184,10 @@ export class Scopeguard {
   resourceMetadata(): { url: string; path: string; document: Record<string, unknown> } | undefined {
     const configured = this.options.resourceMetadata;
     if (configured === undefined || this.#metadataUrl === undefined) return undefined;
-    const issuers = this.#contexts.flatMap((context) => context.options.issuers);
     return {
       url: this.#metadataUrl,
       path: new URL(this.#metadataUrl).pathname,
-      document: resourceMetadataDocument(configured, issuers, this.options.tokenSources, this.#declaredScopes),
+      document: resourceMetadataDocument(configured, this.#issuers, this.options.tokenSources, this.#declaredScopes),
     };
   }
 
@@ -241,6 +201,99 @@ export class Scopeguard {
     };
   }
 
+  /** Authentication: the principal of `token`, with every proof-of-possession rule checked. */
+  #authenticate(token: string, request: TokenRequest, dpop: boolean): Principal | Promise<Principal> {
+    return andThen(this.#principalOf(token), (principal) => {
+      this.#confirm(principal, request, dpop);
+      if (!dpop) return principal;
+      const jkt = (principal.claims.cnf as { jkt?: unknown } | undefined)?.jkt;
+      // Every DPoP request has its own proof (and jti): verified on cache hits too.
+      return this.#dpop!.verify(request.dpopRequest?.(), token, jkt).then(() => principal);
+    });
+  }
+
+  /** The principal of a token: from the verdict cache, else verified (or introspected), with permissions. */
+  #principalOf(token: string): Principal | Promise<Principal> {
+    const introspecting = this.#introspecting;
+    if (introspecting !== undefined && !isCompactJws(token)) {
+      const cached = this.#cachedIntrospection(introspecting, token);
+      if (cached !== undefined) return this.#principal(cached, token);
+      return this.#introspect(introspecting, token).then((verdict) => this.#principal(verdict, token));
+    }
+    const verdict = this.#cache?.get(token, this.#clock());
+    if (verdict !== undefined) return this.#principal(verdict, token);
+    return this.#verifyToken(token).then((verified) => this.#principal(this.#remember(token, verified), token));
+  }
+
+  /**
+   * Proof-of-possession rules that hold on every request, cached or not: RFC 8705 (the token's
+   * certificate), RFC 9449 §7.2 (a DPoP-bound token is never accepted as a bearer token), and
+   * DPoP `required` mode (bearer tokens refused).
+   */
+  #confirm(principal: Principal, request: TokenRequest, dpop: boolean): void {
+    const { mtls } = this.options;
+    if (mtls !== undefined) confirmCertificateBinding(principal.claims, request.clientCertificateThumbprint?.(mtls.certificateHeader), mtls.mode);
+    if (dpop) return;
+    if ((principal.claims.cnf as { jkt?: unknown } | undefined)?.jkt !== undefined) {
+      throw new InvalidTokenError('ERR_TOKEN_BINDING', 'the token is DPoP-bound: send it with the DPoP scheme and a proof', { claim: 'cnf' });
+    }
+    if (this.#dpop?.mode === 'required') throw new InvalidTokenError('ERR_TOKEN_BINDING', 'this API accepts only DPoP-bound tokens');
+  }
+
+  /** Remembers the admission, reports it, and checks the route's requirements. */
+  #admit(carrier: object | undefined, principal: Principal, requirements: readonly ScopeRequirement[], info: RequestInfo | undefined): Principal {
+    if (carrier !== undefined) this.#admitted.set(carrier, principal);
+    if (this.#onDecision) emit(this.#onDecision, { outcome: 'authenticated', at: new Date(this.#clock()), ...this.#who(principal, info) });
+    this.#authorize(principal, requirements, info);
+    return principal;
+  }
+
+  /** Throws a reported 403 unless `principal` meets every requirement; reports `allowed` when there were any. */
+  #authorize(principal: Principal, requirements: readonly ScopeRequirement[], info: RequestInfo | undefined): void {
+    if (requirements.length === 0) return;
+    try {
+      for (const requirement of requirements) assertRequirement(principal.permissions, requirement);
+    } catch (error) {
+      throw this.#refusal(error, info, false, principal);
+    }
+    if (this.#onDecision) {
+      emit(this.#onDecision, {
+        outcome: 'allowed',
+        at: new Date(this.#clock()),
+        ...this.#who(principal, info),
+        requiredScopes: requirements.flatMap((requirement) => requirement.scopes),
+      });
+    }
+  }
+
+  /** Any failure as the refusal to answer (unforeseen errors become a generic 500), reported once. */
+  #refusal(error: unknown, info: RequestInfo | undefined, dpop: boolean, principal?: Principal): ScopeguardError {
+    const refusal = error instanceof ScopeguardError ? error : new InternalError(error);
+    // A failed DPoP request is answered with a DPoP challenge (RFC 9449 §7.1).
+    if (dpop) refusal.scheme = 'DPoP';
+    this.#report(refusal, info, principal);
+    return refusal;
+  }
+
+  #report(error: ScopeguardError, info: RequestInfo | undefined, principal: Principal | undefined): void {
+    if (this.#onDecision === undefined || this.#reported.has(error)) return;
+    this.#reported.add(error);
+    const { status } = error;
+    const cause = (status === 503 || status === 500) && error.cause instanceof Error ? error.cause.message : undefined;
+    emit(this.#onDecision, {
+      outcome: status === 503 ? 'unavailable' : status === 500 ? 'error' : 'refused',
+      at: new Date(this.#clock()),
+      method: info?.method,
+      route: info?.route,
+      ...(principal && { clientId: principal.clientId, issuer: principal.issuer, effectiveScopes: principal.permissions }),
+      status,
+      code: error.code,
+      reason: error.description,
+      ...(error instanceof InsufficientScopeError && { requiredScopes: error.requiredScopes }),
+      ...(cause !== undefined && { cause }),
+    });
+  }
+
   #who(principal: Principal, info: RequestInfo | undefined) {
     return { method: info?.method, route: info?.route, clientId: principal.clientId, issuer: principal.issuer, effectiveScopes: principal.permissions };
   }
@@ -251,26 +304,22 @@ export class Scopeguard {
    * lookup, so it can cause no network request, and issuer A's keys never see issuer B's tokens.
    */
   #contextFor(token: string): IssuerContext {
-    if (this.#contexts.length === 1 && this.#contexts[0]!.options.issuers.length === 1) {
-      // One issuer: its rules will refuse any other `iss`; only refuse early what cannot be it.
-      return this.#contexts[0]!;
-    }
-    const payload = token.split('.')[1];
+    // One issuer: its claim rules refuse any other `iss` before its keys are consulted.
+    if (this.#contexts.length === 1) return this.#contexts[0]!;
     let iss: unknown;
     try {
-      iss = (JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8')) as { iss?: unknown }).iss;
+      iss = (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { iss?: unknown }).iss;
     } catch {
       return this.#contexts[0]!; // malformed: let verification say precisely why
     }
-    const context = typeof iss === 'string' ? this.#byIssuer.get(iss) : undefined;
-    if (context === undefined) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the token issuer is not trusted', { claim: 'iss' });
-    return context;
+    checkIssuer(iss, this.#issuers);
+    return this.#byIssuer.get(iss as string)!;
   }
 
   async #verifyToken(token: string): Promise<{ context: IssuerContext; verified: VerifiedToken; facts: TokenFacts }> {
     try {
       const context = this.#contextFor(token);
-      const verified = await verifyAccessToken(token, context.options, context.keys);
+      const verified = await verifyAccessToken(token, context.options, context.keys, this.#clock() / 1000);
       const facts = tokenFacts(verified.payload, context.options.profile, context.options.requireClientCredentials);
       return { context, verified, facts };
     } catch (error) {
@@ -281,47 +330,35 @@ export class Scopeguard {
 
   #cachedIntrospection(context: IssuerContext, token: string): Verdict | undefined {
     const claims = context.introspector!.cached(token);
-    return claims && this.#introspected.get(claims);
+    const verdict = claims && this.#introspected.get(claims);
+    return verdict !== undefined && this.#clock() < verdict.notAfter ? verdict : undefined;
   }
 
   /**
-   * RFC 7662: the endpoint's answer stands in for signature checks; its `iss`, `aud` and `exp`, when
-   * present, are held to the same rules as a JWT's, and it yields the same principal.
+   * RFC 7662: the endpoint's answer stands in for the signature, and is held to the same claim
+   * rules as a JWT payload (claims.ts). An answer without `iss` speaks for the endpoint's issuer;
+   * one without `exp` (outside strict mode) is valid for the answer's cache ttl.
    */
   async #introspect(context: IssuerContext, token: string): Promise<Verdict> {
-    const cached = this.#cachedIntrospection(context, token);
-    if (cached) return cached;
     const claims = await context.introspector!.introspect(token);
     const known = this.#introspected.get(claims);
     if (known) return known;
     const { options } = context;
-    const { iss, aud, exp } = claims;
-    if (iss !== undefined && !options.issuers.includes(iss as string)) {
-      throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the iss claim is not accepted', { claim: 'iss' });
-    }
-    const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : undefined;
-    if (aud !== undefined && !audiences?.some((value) => options.audiences.includes(value as string))) {
-      throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the aud claim is not accepted', { claim: 'aud' });
-    }
-    const now = Date.now() / 1000;
-    if (exp !== undefined && (typeof exp !== 'number' || exp <= now - options.clockTolerance)) {
-      throw new InvalidTokenError('ERR_TOKEN_EXPIRED', 'the token has expired', { claim: 'exp' });
-    }
-    const payload = { ...claims, iss: iss ?? options.issuers[0], exp: exp ?? Math.floor(now + (options.introspection?.ttl ?? 60)) };
+    const now = this.#clock() / 1000;
+    const payload: Record<string, unknown> = { ...claims, iss: claims.iss === undefined ? options.issuers[0] : claims.iss };
+    checkClaims(payload, options, now, 'introspection');
+    const notAfter = validUntil(payload, options) * 1000;
+    payload.exp ??= Math.floor(now + (options.introspection?.ttl ?? 60));
     const facts = tokenFacts(payload, options.profile, options.requireClientCredentials);
-    const verdict: Verdict = { notAfter: Infinity, keyId: '', keySet: NO_KEY, context, facts, principal: undefined, held: undefined };
+    const verdict: Verdict = { notAfter, keyId: '', keySet: NO_KEY, context, facts, principal: undefined, held: undefined };
     this.#introspected.set(claims, verdict);
     return verdict;
   }
 
   /** Caches a verdict until `exp` (+ tolerance), or `iat + maxTokenAge` when that comes first. */
   #remember(token: string, { context, verified, facts }: { context: IssuerContext; verified: VerifiedToken; facts: TokenFacts }): Verdict {
-    const { exp, iat } = verified.payload as { exp: number; iat?: number };
-    const { clockTolerance, maxTokenAge } = context.options;
-    let notAfterSeconds = exp + clockTolerance;
-    if (maxTokenAge !== undefined && typeof iat === 'number') notAfterSeconds = Math.min(notAfterSeconds, iat + maxTokenAge + clockTolerance);
     const verdict: Verdict = {
-      notAfter: notAfterSeconds * 1000,
+      notAfter: validUntil(verified.payload, context.options) * 1000,
       keyId: verified.keyId,
       keySet: context.keys,
       context,
@@ -333,22 +370,22 @@ export class Scopeguard {
     return verdict;
   }
 
-  #principal(verdict: Verdict): Principal | Promise<Principal> {
+  #principal(verdict: Verdict, token: string): Principal | Promise<Principal> {
     const { permissions: source, options } = verdict.context;
     if (source === undefined) {
-      return (verdict.principal ??= principalOf(verdict.facts, effectivePermissions(verdict.facts.scopes, undefined, options.scopeMap)));
+      return (verdict.principal ??= principalOf(verdict.facts, effectivePermissions(verdict.facts.scopes, undefined, options.scopeMap), token));
     }
     const { clientId } = verdict.facts;
     if (clientId === undefined) throw unknownClient();
     const held = source.lookup({ clientId, issuer: verdict.facts.issuer, subject: verdict.facts.subject, claims: verdict.facts.claims });
-    return held instanceof Promise ? held.then((set) => this.#withPermissions(verdict, set)) : this.#withPermissions(verdict, held);
+    return andThen(held, (set) => this.#withPermissions(verdict, set, token));
   }
 
-  #withPermissions(verdict: Verdict, held: ReadonlySet<string> | undefined): Principal {
+  #withPermissions(verdict: Verdict, held: ReadonlySet<string> | undefined, token: string): Principal {
     if (held === undefined) throw unknownClient();
     // Rebuild only when the service user's permissions changed since the last request.
     if (verdict.principal === undefined || verdict.held !== held) {
-      verdict.principal = principalOf(verdict.facts, effectivePermissions(verdict.facts.scopes, held, verdict.context.options.scopeMap));
+      verdict.principal = principalOf(verdict.facts, effectivePermissions(verdict.facts.scopes, held, verdict.context.options.scopeMap), token);
       verdict.held = held;
     }
     return verdict.principal;

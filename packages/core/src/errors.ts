@@ -11,7 +11,8 @@ export type OAuthErrorCode =
   | 'insufficient_scope'
   | 'temporarily_unavailable'
   | 'invalid_dpop_proof'
-  | 'use_dpop_nonce';
+  | 'use_dpop_nonce'
+  | 'server_error';
 
 /** Stable codes of every refusal the engine can produce. */
 export type ScopeguardErrorCode =
@@ -37,7 +38,9 @@ export type ScopeguardErrorCode =
   | 'ERR_UNKNOWN_CLIENT'
   | 'ERR_KEYS_UNAVAILABLE'
   | 'ERR_PERMISSIONS_UNAVAILABLE'
-  | 'ERR_INTROSPECTION_UNAVAILABLE';
+  | 'ERR_INTROSPECTION_UNAVAILABLE'
+  | 'ERR_REPLAY_STORE_UNAVAILABLE'
+  | 'ERR_INTERNAL';
 
 /** What an adapter writes back: status, headers and the JSON body. */
 export interface ErrorResponse {
@@ -161,6 +164,8 @@ export class InvalidTokenError extends ScopeguardError {
       | 'ERR_KEYS_UNAVAILABLE'
       | 'ERR_PERMISSIONS_UNAVAILABLE'
       | 'ERR_INTROSPECTION_UNAVAILABLE'
+      | 'ERR_REPLAY_STORE_UNAVAILABLE'
+      | 'ERR_INTERNAL'
     >,
     description: string,
     options?: { claim?: string; cause?: unknown },
@@ -192,15 +197,27 @@ export class InsufficientScopeError extends ScopeguardError {
 
 /**
  * 503: the decision could not be made because a dependency (the issuer's JWKS or discovery
- * document, the permission source) failed. Never a 401: an outage is not a bad token.
+ * document, the permission source, the introspection endpoint, the DPoP replay store) failed, timed
+ * out or answered nonsense. Never a 401: an outage is not a bad token. The cause is for the audit
+ * event only; the answer says nothing of it.
  */
 export class UnavailableError extends ScopeguardError {
   constructor(
-    code: 'ERR_KEYS_UNAVAILABLE' | 'ERR_PERMISSIONS_UNAVAILABLE' | 'ERR_INTROSPECTION_UNAVAILABLE',
+    code: 'ERR_KEYS_UNAVAILABLE' | 'ERR_PERMISSIONS_UNAVAILABLE' | 'ERR_INTROSPECTION_UNAVAILABLE' | 'ERR_REPLAY_STORE_UNAVAILABLE',
     description: string,
     options?: { cause?: unknown },
   ) {
     super(code, 503, 'temporarily_unavailable', description, options);
+  }
+}
+
+/**
+ * 500: something failed that no rule foresaw (a bug, in scopeguard or in a hook's caller). The
+ * answer is generic, with no message or stack; the cause goes to the audit event.
+ */
+export class InternalError extends ScopeguardError {
+  constructor(cause: unknown) {
+    super('ERR_INTERNAL', 500, 'server_error', 'the request could not be processed', { cause });
   }
 }
 

@@ -1,6 +1,7 @@
 /**
- * Bounded JSON GET for the issuer's metadata and key set: a timeout, a size cap, and errors that
- * say which endpoint failed and how, without echoing what it returned.
+ * Bounded JSON requests to the issuer (metadata, key set, introspection): a timeout over the whole
+ * exchange, a size cap, and errors that say which endpoint failed and how, without echoing what it
+ * returned.
  */
 
 /** The endpoint answered, but not with what we can use, or did not answer in time. */
@@ -13,12 +14,24 @@ export class FetchFailure extends Error {
 
 const MAX_BODY_BYTES = 512 * 1024;
 
-/** GETs `url` and parses a JSON object from it; anything else is a {@link FetchFailure}. */
-export async function fetchJsonObject(url: string, timeoutMs: number): Promise<Record<string, unknown>> {
+/** A request other than a plain GET (introspection POSTs a form). */
+export interface JsonRequest {
+  readonly method: 'POST';
+  readonly headers: Record<string, string>;
+  readonly body: URLSearchParams;
+}
+
+/**
+ * Requests `url` (GET unless `request` says otherwise) and parses a JSON object from the answer;
+ * anything else, or no whole answer within `timeoutMs`, is a {@link FetchFailure}.
+ */
+export async function fetchJsonObject(url: string, timeoutMs: number, request?: JsonRequest): Promise<Record<string, unknown>> {
   let response: Response;
   try {
     response = await fetch(url, {
-      headers: { accept: 'application/json, application/jwk-set+json' },
+      ...request,
+      headers: { accept: 'application/json, application/jwk-set+json', ...request?.headers },
+      // The signal bounds reading the body too, so a server that trickles its answer times out as well.
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (cause) {

@@ -16,6 +16,7 @@ export {
 } from './bearer';
 export {
   InsufficientScopeError,
+  InternalError,
   InvalidRequestError,
   InvalidTokenError,
   MissingTokenError,
@@ -31,7 +32,7 @@ export {
 } from './errors';
 export { RemoteKeySet, unusableReason, type CandidateKey, type KeySource } from './jwks';
 export { discoverJwksUri, metadataUrls } from './discovery';
-export { emit, type DecisionEvent, type RequestInfo } from './audit';
+export type { DecisionEvent, RequestInfo } from './audit';
 export { DpopError, DpopVerifier, MemoryReplayStore, jwkThumbprint, type DpopOptions, type DpopReplayStore, type DpopRequest } from './dpop';
 export { certificateThumbprint, confirmCertificateBinding, derFromPem, type MtlsOptions } from './confirmation';
 export { Introspector, isCompactJws, type IntrospectedClaims, type IntrospectionOptions } from './introspection';
@@ -57,11 +58,12 @@ export {
   type ServiceUser,
 } from './permissions';
 export { PRESETS, type ClaimProfile, type PresetName } from './presets';
-export type { Claims, Principal } from './principal';
+export { accessTokenOf, isPrincipal, type Claims, type Principal } from './principal';
 export {
   assertRequirement,
   isScopeToken,
   meetsRequirement,
+  NO_ACCESS,
   parseScopeClaim,
   requireAnyScope,
   requireScopes,
@@ -71,5 +73,5 @@ export {
   type ScopeRequirement,
 } from './scopes';
 export { RFC9068_REQUIRED_CLAIMS, verifyAccessToken, type JoseHeader, type VerifiedToken } from './verify';
-export { checkClaims } from './claims';
+export { checkClaims, type ClaimRules, type ClaimSource } from './claims';
 export { publicKeyFromJwk, verifySignature } from './signature';

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { InvalidTokenError, UnavailableError } from './errors';
+import { fetchJsonObject } from './http';
 
 /** How to reach an issuer's introspection endpoint. */
 export interface IntrospectionOptions {
@@ -21,6 +22,13 @@ export interface IntrospectionOptions {
   ttl?: number;
   /** A slower endpoint is a failure (503). Milliseconds, default 5000. */
   timeoutMs?: number;
+  /**
+   * Answers are held to the JWT claim rules, so an answer without `aud` is refused. Set this only
+   * when the endpoint itself answers `active: true` solely for tokens meant for this API (as
+   * LemonLDAP::NG, which sends no `aud`, does for its relying parties): an answer without `aud` is
+   * then accepted. An `aud` that is present must still name this API. Default false.
+   */
+  endpointChecksAudience?: boolean;
 }
 
 /** What an active token's introspection answer carries (RFC 7662 §2.2), as claims. */
@@ -33,17 +41,19 @@ export class Introspector {
   readonly #options: Required<IntrospectionOptions>;
   readonly #cache = new LRUCache<string, { claims: IntrospectedClaims; until: number }>({ max: MAX_ENTRIES });
   readonly #pending = new Map<string, Promise<IntrospectedClaims>>();
+  readonly #clock: () => number;
   /** How many requests reached the endpoint. */
   requests = 0;
 
-  constructor(options: IntrospectionOptions) {
-    this.#options = { authMethod: 'client_secret_basic', ttl: 60, timeoutMs: 5000, ...options };
+  constructor(options: IntrospectionOptions, clock: () => number = Date.now) {
+    this.#options = { authMethod: 'client_secret_basic', ttl: 60, timeoutMs: 5000, endpointChecksAudience: false, ...options };
+    this.#clock = clock;
   }
 
   /** The cached answer for `token`, if still fresh. */
-  cached(token: string, now = Date.now()): IntrospectedClaims | undefined {
+  cached(token: string): IntrospectedClaims | undefined {
     const entry = this.#cache.get(digest(token));
-    return entry && now < entry.until ? entry.claims : undefined;
+    return entry && this.#clock() < entry.until ? entry.claims : undefined;
   }
 
   /** Introspects `token` (one request for concurrent callers). @throws 401 inactive, 503 unreachable. */
@@ -53,7 +63,7 @@ export class Introspector {
     if (!pending) {
       pending = this.#ask(token).then((claims) => {
         const exp = typeof claims.exp === 'number' ? claims.exp * 1000 : Infinity;
-        this.#cache.set(key, { claims, until: Math.min(exp, Date.now() + this.#options.ttl * 1000) });
+        this.#cache.set(key, { claims, until: Math.min(exp, this.#clock() + this.#options.ttl * 1000) });
         return claims;
       });
       pending.finally(() => this.#pending.delete(key)).catch(() => undefined);
@@ -73,16 +83,11 @@ export class Introspector {
       form.set('client_secret', clientSecret);
     }
     this.requests++;
-    let answer: unknown;
+    let answer: Record<string, unknown>;
     try {
-      const response = await fetch(endpoint, { method: 'POST', headers, body: form, signal: AbortSignal.timeout(timeoutMs) });
-      if (!response.ok) throw new Error(`introspection endpoint answered HTTP ${response.status}`);
-      answer = await response.json();
+      answer = await fetchJsonObject(endpoint, timeoutMs, { method: 'POST', headers, body: form });
     } catch (cause) {
       throw new UnavailableError('ERR_INTROSPECTION_UNAVAILABLE', 'the token could not be introspected', { cause });
-    }
-    if (typeof answer !== 'object' || answer === null || Array.isArray(answer)) {
-      throw new UnavailableError('ERR_INTROSPECTION_UNAVAILABLE', 'the introspection endpoint did not answer a JSON object');
     }
     // RFC 7662 §2.2: only `active: true` (the boolean) means active.
     if ((answer as { active?: unknown }).active !== true) throw new InvalidTokenError('ERR_TOKEN_INACTIVE', 'the token is not active');

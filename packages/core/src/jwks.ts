@@ -108,10 +108,16 @@ export class RemoteKeySet implements KeySource {
   /** How many JWKS (and discovery) fetches were started; exposed for tests and metrics. */
   fetchCount = 0;
 
-  /** @param resolveUri gives the JWKS URL (a constant or discovery); called until it succeeds. */
-  constructor(resolveUri: () => Promise<string>, options: Required<JwksOptions>) {
+  readonly #clock: () => number;
+
+  /**
+   * @param resolveUri gives the JWKS URL (a constant or discovery); called until it succeeds.
+   * @param clock epoch milliseconds, for the set's age and the refetch cooldown.
+   */
+  constructor(resolveUri: () => Promise<string>, options: Required<JwksOptions>, clock: () => number = Date.now) {
     this.#resolveUri = resolveUri;
     this.#options = options;
+    this.#clock = clock;
   }
 
   isCurrent(id: string): boolean {
@@ -119,7 +125,7 @@ export class RemoteKeySet implements KeySource {
   }
 
   candidates(alg: string, kid: string | undefined): readonly CandidateKey[] | Promise<readonly CandidateKey[]> {
-    const now = Date.now();
+    const now = this.#clock();
     if (this.#keys.length > 0 && now - this.#loadedAt <= this.#options.maxAgeMs) {
       const found = this.#select(alg, kid);
       if (found.length > 0) return found;
@@ -141,7 +147,7 @@ export class RemoteKeySet implements KeySource {
     let found = this.#select(alg, kid);
     if (found.length === 0) {
       // An unknown kid may mean the issuer rotated: refetch, but at most once per cooldown.
-      if (this.#mayFetch(Date.now())) await this.#refresh().catch(() => undefined);
+      if (this.#mayFetch(this.#clock())) await this.#refresh().catch(() => undefined);
       else if (this.#pending) await this.#pending.catch(() => undefined);
       found = this.#select(alg, kid);
       if (found.length === 0) {
@@ -184,7 +190,7 @@ export class RemoteKeySet implements KeySource {
 
   #refresh(): Promise<void> {
     if (this.#pending) return this.#pending;
-    this.#attemptedAt = Date.now();
+    this.#attemptedAt = this.#clock();
     this.#pending = this.#load()
       .then(
         () => {
@@ -230,6 +236,6 @@ export class RemoteKeySet implements KeySource {
     if (keys.length === 0) throw new Error(`${this.#uri} holds no usable signing key`);
     this.#keys = keys;
     this.#ids = new Set(keys.map((key) => key.id));
-    this.#loadedAt = Date.now();
+    this.#loadedAt = this.#clock();
   }
 }

@@ -113,8 +113,13 @@ export interface SharedOptions {
   tokenCache?: TokenCacheOptions | false;
   /** Publish RFC 9728 metadata and point every 401/403 challenge at it (`resource_metadata`). */
   resourceMetadata?: ResourceMetadataOptions;
-  /** Called with every decision (audit, metering, alerting). Never given the token. */
-  onDecision?: (event: DecisionEvent) => void;
+  /**
+   * Called with every decision (audit, metering, alerting). Never given the token. Not awaited: a
+   * sink that throws, rejects or never settles changes nothing.
+   */
+  onDecision?: (event: DecisionEvent) => void | Promise<unknown>;
+  /** The current time in epoch milliseconds, for every time rule (claims, caches, DPoP). Default `Date.now`; tests freeze it. */
+  clock?: () => number;
   /** RFC 8705 certificate-bound tokens. Off unless given. */
   mtls?: MtlsOptions;
   /** RFC 9449 DPoP. Off unless given. */
@@ -151,7 +156,8 @@ export interface ResolvedOptions {
   readonly introspection: Readonly<IntrospectionOptions> | undefined;
   readonly mtls: { readonly mode: 'bound' | 'required'; readonly certificateHeader: string | undefined } | undefined;
   readonly dpop: Readonly<DpopOptions> | undefined;
-  readonly onDecision: ((event: DecisionEvent) => void) | undefined;
+  readonly onDecision: ((event: DecisionEvent) => void | Promise<unknown>) | undefined;
+  readonly clock: () => number;
 }
 
 const ISSUER_OPTIONS = [
@@ -159,7 +165,7 @@ const ISSUER_OPTIONS = [
   'scopeClaims', 'clientIdClaims', 'requireClientCredentials', 'permissions', 'permissionLookup', 'scopeMap', 'jwks',
   'introspection',
 ];
-const SHARED_OPTIONS = ['tokenSources', 'maxTokenLength', 'realm', 'tokenCache', 'resourceMetadata', 'onDecision', 'mtls', 'dpop'];
+const SHARED_OPTIONS = ['tokenSources', 'maxTokenLength', 'realm', 'tokenCache', 'resourceMetadata', 'onDecision', 'mtls', 'dpop', 'clock'];
 const TOKEN_SOURCES: readonly TokenSource[] = ['header', 'body', 'query'];
 // A realm is sent as an RFC 9110 quoted-string; we keep to characters that need no escaping.
 const QUOTABLE = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
@@ -255,7 +261,7 @@ function profile(input: IssuerOptions): ClaimProfile {
 function introspection(value: unknown): IntrospectionOptions | undefined {
   if (value === undefined) return undefined;
   const input = object('introspection', value);
-  only('introspection', input, ['endpoint', 'clientId', 'clientSecret', 'authMethod', 'ttl', 'timeoutMs']);
+  only('introspection', input, ['endpoint', 'clientId', 'clientSecret', 'authMethod', 'ttl', 'timeoutMs', 'endpointChecksAudience']);
   const endpoint = httpUrl('introspection.endpoint', input.endpoint);
   for (const key of ['clientId', 'clientSecret'] as const) {
     if (typeof input[key] !== 'string' || (input[key] as string).length === 0) fail(`introspection.${key}`, 'must be a non-empty string');
@@ -269,13 +275,14 @@ function introspection(value: unknown): IntrospectionOptions | undefined {
     authMethod,
     ttl: number('introspection.ttl', input.ttl, 60, 0),
     timeoutMs: number('introspection.timeoutMs', input.timeoutMs, 5000, 1),
+    endpointChecksAudience: boolean('introspection.endpointChecksAudience', input.endpointChecksAudience),
   });
 }
 
 function dpop(value: unknown): DpopOptions | undefined {
   if (value === undefined) return undefined;
   const input = object('dpop', value);
-  only('dpop', input, ['mode', 'algorithms', 'publicBaseUrl', 'iatWindow', 'nonce', 'replayStore']);
+  only('dpop', input, ['mode', 'algorithms', 'publicBaseUrl', 'iatWindow', 'nonce', 'replayStore', 'replayStoreTimeoutMs']);
   const mode = input.mode ?? 'allowed';
   if (mode !== 'allowed' && mode !== 'required') fail('dpop.mode', 'must be "allowed" or "required"');
   const algs = input.algorithms === undefined ? undefined : algorithms(input.algorithms);
@@ -289,6 +296,7 @@ function dpop(value: unknown): DpopOptions | undefined {
     iatWindow: number('dpop.iatWindow', input.iatWindow, 60, 1),
     nonce: boolean('dpop.nonce', input.nonce),
     ...(store && { replayStore: store as DpopOptions['replayStore'] }),
+    replayStoreTimeoutMs: number('dpop.replayStoreTimeoutMs', input.replayStoreTimeoutMs, 1000, 1),
   });
 }
 
@@ -368,6 +376,7 @@ export function resolveOptions(input: ScopeguardOptions): ResolvedOptions {
     fail('jwksUri', 'is required when several issuers share one entry: discovery would not know whose keys to use');
   }
   if (single.onDecision !== undefined && typeof single.onDecision !== 'function') fail('onDecision', 'must be a function');
+  if (single.clock !== undefined && typeof single.clock !== 'function') fail('clock', 'must be a function returning epoch milliseconds');
 
   const sources = stringList('tokenSources', single.tokenSources ?? ['header'], true);
   for (const source of sources) if (!(TOKEN_SOURCES as string[]).includes(source)) fail('tokenSources', `holds ${source}; use header, body or query`);
@@ -424,5 +433,6 @@ export function resolveOptions(input: ScopeguardOptions): ResolvedOptions {
     mtls: mtls(single.mtls),
     dpop: dpop(single.dpop),
     onDecision: single.onDecision,
+    clock: single.clock ?? Date.now,
   });
 }

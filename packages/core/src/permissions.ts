@@ -6,6 +6,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Claims } from './principal';
 import { UnavailableError } from './errors';
+import { callHook, type HookPolicy } from './hooks';
 import type { PermissionLookupOptions } from './options';
 
 /** Permissions by client id. A client not listed is unknown and refused. */
@@ -21,7 +22,8 @@ export interface ServiceUser {
 
 /**
  * Looks up a service user's permissions (a database, a policy service). Return `undefined` or
- * `null` for an unknown client (refused with 403). A throw, a rejection or a time-out is a 503.
+ * `null` for an unknown client (refused with 403). A throw, a rejection, a time-out, or an answer
+ * that is not an iterable of at most 10 000 strings is a 503.
  */
 export type PermissionResolver = (
   user: ServiceUser,
@@ -52,58 +54,66 @@ interface CachedLookup {
   readonly expiresAt: number;
 }
 
+/** More permissions than this from one resolver answer is a faulty resolver, not a service user. */
+const MAX_PERMISSIONS = 10_000;
+
+/**
+ * A resolver's answer as a set: `undefined`/`null` for an unknown client, else an iterable of
+ * strings (read at most {@link MAX_PERMISSIONS} + 1 items, so an endless generator cannot hang us).
+ * Anything else throws, and the lookup becomes a 503.
+ */
+function permissionSet(result: unknown): ReadonlySet<string> | undefined {
+  if (result === undefined || result === null) return undefined;
+  if (typeof result === 'string' || typeof (result as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+    throw new TypeError('the permission resolver must return an iterable of strings, or undefined for an unknown client');
+  }
+  const held = new Set<string>();
+  let count = 0;
+  for (const value of result as Iterable<unknown>) {
+    if (++count > MAX_PERMISSIONS) throw new RangeError(`the permission resolver returned more than ${MAX_PERMISSIONS} permissions`);
+    if (typeof value !== 'string') throw new TypeError('the permission resolver returned a permission that is not a string');
+    held.add(value);
+  }
+  return held;
+}
+
 class ResolvedPermissions implements PermissionSource {
   readonly #resolve: PermissionResolver;
   readonly #options: Required<PermissionLookupOptions>;
+  readonly #clock: () => number;
   readonly #cache: LRUCache<string, CachedLookup>;
   readonly #pending = new Map<string, Promise<ReadonlySet<string> | undefined>>();
+  readonly #policy: HookPolicy<ReadonlySet<string> | undefined>;
 
-  constructor(resolve: PermissionResolver, options: Required<PermissionLookupOptions>) {
+  constructor(resolve: PermissionResolver, options: Required<PermissionLookupOptions>, clock: () => number) {
     this.#resolve = resolve;
     this.#options = options;
+    this.#clock = clock;
     this.#cache = new LRUCache({ max: options.maxEntries });
+    this.#policy = {
+      timeoutMs: options.timeoutMs,
+      accept: permissionSet,
+      unavailable: (cause) => new UnavailableError('ERR_PERMISSIONS_UNAVAILABLE', 'the permission lookup failed', { cause }),
+    };
   }
 
   lookup(user: ServiceUser): PermissionLookup {
     const key = `${user.issuer}\n${user.clientId}`;
     const cached = this.#cache.get(key);
-    if (cached && cached.expiresAt > Date.now()) return cached.held;
-    let pending = this.#pending.get(key);
-    if (!pending) {
-      pending = this.#call(user).then(
-        (held) => {
-          this.#cache.set(key, { held, expiresAt: Date.now() + this.#options.ttl * 1000 });
-          return held;
-        },
-      ).finally(() => this.#pending.delete(key));
-      this.#pending.set(key, pending);
-    }
-    return pending;
+    if (cached && cached.expiresAt > this.#clock()) return cached.held;
+    const pending = this.#pending.get(key);
+    if (pending) return pending;
+    // Failures are never cached: the next request asks again.
+    const answer = callHook(() => this.#resolve(user), this.#policy);
+    if (!(answer instanceof Promise)) return this.#remember(key, answer);
+    const settled = answer.then((held) => this.#remember(key, held)).finally(() => this.#pending.delete(key));
+    this.#pending.set(key, settled);
+    return settled;
   }
 
-  async #call(user: ServiceUser): Promise<ReadonlySet<string> | undefined> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new UnavailableError('ERR_PERMISSIONS_UNAVAILABLE', 'the permission lookup timed out')),
-        this.#options.timeoutMs,
-      );
-      timer.unref();
-    });
-    try {
-      const result = await Promise.race([Promise.resolve().then(() => this.#resolve(user)), timeout]);
-      if (result === undefined || result === null) return undefined;
-      if (typeof (result as Iterable<string>)[Symbol.iterator] !== 'function' || typeof result === 'string') {
-        throw new TypeError('the permission resolver must return an iterable of strings');
-      }
-      return new Set([...result].filter((value) => typeof value === 'string'));
-    } catch (error) {
-      // Failures are never cached: the next request asks again.
-      if (error instanceof UnavailableError) throw error;
-      throw new UnavailableError('ERR_PERMISSIONS_UNAVAILABLE', 'the permission lookup failed', { cause: error });
-    } finally {
-      clearTimeout(timer);
-    }
+  #remember(key: string, held: ReadonlySet<string> | undefined): ReadonlySet<string> | undefined {
+    this.#cache.set(key, { held, expiresAt: this.#clock() + this.#options.ttl * 1000 });
+    return held;
   }
 }
 
@@ -111,9 +121,10 @@ class ResolvedPermissions implements PermissionSource {
 export function createPermissionSource(
   permissions: PermissionMap | PermissionResolver | undefined,
   options: Required<PermissionLookupOptions>,
+  clock: () => number,
 ): PermissionSource | undefined {
   if (permissions === undefined) return undefined;
-  return typeof permissions === 'function' ? new ResolvedPermissions(permissions, options) : new StaticPermissions(permissions);
+  return typeof permissions === 'function' ? new ResolvedPermissions(permissions, options, clock) : new StaticPermissions(permissions);
 }
 
 /**

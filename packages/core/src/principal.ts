@@ -67,7 +67,26 @@ export function tokenFacts(payload: Record<string, unknown>, profile: ClaimProfi
   };
 }
 
-/** A frozen principal from facts and effective permissions. */
-export function principalOf(facts: TokenFacts, permissions: readonly string[]): Principal {
-  return Object.freeze({ ...facts, permissions: Object.freeze([...permissions]) });
+/**
+ * Every principal an engine built, and the token it was built from. Only these count: an object of
+ * the same shape set on `req.auth` by other code is not a principal (provenance). Principals are
+ * built once per verdict, so this costs nothing per request.
+ */
+const issued = new WeakMap<Principal, string>();
+
+/** A frozen principal from facts and effective permissions, for `token`. */
+export function principalOf(facts: TokenFacts, permissions: readonly string[], token: string): Principal {
+  const principal: Principal = Object.freeze({ ...facts, permissions: Object.freeze([...permissions]) });
+  issued.set(principal, token);
+  return principal;
+}
+
+/** Whether `value` is a principal a scopeguard engine built (not merely an object of its shape). */
+export function isPrincipal(value: unknown): value is Principal {
+  return typeof value === 'object' && value !== null && issued.has(value as Principal);
+}
+
+/** The access token a principal was built from; `undefined` for anything {@link isPrincipal} refuses. Never log it. */
+export function accessTokenOf(principal: Principal): string | undefined {
+  return issued.get(principal);
 }

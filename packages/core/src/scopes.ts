@@ -62,8 +62,15 @@ export function meetsRequirement(granted: readonly string[], requirement: ScopeR
     : requirement.scopes.some((scope) => granted.includes(scope));
 }
 
+/**
+ * A requirement nobody meets, for a default-deny policy: routes that declare no scope requirement
+ * are refused with 403 once the caller is authenticated, so a forgotten decorator never opens one.
+ */
+export const NO_ACCESS: ScopeRequirement = Object.freeze({ mode: 'any', scopes: Object.freeze([]) });
+
 /** Throws a 403 {@link InsufficientScopeError} unless `granted` meets `requirement`. */
 export function assertRequirement(granted: readonly string[], requirement: ScopeRequirement): void {
+  if (requirement.scopes.length === 0) throw new InsufficientScopeError([], 'this route declares no scope requirement and the default policy denies it');
   if (meetsRequirement(granted, requirement)) return;
   throw new InsufficientScopeError(
     requirement.scopes,

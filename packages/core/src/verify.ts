@@ -7,7 +7,7 @@
 import { checkClaims } from './claims';
 import { InvalidTokenError } from './errors';
 import { parseCompactJws } from './jws';
-import type { KeySource } from './jwks';
+import type { CandidateKey, KeySource } from './jwks';
 import type { ResolvedOptions } from './options';
 import { verifySignature } from './signature';
 
@@ -70,22 +70,22 @@ function checkHeader(header: Record<string, unknown>, options: ResolvedOptions):
   return header as JoseHeader;
 }
 
-/** Verifies `token` against `keys` under `options`. @throws {@link ScopeguardError} (401 or 503). */
-export async function verifyAccessToken(token: string, options: ResolvedOptions, keys: KeySource): Promise<VerifiedToken> {
+/**
+ * Verifies `token` against `keys` under `options` at `nowSeconds`.
+ * @throws {@link ScopeguardError} (401 or 503).
+ */
+export async function verifyAccessToken(token: string, options: ResolvedOptions, keys: KeySource, nowSeconds: number): Promise<VerifiedToken> {
   const { header: parsedHeader, payload, signature, signingInput } = parseCompactJws(token, malformed, (value) => checkHeader(value, options));
   const header = parsedHeader as JoseHeader;
-  // Before any key lookup: a token naming another issuer can cause no JWKS fetch (RFC 8725 §3.8).
-  if (!options.issuers.includes(payload.iss as string)) {
-    throw new InvalidTokenError('ERR_TOKEN_CLAIM', payload.iss === undefined ? 'the token lacks the required iss claim' : 'the iss claim is not accepted', { claim: 'iss' });
-  }
+  // Claims before any key lookup: a token naming another issuer, another audience or long expired
+  // causes no JWKS fetch (RFC 8725 §3.8). The signature is still checked before anything is trusted.
+  checkClaims(payload, options, nowSeconds);
 
   // Synchronous when the key is already loaded: no tick on the common path.
   const found = keys.candidates(header.alg, header.kid);
-  const candidates = Array.isArray(found) ? found : await found;
+  const candidates: readonly CandidateKey[] = found instanceof Promise ? await found : found;
   // Several keys can share a kid (or a token has none): the first that verifies wins.
   const verifiedBy = candidates.find((candidate) => verifySignature(header.alg, candidate.key, signingInput, signature));
   if (verifiedBy === undefined) throw new InvalidTokenError('ERR_TOKEN_SIGNATURE', 'the token signature is invalid');
-
-  checkClaims(payload, options);
   return { header, payload, keyId: verifiedBy.id };
 }

@@ -13,9 +13,7 @@ function guard(options: Partial<ScopeguardOptions> = {}): Scopeguard {
 
 async function outcome(engine: Scopeguard, token: string, scopes?: string[]): Promise<string | Principal> {
   try {
-    const principal = await engine.verify(token);
-    if (scopes) engine.authorize(principal, scopeRequirement('all', scopes));
-    return principal;
+    return await engine.admit({ authorization: `Bearer ${token}` }, scopes ? [scopeRequirement('all', scopes)] : []);
   } catch (error) {
     return `${(error as { status: number }).status} ${(error as { code: string }).code}`;
   }
@@ -101,10 +99,10 @@ describe('verified-token cache', () => {
   it('caches a reused token from its second verification on, and returns the same frozen principal', async () => {
     const engine = guard();
     const token = await issuer.mint({ scope: 'a' });
-    await engine.verify(token);
-    expect(engine.cachedPrincipal(token)).toBeUndefined(); // first sight: not admitted yet
-    const first = await engine.verify(token);
-    expect(engine.cachedPrincipal(token)).toBe(first); // admitted: answered synchronously
+    const request = { authorization: `Bearer ${token}` };
+    expect(engine.admit(request)).toBeInstanceOf(Promise); // first sight: verified, not admitted to the cache yet
+    const first = await engine.admit(request);
+    expect(engine.admit(request)).toBe(first); // cached: answered synchronously, no promise
     const second = await engine.verify(token);
     expect(second).toBe(first);
     expect(Object.isFrozen(first)).toBe(true);

@@ -1,9 +1,9 @@
 /**
- * What the middleware leaves on a request for the route-level checks after it: the engine (for
- * the realm of challenges) and how errors are reported.
+ * What the middleware leaves on a request for the route-level checks after it (the engine and how
+ * errors are reported), and the one way both stages hand the pipeline's verdict to Express.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Principal, RequestInfo, Scopeguard, ScopeguardError } from '@scopeguard/core';
+import { ScopeguardError, type Principal, type RequestInfo, type Scopeguard } from '@scopeguard/core';
 
 /** How a refusal reaches the client. */
 export type ErrorMode = 'respond' | 'next';
@@ -51,14 +51,36 @@ export function contextOf(req: GuardedRequest): GuardContext | undefined {
   return req[GUARD];
 }
 
-/** Sends the refusal (status, `WWW-Authenticate`, JSON body), or hands it to the app's error handler. */
-export function refuse(engine: Scopeguard, onError: ErrorMode, error: ScopeguardError, req: GuardedRequest, res: ServerResponse, next: Next): void {
-  // Rendered (and reported to onDecision) even when the app's error handler will answer.
-  const { status, headers, body } = engine.errorResponse(error, engine.auditing ? requestInfo(req) : undefined);
-  if (onError === 'next' || res.headersSent) {
-    next(error);
-    return;
+/**
+ * Runs one stage of the pipeline: `admit` returns the principal (synchronously on a cache hit) or
+ * throws/rejects with a refusal. The request goes on only once the engine admitted it.
+ */
+export function pass(context: GuardContext, admit: () => Principal | Promise<Principal>, req: GuardedRequest, res: ServerResponse, next: Next): void {
+  let admitted: Principal | Promise<Principal>;
+  try {
+    admitted = admit();
+  } catch (error) {
+    return refuse(context, error, res, next);
   }
+  if (!(admitted instanceof Promise)) {
+    req.auth = admitted;
+    return next();
+  }
+  admitted.then(
+    (principal) => {
+      req.auth = principal;
+      next();
+    },
+    (error: unknown) => refuse(context, error, res, next),
+  );
+}
+
+/** Sends the refusal (status, `WWW-Authenticate`, JSON body), or hands it to the app's error handler. */
+function refuse({ engine, onError }: GuardContext, error: unknown, res: ServerResponse, next: Next): void {
+  // The pipeline only ever fails with a ScopeguardError; anything else is a bug here, for Express to report.
+  if (!(error instanceof ScopeguardError)) return next(error);
+  const { status, headers, body } = engine.errorResponse(error);
+  if (onError === 'next' || res.headersSent) return next(error);
   res.statusCode = status;
   for (const name in headers) res.setHeader(name, headers[name]!);
   res.setHeader('content-type', 'application/json; charset=utf-8');

@@ -1,10 +1,10 @@
 /**
- * `app.use(scopeguard(options))`: authenticates every request through the core engine and sets
- * `req.auth` to the principal. One engine per middleware, created once.
+ * `app.use(scopeguard(options))`: admits every request through the core pipeline and sets
+ * `req.auth` to the principal. One engine per middleware, created once. Translation only.
  */
 import type { ServerResponse } from 'node:http';
-import { Scopeguard, ScopeguardError, tokenRequestFromNode, type Principal, type ScopeguardOptions } from '@scopeguard/core';
-import { attachContext, refuse, requestInfo, type ErrorMode, type GuardContext, type GuardedRequest, type Next } from './context';
+import { Scopeguard, tokenRequestFromNode, type Principal, type ScopeguardOptions } from '@scopeguard/core';
+import { attachContext, pass, requestInfo, type ErrorMode, type GuardContext, type GuardedRequest, type Next } from './context';
 import { declaredScopes } from './declared-scopes';
 
 declare global {
@@ -51,16 +51,7 @@ export function scopeguard(options: ScopeguardMiddlewareOptions | Scopeguard): S
   }
 
   const context: GuardContext = Object.freeze({ engine, onError });
-  const fail = (error: unknown, req: GuardedRequest, res: ServerResponse, next: Next): void => {
-    if (error instanceof ScopeguardError) refuse(engine, onError, error, req, res, next);
-    else next(error);
-  };
   const metadataPath = engine.resourceMetadata()?.path;
-  const admit = (req: GuardedRequest, principal: Principal, next: Next): void => {
-    req.auth = principal;
-    if (engine.auditing) engine.authenticated(principal, requestInfo(req));
-    next();
-  };
 
   const middleware = (req: GuardedRequest, res: ServerResponse, next: Next): void => {
     // RFC 9728: the metadata is public, served before authentication.
@@ -70,19 +61,7 @@ export function scopeguard(options: ScopeguardMiddlewareOptions | Scopeguard): S
     attachContext(req, context);
     // Express's parsed query and body, read only when those token sources are enabled.
     const request = tokenRequestFromNode(req, req as { query?: unknown; body?: unknown });
-    let token: string;
-    try {
-      token = engine.extract(request);
-      // A reused token: answered from the cache, synchronously.
-      const cached = engine.cachedPrincipal(token, request);
-      if (cached !== undefined) return admit(req, cached, next);
-    } catch (error) {
-      return fail(error, req, res, next);
-    }
-    engine.verify(token, request).then(
-      (principal) => admit(req, principal, next),
-      (error: unknown) => fail(error, req, res, next),
-    );
+    pass(context, () => engine.admit(request, undefined, engine.auditing ? requestInfo(req) : undefined), req, res, next);
   };
   return Object.assign(middleware, { engine });
 }

@@ -1,10 +1,11 @@
 /**
- * Per-route (or per-router) scope requirements, checked against the effective permissions the
- * middleware put on `req.auth`. Requirements are validated when the route is defined.
+ * Per-route (or per-router) scope requirements. The engine checks them against the principal it
+ * admitted for this request in `scopeguard()`, never against whatever `req.auth` holds by then.
+ * Requirements are validated when the route is defined.
  */
 import type { ServerResponse } from 'node:http';
-import { ScopeguardError, scopeRequirement, type ScopeRequirement } from '@scopeguard/core';
-import { contextOf, refuse, requestInfo, type GuardedRequest, type Next } from './context';
+import { scopeRequirement, tokenRequestFromNode, type ScopeRequirement } from '@scopeguard/core';
+import { contextOf, pass, requestInfo, type GuardedRequest, type Next } from './context';
 import { declaredScopes } from './declared-scopes';
 
 /** A route-level check. */
@@ -12,20 +13,14 @@ export type ScopeCheck = (req: GuardedRequest, res: ServerResponse, next: Next) 
 
 function check(requirement: ScopeRequirement): ScopeCheck {
   for (const scope of requirement.scopes) declaredScopes.add(scope);
+  const requirements = [requirement];
   return (req, res, next) => {
     const context = contextOf(req);
-    if (context === undefined || req.auth === undefined) {
-      next(new Error('scopeguard: requireScopes()/requireAnyScope() must run after the scopeguard() middleware'));
-      return;
-    }
+    // Fail closed and loudly: without the middleware there is no engine to check anything with.
+    if (context === undefined) return next(new Error('scopeguard: requireScopes()/requireAnyScope() must run after the scopeguard() middleware'));
     const { engine } = context;
-    try {
-      engine.authorize(req.auth, requirement, engine.auditing ? requestInfo(req) : undefined);
-    } catch (error) {
-      if (error instanceof ScopeguardError) return refuse(engine, context.onError, error, req, res, next);
-      return next(error);
-    }
-    next();
+    const request = tokenRequestFromNode(req, req as { query?: unknown; body?: unknown });
+    pass(context, () => engine.admit(request, requirements, engine.auditing ? requestInfo(req) : undefined), req, res, next);
   };
 }
 

@@ -9,7 +9,7 @@ export { AccessToken, Principal, Public, RequireAnyScope, RequireScopes } from '
 export { ScopeguardException } from './scopeguard.exception';
 export { ScopeguardExceptionFilter } from './scopeguard.filter';
 export { OAUTH2_SCHEME, addClientCredentialsScheme } from './scopeguard.swagger';
-export { ACCESS_TOKEN, PUBLIC_METADATA, SCOPES_METADATA } from './scopeguard.constants';
+export { PUBLIC_METADATA, SCOPES_METADATA } from './scopeguard.constants';
 export { SCOPEGUARD_OPTIONS, type ScopeguardModuleExtras } from './scopeguard.module-definition';
 export type { DefaultPolicy, ScopeguardModuleOptions } from './scopeguard-module-options.interface';
 export { Scopeguard, ScopeguardError, type Principal as ScopeguardPrincipal, type ScopeguardOptions } from '@scopeguard/core';

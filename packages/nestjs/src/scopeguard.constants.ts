@@ -4,5 +4,3 @@
 export const SCOPES_METADATA = 'scopeguard:scopes';
 /** Metadata: whether a class or handler is public (the method's setting wins). */
 export const PUBLIC_METADATA = 'scopeguard:public';
-/** Where the guard leaves the raw access token on the request, for `@AccessToken()`. */
-export const ACCESS_TOKEN = Symbol.for('scopeguard.accessToken');

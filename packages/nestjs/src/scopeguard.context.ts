@@ -13,7 +13,6 @@ export interface NestHttpRequest {
   body?: unknown;
   auth?: Principal;
   user?: unknown;
-  [key: symbol]: unknown;
 }
 
 /**

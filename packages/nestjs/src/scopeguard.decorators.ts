@@ -3,8 +3,8 @@
  * method can narrow what its controller requires, never loosen it.
  */
 import { SetMetadata, applyDecorators, createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import { scopeRequirement, type Principal as PrincipalType, type ScopeRequirement } from '@scopeguard/core';
-import { ACCESS_TOKEN, PUBLIC_METADATA, SCOPES_METADATA } from './scopeguard.constants';
+import { accessTokenOf, isPrincipal, scopeRequirement, type Principal as PrincipalType, type ScopeRequirement } from '@scopeguard/core';
+import { PUBLIC_METADATA, SCOPES_METADATA } from './scopeguard.constants';
 import { httpRequestOf } from './scopeguard.context';
 import { apiOAuth2 } from './scopeguard.swagger';
 
@@ -52,12 +52,17 @@ export function Public(isPublic = true): ClassDecorator & MethodDecorator {
   return SetMetadata(PUBLIC_METADATA, isPublic);
 }
 
-/** The authenticated caller (`clientId`, `scopes`, `permissions`, `claims`, …). */
-export const Principal = createParamDecorator(
-  (_data: unknown, context: ExecutionContext): PrincipalType | undefined => httpRequestOf(context)?.auth,
-);
+/** The principal scopeguard admitted for this request; never an object of that shape set by other code. */
+function admittedPrincipal(context: ExecutionContext): PrincipalType | undefined {
+  const auth = httpRequestOf(context)?.auth;
+  return isPrincipal(auth) ? auth : undefined;
+}
 
-/** The raw access token of the request (never log it). */
-export const AccessToken = createParamDecorator(
-  (_data: unknown, context: ExecutionContext): string | undefined => httpRequestOf(context)?.[ACCESS_TOKEN] as string | undefined,
-);
+/** The authenticated caller (`clientId`, `scopes`, `permissions`, `claims`, …); `undefined` on routes scopeguard did not admit. */
+export const Principal = createParamDecorator((_data: unknown, context: ExecutionContext): PrincipalType | undefined => admittedPrincipal(context));
+
+/** The raw access token of the admitted request (never log it). */
+export const AccessToken = createParamDecorator((_data: unknown, context: ExecutionContext): string | undefined => {
+  const principal = admittedPrincipal(context);
+  return principal && accessTokenOf(principal);
+});

@@ -1,23 +1,24 @@
 import { Inject, Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { InsufficientScopeError, Scopeguard, ScopeguardError, type Principal, type ScopeRequirement, type TokenRequest } from '@scopeguard/core';
-import { ACCESS_TOKEN, PUBLIC_METADATA, SCOPES_METADATA } from './scopeguard.constants';
-import { httpRequestOf, httpResponseOf, requestInfoOf, setHeaders, tokenRequestOf, type NestHttpRequest } from './scopeguard.context';
+import { NO_ACCESS, Scopeguard, ScopeguardError, type Principal, type ScopeRequirement } from '@scopeguard/core';
+import { PUBLIC_METADATA, SCOPES_METADATA } from './scopeguard.constants';
+import { httpRequestOf, httpResponseOf, requestInfoOf, setHeaders, tokenRequestOf } from './scopeguard.context';
 import { ScopeguardException } from './scopeguard.exception';
 import type { ScopeguardModuleOptions } from './scopeguard-module-options.interface';
 import { SCOPEGUARD_OPTIONS } from './scopeguard.module-definition';
 
-/**
- * Authenticates (401/400/503) and authorizes (403) in one pass, so there is no ordering trap
- * between an authentication guard and a scopes guard. Use as `APP_GUARD` (the module's
- * `global: true`) or with `@UseGuards(ScopeguardGuard)`.
- */
 /** What a route needs, read once from its decorators. */
 interface RoutePolicy {
   readonly isPublic: boolean;
   readonly requirements: readonly ScopeRequirement[];
 }
 
+/**
+ * Authenticates (401/400/503) and authorizes (403) in one call to the core pipeline, so there is no
+ * ordering trap between an authentication guard and a scopes guard. It trusts no `req.auth` it finds:
+ * only what the engine admitted for this very request (after a Passport strategy, say) counts. Use as
+ * `APP_GUARD` (the module's `global: true`) or with `@UseGuards(ScopeguardGuard)`.
+ */
 @Injectable()
 export class ScopeguardGuard implements CanActivate {
   /** Policies by controller class, then handler (a subclass may reuse a parent's handler). */
@@ -41,50 +42,31 @@ export class ScopeguardGuard implements CanActivate {
         `scopeguard protects HTTP and GraphQL handlers; ${context.getType()} handlers are refused (mark them @Public() to opt out)`,
       );
     }
+    let admitted: Principal | Promise<Principal>;
     try {
-      let principal = request.auth;
-      if (principal === undefined) {
-        const tokenRequest = tokenRequestOf(request);
-        const token = this.engine.extract(tokenRequest);
-        request[ACCESS_TOKEN] = token;
-        principal = this.engine.cachedPrincipal(token, tokenRequest);
-        if (principal === undefined) return this.#verifyThenAuthorize(context, request, token, tokenRequest, policy);
+      admitted = this.engine.admit(tokenRequestOf(request), policy.requirements, this.engine.auditing ? requestInfoOf(request) : undefined);
+    } catch (error) {
+      throw this.#refusal(context, error);
+    }
+    if (!(admitted instanceof Promise)) {
+      request.auth = admitted;
+      return true;
+    }
+    return admitted.then(
+      (principal) => {
         request.auth = principal;
-      }
-      this.#authorize(principal, policy, request);
-      return true;
-    } catch (error) {
-      throw this.#refusal(context, request, error);
-    }
+        return true;
+      },
+      (error: unknown) => {
+        throw this.#refusal(context, error);
+      },
+    );
   }
 
-  async #verifyThenAuthorize(
-    context: ExecutionContext,
-    request: NestHttpRequest,
-    token: string,
-    tokenRequest: TokenRequest,
-    policy: RoutePolicy,
-  ): Promise<boolean> {
-    try {
-      const principal = await this.engine.verify(token, tokenRequest);
-      request.auth = principal;
-      this.#authorize(principal, policy, request);
-      return true;
-    } catch (error) {
-      throw this.#refusal(context, request, error);
-    }
-  }
-
-  #authorize(principal: Principal, policy: RoutePolicy, request: NestHttpRequest): void {
-    if (policy.requirements.length === 0 && this.options.defaultPolicy === 'deny') {
-      throw new InsufficientScopeError([], 'this route declares no scope requirement and the default policy denies it');
-    }
-    this.engine.authorize(principal, policy.requirements, this.engine.auditing ? requestInfoOf(request) : undefined);
-  }
-
-  #refusal(context: ExecutionContext, request: NestHttpRequest, error: unknown): unknown {
+  /** The refusal as a Nest exception, its challenge headers already on the reply. */
+  #refusal(context: ExecutionContext, error: unknown): unknown {
     if (!(error instanceof ScopeguardError)) return error;
-    const response = this.engine.errorResponse(error, this.engine.auditing ? requestInfoOf(request) : undefined);
+    const response = this.engine.errorResponse(error);
     setHeaders(httpResponseOf(context), response.headers);
     return new ScopeguardException(error, response);
   }
@@ -97,9 +79,10 @@ export class ScopeguardGuard implements CanActivate {
     let policy = byHandler.get(handler);
     if (policy === undefined) {
       const targets = [handler, controller];
+      const declared = this.reflector.getAllAndMerge<ScopeRequirement[]>(SCOPES_METADATA, targets);
       policy = {
         isPublic: this.reflector.getAllAndOverride<boolean | undefined>(PUBLIC_METADATA, targets) === true,
-        requirements: this.reflector.getAllAndMerge<ScopeRequirement[]>(SCOPES_METADATA, targets),
+        requirements: declared.length === 0 && this.options.defaultPolicy === 'deny' ? [NO_ACCESS] : declared,
       };
       byHandler.set(handler, policy);
     }

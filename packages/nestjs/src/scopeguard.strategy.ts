@@ -1,13 +1,13 @@
 /**
  * Passport integration (`@scopeguard/nestjs/passport`), for apps standardised on
- * `@nestjs/passport`: `AuthGuard('scopeguard')` authenticates through the same core engine as the
- * guard, so verdicts, statuses and challenges are identical.
+ * `@nestjs/passport`: `AuthGuard('scopeguard')` admits through the same core pipeline as the guard,
+ * so verdicts, statuses, challenges and audit events are identical, and a request the guard already
+ * admitted (a global guard) is not verified again.
  */
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
-import { Scopeguard, ScopeguardError, type Principal } from '@scopeguard/core';
+import { InsufficientScopeError, Scopeguard, ScopeguardError, type Principal } from '@scopeguard/core';
 import { Strategy } from 'passport';
-import { ACCESS_TOKEN } from './scopeguard.constants';
 import { requestInfoOf, tokenRequestOf, type NestHttpRequest } from './scopeguard.context';
 import { ScopeguardException } from './scopeguard.exception';
 
@@ -26,28 +26,30 @@ export class ScopeguardPassportStrategy extends Strategy {
 
   override authenticate(incoming: unknown): void {
     const req = incoming as NestHttpRequest;
-    const tokenRequest = tokenRequestOf(req);
-    let token: string;
+    let admitted: Principal | Promise<Principal>;
     try {
-      token = this.engine.extract(tokenRequest);
+      admitted = this.engine.admit(tokenRequestOf(req), undefined, this.engine.auditing ? requestInfoOf(req) : undefined);
     } catch (error) {
-      return this.refuse(req, error);
+      return this.refuse(error);
     }
-    req[ACCESS_TOKEN] = token;
-    this.engine.verify(token, tokenRequest).then(
+    Promise.resolve(admitted).then(
       (principal) => {
         req.auth = principal;
-        this.engine.authenticated(principal, this.engine.auditing ? requestInfoOf(req) : undefined);
-        this.verify(principal, (error, user) => (error ? this.error(error as Error) : user ? this.success(user) : this.fail(401)));
+        this.verify(principal, (error, user) => {
+          if (error) return this.refuse(error);
+          // validate() knows no user for this principal: the client is not a service user of this app.
+          if (!user) return this.refuse(new InsufficientScopeError([], 'the client is not a known service user of this API', 'ERR_UNKNOWN_CLIENT'), req);
+          this.success(user);
+        });
       },
-      (error: unknown) => this.refuse(req, error),
+      (error: unknown) => this.refuse(error),
     );
   }
 
-  private refuse(req: NestHttpRequest, error: unknown): void {
+  private refuse(error: unknown, req?: NestHttpRequest): void {
     if (!(error instanceof ScopeguardError)) return this.error(error as Error);
     // AuthGuard rethrows this exception; ScopeguardExceptionFilter writes its headers on any platform.
-    const info = this.engine.auditing ? requestInfoOf(req) : undefined;
+    const info = req && this.engine.auditing ? requestInfoOf(req) : undefined;
     this.error(new ScopeguardException(error, this.engine.errorResponse(error, info)));
   }
 }
@@ -55,7 +57,7 @@ export class ScopeguardPassportStrategy extends Strategy {
 /**
  * Registers the strategy under the name `scopeguard`. Add it to a module's providers (with
  * `ScopeguardModule` imported) and use `@UseGuards(AuthGuard('scopeguard'))`. Override `validate`
- * to map the principal to your own user object.
+ * to map the principal to your own user object; returning nothing refuses the client (403).
  */
 @Injectable()
 export class ScopeguardStrategy extends PassportStrategy(ScopeguardPassportStrategy, 'scopeguard') {

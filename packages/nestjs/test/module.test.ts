@@ -3,7 +3,7 @@ import { Injectable, Module, type INestApplication } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
-import { ScopeguardGuard, ScopeguardModule, type ScopeguardModuleOptions } from '@scopeguard/nestjs';
+import { Scopeguard, ScopeguardGuard, ScopeguardModule, type ScopeguardModuleOptions } from '@scopeguard/nestjs';
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
 import { send } from '../../../test/support/http';
 import { ExplicitController, HealthController, MeController, OrdersController } from './fixtures';
@@ -180,12 +180,14 @@ describe('module configuration', () => {
     ).rejects.toThrow(/algorithms/);
   });
 
-  const fakeGuard = {
+  // A replaced guard stands in for authentication; @Principal() still only yields principals an
+  // engine built, so the stand-in hands the route one (a foreign object would reach the route as undefined).
+  const fakeGuard = (principal: unknown) => ({
     canActivate: (context: { switchToHttp: () => { getRequest: () => { auth: unknown } } }) => {
-      context.switchToHttp().getRequest().auth = { clientId: 'overridden' };
+      context.switchToHttp().getRequest().auth = principal;
       return true;
     },
-  };
+  });
 
   it('overrideProvider(ScopeguardGuard) replaces the global guard (APP_GUARD useExisting, nest #5821)', async () => {
     const moduleRef = await Test.createTestingModule({
@@ -193,7 +195,7 @@ describe('module configuration', () => {
       controllers: [OrdersController],
     })
       .overrideProvider(ScopeguardGuard)
-      .useValue(fakeGuard)
+      .useValue(fakeGuard(await new Scopeguard(options({ permissions: { overridden: ['orders.read'] } })).verify(await issuer.mint({ clientId: 'overridden', scope: 'orders.read' }))))
       .compile();
     const { app, base } = await serve(moduleRef);
     try {
@@ -208,7 +210,7 @@ describe('module configuration', () => {
   it('overrideGuard(ScopeguardGuard) replaces it where it is bound with @UseGuards', async () => {
     const moduleRef = await Test.createTestingModule({ imports: [ScopeguardModule.forRoot(options())], controllers: [ExplicitController] })
       .overrideGuard(ScopeguardGuard)
-      .useValue(fakeGuard)
+      .useValue(fakeGuard(undefined))
       .compile();
     const { app, base } = await serve(moduleRef);
     try {

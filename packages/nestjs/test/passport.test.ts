@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Controller, Get, UseGuards, type INestApplication } from '@nestjs/common';
+import { Controller, Get, Injectable, Req, UseGuards, type INestApplication } from '@nestjs/common';
 import { AuthGuard, PassportModule } from '@nestjs/passport';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
@@ -7,6 +7,7 @@ import { Principal, RequireScopes, ScopeguardGuard, ScopeguardModule, type Scope
 import { ScopeguardStrategy } from '@scopeguard/nestjs/passport';
 import { createTestIssuer, signCompact, type TestIssuer } from '@scopeguard/testing';
 import { generateKeyPair } from 'jose';
+import passportRegistry from 'passport';
 import { send } from '../../../test/support/http';
 
 @Controller()
@@ -89,5 +90,53 @@ describe.each(['express', 'fastify'] as const)('Passport strategy on %s', (platf
     const res = await send(`${base}/passport-scoped`, { headers: none });
     expect(res.status).toBe(403);
     expect(res.headers['www-authenticate']).toContain('scope="orders.read"');
+  });
+});
+
+/** An app's strategy whose validate() knows only some clients. */
+@Injectable()
+class KnownClientsStrategy extends ScopeguardStrategy {
+  override validate(principal: ScopeguardPrincipal): unknown {
+    return principal.clientId === 'worker' ? { name: 'the worker' } : undefined;
+  }
+}
+
+@Controller()
+class KnownClientsController {
+  @UseGuards(AuthGuard('scopeguard'))
+  @Get('me')
+  me(@Req() req: { user?: unknown }) {
+    return req.user;
+  }
+}
+
+describe.each(['express', 'fastify'] as const)('a validate() that returns no user, on %s', (platform) => {
+  let app: INestApplication;
+  let base: string;
+  beforeAll(async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [PassportModule, ScopeguardModule.forRoot({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri, realm: 'orders' })],
+      controllers: [KnownClientsController],
+      providers: [KnownClientsStrategy],
+    }).compile();
+    app = platform === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter()) : moduleRef.createNestApplication();
+    app.useLogger(false);
+    await app.listen(0, '127.0.0.1');
+    base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    passportRegistry.use('scopeguard', app.get(KnownClientsStrategy) as never);
+  });
+  afterAll(() => app.close());
+
+  it('maps the principal for a known client', async () => {
+    const res = await send(`${base}/me`, { headers: { authorization: `Bearer ${await issuer.mint({ clientId: 'worker' })}` } });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ name: 'the worker' });
+  });
+
+  it('refuses an unknown client with a challenge, as the engine refuses an unknown service user', async () => {
+    const res = await send(`${base}/me`, { headers: { authorization: `Bearer ${await issuer.mint({ clientId: 'stranger' })}` } });
+    expect(res.status).toBe(403);
+    expect(res.body.error).toBe('insufficient_scope');
+    expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="orders", error="insufficient_scope", error_description="[^"]+"$/);
   });
 });

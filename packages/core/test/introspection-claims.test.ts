@@ -1,0 +1,108 @@
+/**
+ * Introspection answers (RFC 7662) are held to the same claim rules as JWT payloads: one validator.
+ * The endpoint here answers raw JSON text per token, so answers JSON.stringify cannot make
+ * (`1e400`) are possible.
+ */
+import { createServer, type Server } from 'node:http';
+import { Scopeguard, type ScopeguardOptions } from '@scopeguard/core';
+import { close, listen } from '../../../test/support/http';
+
+const ISSUER = 'https://as.example.com';
+const AUDIENCE = 'https://orders.example.com';
+const answers = new Map<string, string>();
+let server: Server;
+let endpoint: string;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      const token = new URLSearchParams(body).get('token') ?? '';
+      res.writeHead(200, { 'content-type': 'application/json' }).end(answers.get(token) ?? '{"active":false}');
+    });
+  });
+  endpoint = `${await listen(server)}/introspect`;
+});
+afterAll(() => close(server));
+
+const now = () => Math.floor(Date.now() / 1000);
+let counter = 0;
+/** Registers an answer (an object, or raw JSON text) and returns its opaque token. */
+function opaque(answer: Record<string, unknown> | string): string {
+  const token = `opaque-token-${++counter}`;
+  answers.set(token, typeof answer === 'string' ? answer : JSON.stringify(answer));
+  return token;
+}
+const active = (extra: Record<string, unknown> = {}) => ({
+  active: true, iss: ISSUER, aud: AUDIENCE, sub: 'worker', client_id: 'worker', scope: 'orders.read', iat: now(), exp: now() + 300, jti: 'j1', ...extra,
+});
+
+function engine(options: Partial<ScopeguardOptions> = {}, introspection: Record<string, unknown> = {}): Scopeguard {
+  return new Scopeguard({
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    jwksUri: 'https://as.example.com/jwks',
+    introspection: { endpoint, clientId: 'api', clientSecret: 'secret', ...introspection },
+    ...options,
+  } as ScopeguardOptions);
+}
+
+async function codeOf(guard: Scopeguard, token: string): Promise<string> {
+  try {
+    await guard.verify(token);
+    return 'OK';
+  } catch (error) {
+    return (error as { code: string }).code;
+  }
+}
+
+describe('introspected tokens follow the JWT claim rules', () => {
+  it('accepts a complete answer', async () => {
+    expect(await codeOf(engine(), opaque(active()))).toBe('OK');
+    expect(await codeOf(engine({ strict: true }), opaque(active()))).toBe('OK');
+  });
+
+  it('maxTokenAge', async () => {
+    expect(await codeOf(engine({ maxTokenAge: 60 }), opaque(active({ iat: now() - 600 })))).toBe('ERR_TOKEN_EXPIRED');
+    expect(await codeOf(engine({ maxTokenAge: 60 }), opaque(active({ iat: undefined })))).toBe('ERR_TOKEN_CLAIM');
+  });
+
+  it('nbf in the future', async () => {
+    expect(await codeOf(engine(), opaque(active({ nbf: now() + 600 })))).toBe('ERR_TOKEN_NOT_YET_VALID');
+  });
+
+  it('iat in the future', async () => {
+    expect(await codeOf(engine(), opaque(active({ iat: now() + 600 })))).toBe('ERR_TOKEN_NOT_YET_VALID');
+  });
+
+  it.each(['sub', 'client_id', 'iat', 'jti', 'exp'])("strict mode's required %s", async (claim) => {
+    expect(await codeOf(engine({ strict: true }), opaque(active({ [claim]: undefined })))).toBe('ERR_TOKEN_CLAIM');
+  });
+
+  it('a non-finite exp (1e400)', async () => {
+    const text = JSON.stringify(active()).replace(/"exp":\d+/, '"exp":1e400');
+    expect(await codeOf(engine(), opaque(text))).toBe('ERR_TOKEN_CLAIM');
+  });
+
+  it('non-string aud members', async () => {
+    expect(await codeOf(engine(), opaque(active({ aud: [AUDIENCE, 42] })))).toBe('ERR_TOKEN_CLAIM');
+    expect(await codeOf(engine(), opaque(active({ aud: 42 })))).toBe('ERR_TOKEN_CLAIM');
+  });
+
+  it('an answer with no aud is refused, strict or not, unless the endpoint is declared to check the audience', async () => {
+    const noAud = active({ aud: undefined });
+    expect(await codeOf(engine(), opaque(noAud))).toBe('ERR_TOKEN_CLAIM');
+    expect(await codeOf(engine({ strict: true }), opaque(noAud))).toBe('ERR_TOKEN_CLAIM');
+    expect(await codeOf(engine({}, { endpointChecksAudience: true }), opaque(noAud))).toBe('OK');
+    // The declaration never lets a wrong audience through.
+    expect(await codeOf(engine({}, { endpointChecksAudience: true }), opaque(active({ aud: 'https://billing.example.com' })))).toBe('ERR_TOKEN_CLAIM');
+  });
+
+  it('an expired or mistyped exp, and an iss of another issuer', async () => {
+    expect(await codeOf(engine(), opaque(active({ exp: now() - 600 })))).toBe('ERR_TOKEN_EXPIRED');
+    expect(await codeOf(engine(), opaque(active({ exp: 'soon' })))).toBe('ERR_TOKEN_CLAIM');
+    expect(await codeOf(engine(), opaque(active({ iss: 'https://evil.example' })))).toBe('ERR_TOKEN_CLAIM');
+    expect(await codeOf(engine(), opaque(active({ iss: 42 })))).toBe('ERR_TOKEN_CLAIM');
+  });
+});
