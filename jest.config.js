@@ -19,5 +19,6 @@ module.exports = {
     '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }],
   },
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  setupFilesAfterEnv: ['<rootDir>/test/support/unhandled-rejections.ts'],
   testTimeout: 20000,
 };

@@ -64,13 +64,18 @@ describe('scope ∩ permission intersection', () => {
         calls++;
         return user.clientId === 'w' ? ['a'] : undefined;
       },
-      permissionLookup: { ttl: 0.3 },
+      permissionLookup: { ttl: 30 },
+      clock: () => now,
     });
+    let now = Date.now();
     const token = await issuer.mint({ clientId: 'w', scope: 'a b' });
     await Promise.all([engine.verify(token), engine.verify(token), engine.verify(token)]);
     expect(((await outcome(engine, token)) as Principal).permissions).toEqual(['a']);
     expect(calls).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 350));
+    now += 29_000;
+    await engine.verify(token);
+    expect(calls).toBe(1);
+    now += 2_000;
     await engine.verify(token);
     expect(calls).toBe(2);
     expect(await outcome(engine, await issuer.mint({ clientId: 'x', scope: 'a' }))).toBe('403 ERR_UNKNOWN_CLIENT');
@@ -116,10 +121,12 @@ describe('verified-token cache', () => {
   });
 
   it('never serves a verdict past exp', async () => {
-    const engine = guard({ clockTolerance: 0 });
-    const token = await issuer.mint({ expiresIn: 1 });
+    let now = Date.now();
+    const engine = guard({ clockTolerance: 0, clock: () => now });
+    const token = await issuer.mint({ expiresIn: 60 });
     expect(await outcome(engine, token)).toHaveProperty('clientId');
-    await new Promise((resolve) => setTimeout(resolve, 2100));
+    expect(await outcome(engine, token)).toHaveProperty('clientId'); // now cached
+    now += 61_000;
     expect(await outcome(engine, token)).toBe('401 ERR_TOKEN_EXPIRED');
   });
 

@@ -51,10 +51,11 @@ describe('JWKS key source', () => {
   });
 
   it('keeps serving the last known good keys when the JWKS goes down after warm-up', async () => {
-    const engine = guard({ tokenCache: false, jwks: { cooldownMs: 0, maxAgeMs: 1000 } });
+    let now = Date.now();
+    const engine = guard({ tokenCache: false, jwks: { cooldownMs: 0, maxAgeMs: 1000 }, clock: () => now });
     expect(await codeOf(engine.verify(await issuer.mint()))).toBe('OK');
     issuer.outage();
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    now += 1100;
     // Stale now: a background refresh fails, the known key keeps working.
     expect(await codeOf(engine.verify(await issuer.mint()))).toBe('OK');
     expect(await codeOf(engine.verify(await issuer.mint()))).toBe('OK');
@@ -81,9 +82,10 @@ describe('JWKS key source', () => {
   });
 
   it('a flood of unknown kids causes at most one fetch per cooldown', async () => {
-    const engine = guard({ jwks: { cooldownMs: 1500 } });
+    let now = Date.now();
+    const engine = guard({ jwks: { cooldownMs: 1500 }, clock: () => now });
     expect(await codeOf(engine.verify(await issuer.mint()))).toBe('OK');
-    await new Promise((resolve) => setTimeout(resolve, 1600));
+    now += 1600;
     const fetchesBefore = issuer.requests.jwks;
     const token = await issuer.mint();
     const [h, p, s] = token.split('.');

@@ -1,0 +1,139 @@
+/**
+ * The one request pipeline (`admit`): synchronous on a cache hit, one failure family, provenance per
+ * request, bounded hooks, and the audit sequence every adapter inherits.
+ */
+import { InternalError, isPrincipal, Scopeguard, scopeRequirement, ScopeguardError, type DecisionEvent, type ScopeguardOptions, type TokenRequest } from '@scopeguard/core';
+import { createDpopKey, createTestIssuer, type TestIssuer } from '@scopeguard/testing';
+
+let issuer: TestIssuer;
+beforeAll(async () => {
+  issuer = await createTestIssuer();
+});
+afterAll(() => issuer.close());
+
+function engine(options: Partial<ScopeguardOptions> = {}): Scopeguard {
+  return new Scopeguard({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri, ...options } as ScopeguardOptions);
+}
+
+/** The refusal `admit` ends with, thrown or rejected. */
+async function refusalOf(run: () => unknown): Promise<ScopeguardError> {
+  try {
+    await run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ScopeguardError);
+    return error as ScopeguardError;
+  }
+  throw new Error('admitted');
+}
+
+const read = scopeRequirement('all', ['orders.read']);
+
+describe('admit()', () => {
+  it('answers a reused token synchronously, and the same frozen principal each time', async () => {
+    const guard = engine();
+    const request = { authorization: `Bearer ${await issuer.mint({ scope: 'orders.read' })}` };
+    await guard.admit(request);
+    const cached = await guard.admit(request);
+    const again = guard.admit(request, [read]);
+    expect(again).not.toBeInstanceOf(Promise);
+    expect(again).toBe(cached);
+    expect(isPrincipal(again)).toBe(true);
+  });
+
+  it('a custom adapter without dpopRequest gets a DPoP 401 for a DPoP request, never a TypeError', async () => {
+    const guard = engine({ dpop: {} });
+    const key = await createDpopKey('ES256');
+    const token = await issuer.mint({ claims: { cnf: { jkt: key.jkt } } });
+    const refusal = await refusalOf(() => guard.admit({ authorization: `DPoP ${token}` }));
+    expect(refusal).toMatchObject({ status: 401, code: 'ERR_DPOP_PROOF', scheme: 'DPoP' });
+    expect(guard.errorResponse(refusal).headers['WWW-Authenticate']).toMatch(/^DPoP realm="[^"]+", error="invalid_dpop_proof"/);
+  });
+
+  it('turns an unforeseen failure into a generic 500 whose cause only the audit event carries', async () => {
+    const events: DecisionEvent[] = [];
+    const guard = engine({ mtls: {}, onDecision: (event) => void events.push(event) });
+    const request: TokenRequest = {
+      authorization: `Bearer ${await issuer.mint()}`,
+      clientCertificateThumbprint: () => {
+        throw new Error('socket exploded at 10.0.0.5');
+      },
+    };
+    const refusal = await refusalOf(() => guard.admit(request));
+    expect(refusal).toBeInstanceOf(InternalError);
+    const { status, headers, body } = guard.errorResponse(refusal);
+    expect({ status, body }).toEqual({ status: 500, body: { error: 'server_error', error_description: 'the request could not be processed' } });
+    expect(headers['WWW-Authenticate']).toBeUndefined();
+    expect(events).toEqual([expect.objectContaining({ outcome: 'error', status: 500, code: 'ERR_INTERNAL', cause: 'socket exploded at 10.0.0.5' })]);
+  });
+
+  it('admits a request (its carrier) once: a later stage only checks requirements, against what the engine found', async () => {
+    const events: DecisionEvent[] = [];
+    let lookups = 0;
+    const guard = engine({
+      tokenCache: false,
+      permissions: () => (lookups++, ['orders.read']),
+      onDecision: (event) => void events.push(event),
+    });
+    const carrier = {};
+    const request = { authorization: `Bearer ${await issuer.mint({ clientId: 'w', scope: 'orders.read orders.admin' })}`, carrier };
+    const principal = await guard.admit(request);
+    expect(guard.admit(request, [read])).toBe(principal); // synchronous: nothing verified again
+    await expect(refusalOf(() => guard.admit({ carrier }, [scopeRequirement('all', ['orders.admin'])]))).resolves.toMatchObject({ status: 403 });
+    expect(lookups).toBe(1);
+    expect(events.map((event) => event.outcome)).toEqual(['authenticated', 'allowed', 'refused']);
+    expect(events[2]).toMatchObject({ clientId: 'w', code: 'ERR_INSUFFICIENT_SCOPE', requiredScopes: ['orders.admin'], effectiveScopes: ['orders.read'] });
+  });
+
+  it('a DPoP proof is verified (and its jti used) once per request, whatever stages run', async () => {
+    const guard = engine({ dpop: {} });
+    const key = await createDpopKey('ES256');
+    const token = await issuer.mint({ scope: 'orders.read', claims: { cnf: { jkt: key.jkt } } });
+    const proof = await key.proof({ method: 'GET', url: 'http://api.test/read', accessToken: token });
+    const request = (carrier: object): TokenRequest => ({
+      authorization: `DPoP ${token}`,
+      carrier,
+      dpopRequest: () => ({ proofs: [proof], method: 'GET', target: '/read', host: 'api.test', secure: false }),
+    });
+    const carrier = {};
+    await guard.admit(request(carrier));
+    await guard.admit(request(carrier), [read]);
+    // Another request with the same proof is a replay.
+    expect(await refusalOf(() => guard.admit(request({})))).toMatchObject({ code: 'ERR_DPOP_PROOF', description: 'the DPoP proof was already used' });
+  });
+
+  it('objects of a principal\'s shape are not principals', () => {
+    expect(isPrincipal({ clientId: 'x', permissions: ['orders.admin'] })).toBe(false);
+    expect(isPrincipal(undefined)).toBe(false);
+  });
+});
+
+describe('permission resolver answers', () => {
+  it.each([
+    ['a string', () => 'orders.read'],
+    ['a number', () => 42],
+    ['an array with a non-string', () => ['orders.read', 7]],
+    ['more than 10 000 permissions', () => Array.from({ length: 10_001 }, (_, i) => `p${i}`)],
+    ['an endless iterable', () => ({ *[Symbol.iterator]() { for (;;) yield 'orders.read'; } })],
+    ['a thenable whose then throws', () => ({ then() { throw new Error('boom'); } })],
+  ])('%s: 503, never a hang or a crash', async (_name, resolver) => {
+    const guard = engine({ permissions: resolver as never, permissionLookup: { timeoutMs: 200 } });
+    const request = { authorization: `Bearer ${await issuer.mint({ clientId: 'w' })}` };
+    const refusal = await refusalOf(() => guard.admit(request));
+    expect(refusal).toMatchObject({ status: 503, code: 'ERR_PERMISSIONS_UNAVAILABLE' });
+    expect(guard.errorResponse(refusal).headers['Retry-After']).toMatch(/^\d+$/);
+  });
+});
+
+describe('the injected clock', () => {
+  it('drives the claim rules and the verdict cache', async () => {
+    let now = Date.now();
+    const guard = engine({ clock: () => now, clockTolerance: 0 });
+    const request = { authorization: `Bearer ${await issuer.mint({ expiresIn: 120, notBefore: 30 })}` };
+    expect(await refusalOf(() => guard.admit(request))).toMatchObject({ code: 'ERR_TOKEN_NOT_YET_VALID' });
+    now += 31_000;
+    await guard.admit(request);
+    await guard.admit(request);
+    now += 90_000;
+    expect(await refusalOf(() => guard.admit(request))).toMatchObject({ code: 'ERR_TOKEN_EXPIRED' });
+  });
+});
