@@ -59,7 +59,7 @@ function numericDate(claims: Record<string, unknown>, claim: string): number | u
  * @throws {@link InvalidTokenError}: `ERR_TOKEN_CLAIM` (missing, mistyped or unexpected `iss`/`aud`/…),
  * `ERR_TOKEN_EXPIRED`, `ERR_TOKEN_NOT_YET_VALID`.
  */
-export function checkClaims(claims: Record<string, unknown>, rules: ClaimRules, nowSeconds: number, source: ClaimSource = 'jwt'): void {
+export function checkClaims(claims: Record<string, unknown>, rules: ClaimRules, nowSeconds = Date.now() / 1000, source: ClaimSource = 'jwt'): void {
   const audienceVouched = source === 'introspection' && rules.introspection?.endpointChecksAudience === true;
   const required: readonly string[] = rules.strict ? RFC9068_REQUIRED_CLAIMS : source === 'jwt' ? LENIENT_JWT : LENIENT_INTROSPECTION;
   for (const claim of required) {

@@ -74,7 +74,7 @@ function checkHeader(header: Record<string, unknown>, options: ResolvedOptions):
  * Verifies `token` against `keys` under `options` at `nowSeconds`.
  * @throws {@link ScopeguardError} (401 or 503).
  */
-export async function verifyAccessToken(token: string, options: ResolvedOptions, keys: KeySource, nowSeconds: number): Promise<VerifiedToken> {
+export async function verifyAccessToken(token: string, options: ResolvedOptions, keys: KeySource, nowSeconds = Date.now() / 1000): Promise<VerifiedToken> {
   const { header: parsedHeader, payload, signature, signingInput } = parseCompactJws(token, malformed, (value) => checkHeader(value, options));
   const header = parsedHeader as JoseHeader;
   // Claims before any key lookup: a token naming another issuer, another audience or long expired

@@ -43,7 +43,9 @@ export class ScopeguardPassportStrategy extends Strategy {
         });
       },
       (error: unknown) => this.refuse(error),
-    );
+    )
+      // Nothing above should throw; if Passport itself does, it is reported, not dropped.
+      .catch((error: unknown) => this.error(error as Error));
   }
 
   private refuse(error: unknown, req?: NestHttpRequest): void {
