@@ -33,6 +33,7 @@ interface IssuerContext {
 /** Introspection answers carry no key: their verdicts stay valid for as long as the answer is cached. */
 const NO_KEY = { isCurrent: () => true };
 const NO_REQUIREMENTS: readonly ScopeRequirement[] = Object.freeze([]);
+const REPORTED = Symbol('scopeguard.reported');
 
 interface Verdict extends CacheableVerdict {
   readonly context: IssuerContext;
@@ -77,8 +78,6 @@ export class Scopeguard {
    * in garbage collection at 30 000 requests/s (measured on Nest/Fastify).
    */
   readonly #admittedKey = Symbol('scopeguard.admitted');
-  /** Refusals already reported to the audit sink, so that rendering one never reports it twice. */
-  readonly #reported = new WeakSet<ScopeguardError>();
 
   /** @throws {@link ScopeguardConfigError} naming the first wrong option. */
   constructor(options: ScopeguardOptions) {
@@ -281,8 +280,9 @@ export class Scopeguard {
   }
 
   #report(error: ScopeguardError, info: RequestInfo | undefined, principal: Principal | undefined): void {
-    if (this.#onDecision === undefined || this.#reported.has(error)) return;
-    this.#reported.add(error);
+    // Marked on the error itself, so that rendering a refusal never reports it twice.
+    if (this.#onDecision === undefined || (error as { [REPORTED]?: true })[REPORTED]) return;
+    (error as { [REPORTED]?: true })[REPORTED] = true;
     const { status } = error;
     const cause = (status === 503 || status === 500) && error.cause instanceof Error ? error.cause.message : undefined;
     emit(this.#onDecision, {
