@@ -20,13 +20,16 @@ export interface DpopReplayStore {
 export class MemoryReplayStore implements DpopReplayStore {
   readonly #seen = new Map<string, number>();
   readonly #max: number;
+  readonly #clock: () => number;
 
-  constructor(maxEntries = 100_000) {
+  /** @param clock epoch milliseconds; the engine passes its own, so entries expire on the time proofs are judged by. */
+  constructor(maxEntries = 100_000, clock: () => number = Date.now) {
     this.#max = maxEntries;
+    this.#clock = clock;
   }
 
   claim(key: string, expiresAt: number): boolean {
-    const now = Date.now();
+    const now = this.#clock();
     const until = this.#seen.get(key);
     if (until !== undefined && until > now) return false;
     if (this.#seen.size >= this.#max) {
@@ -120,7 +123,7 @@ export class DpopVerifier {
     this.#clock = clock;
     this.mode = options.mode ?? 'allowed';
     this.algorithms = options.algorithms ?? ['ES256', 'EdDSA', 'RS256', 'PS256'];
-    this.#store = options.replayStore ?? new MemoryReplayStore();
+    this.#store = options.replayStore ?? new MemoryReplayStore(undefined, clock);
     this.#storePolicy = {
       timeoutMs: options.replayStoreTimeoutMs ?? 1000,
       accept: (value) => {
@@ -190,7 +193,8 @@ export class DpopVerifier {
     }
     // Last, so a proof refused for another reason does not use up its jti.
     const replayKey = `${thumbprint}:${claims.jti}`;
-    const expiresAt = (now + window) * 1000 + 1000;
+    // Remembered for as long as the proof could be accepted: its iat may be up to `window` ahead of now.
+    const expiresAt = (Math.max(now, claims.iat as number) + window) * 1000 + 1000;
     if (!(await callHook(() => this.#store.claim(replayKey, expiresAt), this.#storePolicy))) fail('the DPoP proof was already used');
   }
 }

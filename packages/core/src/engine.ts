@@ -33,7 +33,9 @@ interface IssuerContext {
 /** Introspection answers carry no key: their verdicts stay valid for as long as the answer is cached. */
 const NO_KEY = { isCurrent: () => true };
 const NO_REQUIREMENTS: readonly ScopeRequirement[] = Object.freeze([]);
-const REPORTED = Symbol('scopeguard.reported');
+
+/** A request object as the engine marks it (see `#admittedKey`): admitted, or refused after admission. */
+type Carrier = Record<symbol, Principal | ScopeguardError | undefined>;
 
 interface Verdict extends CacheableVerdict {
   readonly context: IssuerContext;
@@ -78,6 +80,8 @@ export class Scopeguard {
    * in garbage collection at 30 000 requests/s (measured on Nest/Fastify).
    */
   readonly #admittedKey = Symbol('scopeguard.admitted');
+  /** The verdict behind each principal (built once per verdict, so no cost per request). */
+  readonly #verdicts = new WeakMap<Principal, Verdict>();
 
   /** @throws {@link ScopeguardConfigError} naming the first wrong option. */
   constructor(options: ScopeguardOptions) {
@@ -130,11 +134,12 @@ export class Scopeguard {
    * again: only `requirements` are checked, against the principal the engine found.
    */
   admit(request: TokenRequest, requirements: readonly ScopeRequirement[] = NO_REQUIREMENTS, info?: RequestInfo): Principal | Promise<Principal> {
-    const carrier = request.carrier;
-    const known = carrier === undefined ? undefined : (carrier as Record<symbol, Principal | undefined>)[this.#admittedKey];
+    const carrier = request.carrier as Carrier | undefined;
+    const known = carrier?.[this.#admittedKey];
     if (known !== undefined) {
-      this.#authorize(known, requirements, info);
-      return known;
+      // An earlier stage refused this request after admitting it (refuse()): every later stage does too.
+      if (known instanceof ScopeguardError) throw known;
+      if (this.#stillValid(known)) return this.#authorize(known, requirements, info);
     }
     let dpop = false;
     let found: Principal | Promise<Principal>;
@@ -167,13 +172,24 @@ export class Scopeguard {
   }
 
   /**
-   * Status, headers and JSON body for a refusal, with this engine's realm, resource metadata URL
-   * and DPoP algorithms. A refusal that did not come from {@link admit} (an adapter's own) is
-   * reported to `onDecision` here.
+   * Status, headers and JSON body for a refusal from {@link admit}, with this engine's realm,
+   * resource metadata URL and DPoP algorithms. (`admit` already reported it.)
    */
-  errorResponse(error: ScopeguardError, info?: RequestInfo): ErrorResponse {
-    this.#report(error, info, undefined);
+  errorResponse(error: ScopeguardError): ErrorResponse {
     return error.toResponse({ realm: this.options.realm, resourceMetadata: this.#metadataUrl, dpopAlgs: this.#dpop?.algorithms.join(' ') });
+  }
+
+  /**
+   * A refusal decided outside {@link admit}, after it (an app's Passport `validate()` that knows no
+   * user for the principal): reports it, and records it on `request`'s carrier in place of the
+   * admission, so every later stage on that request (a guard after an optional Passport stage) answers
+   * the same refusal. Renders it like {@link errorResponse}.
+   */
+  refuse(error: ScopeguardError, request?: TokenRequest, info?: RequestInfo): ErrorResponse {
+    const carrier = request?.carrier as Carrier | undefined;
+    if (carrier !== undefined) carrier[this.#admittedKey] = error;
+    this.#report(error, info, undefined);
+    return this.errorResponse(error);
   }
 
   /** Records scopes that routes require, for `scopes_supported` in the resource metadata. */
@@ -244,50 +260,76 @@ export class Scopeguard {
     if (this.#dpop?.mode === 'required') throw new InvalidTokenError('ERR_TOKEN_BINDING', 'this API accepts only DPoP-bound tokens');
   }
 
-  /** Remembers the admission, reports it, and checks the route's requirements. */
-  #admit(carrier: object | undefined, principal: Principal, requirements: readonly ScopeRequirement[], info: RequestInfo | undefined): Principal {
-    if (carrier !== undefined) (carrier as Record<symbol, Principal>)[this.#admittedKey] = principal;
-    if (this.#onDecision) emit(this.#onDecision, { outcome: 'authenticated', at: new Date(this.#clock()), ...this.#who(principal, info) });
-    this.#authorize(principal, requirements, info);
-    return principal;
+  /**
+   * A principal remembered on a carrier still stands while its verdict does (not past `exp` or
+   * `iat + maxTokenAge`, its key still in the set): a long-lived carrier, such as the upgrade request
+   * of a WebSocket, is judged anew once it does not.
+   */
+  #stillValid(principal: Principal): boolean {
+    const verdict = this.#verdicts.get(principal);
+    if (verdict === undefined) return false;
+    try {
+      return this.#clock() < verdict.notAfter && verdict.keySet.isCurrent(verdict.keyId);
+    } catch {
+      return false; // a failing clock: let the full path fail with its 500
+    }
   }
 
-  /** Throws a reported 403 unless `principal` meets every requirement; reports `allowed` when there were any. */
-  #authorize(principal: Principal, requirements: readonly ScopeRequirement[], info: RequestInfo | undefined): void {
-    if (requirements.length === 0) return;
+  /** Remembers the admission, reports it, and checks the route's requirements. */
+  #admit(carrier: Carrier | undefined, principal: Principal, requirements: readonly ScopeRequirement[], info: RequestInfo | undefined): Principal {
+    if (carrier !== undefined) carrier[this.#admittedKey] = principal;
+    if (this.#onDecision) emit(this.#onDecision, { outcome: 'authenticated', at: this.#now(), ...this.#who(principal, info) });
+    return this.#authorize(principal, requirements, info);
+  }
+
+  /** Returns `principal` when it meets every requirement (reporting `allowed` when there were any); throws a reported refusal otherwise. */
+  #authorize(principal: Principal, requirements: readonly ScopeRequirement[], info: RequestInfo | undefined): Principal {
+    if (requirements.length === 0) return principal;
     try {
       for (const requirement of requirements) assertRequirement(principal.permissions, requirement);
+      if (this.#onDecision) {
+        emit(this.#onDecision, {
+          outcome: 'allowed',
+          at: this.#now(),
+          ...this.#who(principal, info),
+          requiredScopes: requirements.flatMap((requirement) => requirement.scopes),
+        });
+      }
     } catch (error) {
       throw this.#refusal(error, info, false, principal);
     }
-    if (this.#onDecision) {
-      emit(this.#onDecision, {
-        outcome: 'allowed',
-        at: new Date(this.#clock()),
-        ...this.#who(principal, info),
-        requiredScopes: requirements.flatMap((requirement) => requirement.scopes),
-      });
-    }
+    return principal;
   }
 
-  /** Any failure as the refusal to answer (unforeseen errors become a generic 500), reported once. */
+  /**
+   * Any failure as this request's refusal (unforeseen errors become a generic 500), reported. A
+   * refusal may be shared by concurrent requests (one failed lookup answers all its waiters), so it
+   * is never changed in place.
+   */
   #refusal(error: unknown, info: RequestInfo | undefined, dpop: boolean, principal?: Principal): ScopeguardError {
     const refusal = error instanceof ScopeguardError ? error : new InternalError(error);
     // A failed DPoP request is answered with a DPoP challenge (RFC 9449 §7.1).
-    if (dpop) refusal.scheme = 'DPoP';
-    this.#report(refusal, info, principal);
-    return refusal;
+    const answer = dpop ? refusal.withScheme('DPoP') : refusal;
+    this.#report(answer, info, principal);
+    return answer;
+  }
+
+  /** The time of an event; a failing clock is already being reported, so it must not fail here too. */
+  #now(): Date {
+    try {
+      return new Date(this.#clock());
+    } catch {
+      return new Date();
+    }
   }
 
   #report(error: ScopeguardError, info: RequestInfo | undefined, principal: Principal | undefined): void {
-    // Marked on the error itself, so that rendering a refusal never reports it twice.
-    if (this.#onDecision === undefined || (error as { [REPORTED]?: true })[REPORTED]) return;
-    (error as { [REPORTED]?: true })[REPORTED] = true;
+    if (this.#onDecision === undefined) return;
     const { status } = error;
     const cause = (status === 503 || status === 500) && error.cause instanceof Error ? error.cause.message : undefined;
     emit(this.#onDecision, {
       outcome: status === 503 ? 'unavailable' : status === 500 ? 'error' : 'refused',
-      at: new Date(this.#clock()),
+      at: this.#now(),
       method: info?.method,
       route: info?.route,
       ...(principal && { clientId: principal.clientId, issuer: principal.issuer, effectiveScopes: principal.permissions }),
@@ -321,16 +363,12 @@ export class Scopeguard {
     return this.#byIssuer.get(iss as string)!;
   }
 
+  /** Every refusal a token can cause is a ScopeguardError; anything else (a failing clock) is a 500. */
   async #verifyToken(token: string): Promise<{ context: IssuerContext; verified: VerifiedToken; facts: TokenFacts }> {
-    try {
-      const context = this.#contextFor(token);
-      const verified = await verifyAccessToken(token, context.options, context.keys, this.#clock() / 1000);
-      const facts = tokenFacts(verified.payload, context.options.profile, context.options.requireClientCredentials);
-      return { context, verified, facts };
-    } catch (error) {
-      if (error instanceof ScopeguardError) throw error;
-      throw new InvalidTokenError('ERR_TOKEN_MALFORMED', 'the token could not be verified', { cause: error });
-    }
+    const context = this.#contextFor(token);
+    const verified = await verifyAccessToken(token, context.options, context.keys, this.#clock() / 1000);
+    const facts = tokenFacts(verified.payload, context.options.profile, context.options.requireClientCredentials);
+    return { context, verified, facts };
   }
 
   #cachedIntrospection(context: IssuerContext, token: string): Verdict | undefined {
@@ -376,27 +414,26 @@ export class Scopeguard {
   }
 
   #principal(verdict: Verdict, token: string): Principal | Promise<Principal> {
-    const { permissions: source, options } = verdict.context;
-    if (source === undefined) {
-      return (verdict.principal ??= principalOf(verdict.facts, effectivePermissions(verdict.facts.scopes, undefined, options.scopeMap), token));
-    }
+    const { permissions: source } = verdict.context;
+    if (source === undefined) return verdict.principal ?? this.#build(verdict, undefined, token);
     const { clientId } = verdict.facts;
-    if (clientId === undefined) throw unknownClient();
+    if (clientId === undefined) throw InsufficientScopeError.unknownClient();
     const held = source.lookup({ clientId, issuer: verdict.facts.issuer, subject: verdict.facts.subject, claims: verdict.facts.claims });
     return andThen(held, (set) => this.#withPermissions(verdict, set, token));
   }
 
   #withPermissions(verdict: Verdict, held: ReadonlySet<string> | undefined, token: string): Principal {
-    if (held === undefined) throw unknownClient();
+    if (held === undefined) throw InsufficientScopeError.unknownClient();
     // Rebuild only when the service user's permissions changed since the last request.
-    if (verdict.principal === undefined || verdict.held !== held) {
-      verdict.principal = principalOf(verdict.facts, effectivePermissions(verdict.facts.scopes, held, verdict.context.options.scopeMap), token);
-      verdict.held = held;
-    }
-    return verdict.principal;
+    return verdict.principal !== undefined && verdict.held === held ? verdict.principal : this.#build(verdict, held, token);
   }
-}
 
-function unknownClient(): InsufficientScopeError {
-  return new InsufficientScopeError([], 'the client is not a known service user of this API', 'ERR_UNKNOWN_CLIENT');
+  /** A verdict's principal for the permissions held (`undefined`: no permission source). */
+  #build(verdict: Verdict, held: ReadonlySet<string> | undefined, token: string): Principal {
+    const principal = principalOf(verdict.facts, effectivePermissions(verdict.facts.scopes, held, verdict.context.options.scopeMap), token);
+    verdict.principal = principal;
+    verdict.held = held;
+    this.#verdicts.set(principal, verdict);
+    return principal;
+  }
 }

@@ -107,6 +107,17 @@ export class ScopeguardError extends Error {
     return options.dpopAlgs !== undefined && this.status === 401 ? `${bearer}, DPoP algs="${options.dpopAlgs}"` : bearer;
   }
 
+  /**
+   * This refusal answered with another challenge scheme. A copy: one refusal can be shared by
+   * concurrent requests (one failed lookup answers all its waiters), so it is never changed in place.
+   */
+  withScheme(scheme: 'Bearer' | 'DPoP'): this {
+    if (this.scheme === scheme) return this;
+    const copy = Object.create(Object.getPrototypeOf(this) as object, Object.getOwnPropertyDescriptors(this)) as this;
+    copy.scheme = scheme;
+    return copy;
+  }
+
   /** Headers besides the challenge (`DPoP-Nonce`). */
   protected extraHeaders(): Record<string, string> {
     return {};
@@ -187,6 +198,11 @@ export class InsufficientScopeError extends ScopeguardError {
   ) {
     super(code, 403, 'insufficient_scope', description);
     this.requiredScopes = requiredScopes;
+  }
+
+  /** 403 `ERR_UNKNOWN_CLIENT`: the client is not a service user of this API (or the app refused it). */
+  static unknownClient(): InsufficientScopeError {
+    return new InsufficientScopeError([], 'the client is not a known service user of this API', 'ERR_UNKNOWN_CLIENT');
   }
 
   protected override extraChallengeParams(): string[] {

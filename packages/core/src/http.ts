@@ -14,6 +14,19 @@ export class FetchFailure extends Error {
 
 const MAX_BODY_BYTES = 512 * 1024;
 
+/** The body as text, counted as it arrives: a chunked answer is cut off at the cap, never read whole. */
+async function readCapped(response: Response, url: string): Promise<string> {
+  if (response.body === null) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > MAX_BODY_BYTES) throw new FetchFailure(`${url} answered more than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** A request other than a plain GET (introspection POSTs a form). */
 export interface JsonRequest {
   readonly method: 'POST';
@@ -43,13 +56,12 @@ export async function fetchJsonObject(url: string, timeoutMs: number, request?: 
     if (!response.ok) throw new FetchFailure(`${url} answered HTTP ${response.status}`);
     const declared = Number(response.headers.get('content-length') ?? 0);
     if (declared > MAX_BODY_BYTES) throw new FetchFailure(`${url} answered more than ${MAX_BODY_BYTES} bytes`);
-    text = await response.text();
+    text = await readCapped(response, url);
   } catch (cause) {
     await response.body?.cancel().catch(() => undefined);
     if (cause instanceof FetchFailure) throw cause;
     throw new FetchFailure(`${url} failed while reading the response`, { cause });
   }
-  if (text.length > MAX_BODY_BYTES) throw new FetchFailure(`${url} answered more than ${MAX_BODY_BYTES} bytes`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

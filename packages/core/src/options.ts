@@ -194,12 +194,38 @@ function httpUrl(option: string, value: unknown): string {
   return value;
 }
 
-function number(option: string, value: unknown, fallback: number, min: number, integer = false): number {
+function number(option: string, value: unknown, fallback: number, min: number, integer = false, max = Infinity): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
-    fail(option, `must be a ${integer ? 'whole ' : ''}number of at least ${min}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+    fail(option, `must be a ${integer ? 'whole ' : ''}number of at least ${min}${max < Infinity ? ` and at most ${max}` : ''}`);
   }
   return value;
+}
+
+/** Node's timers hold at most 2^31 − 1 ms; a longer timeout silently becomes 1 ms. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
+/** A deadline in milliseconds, as timers can hold it. */
+function timeout(option: string, value: unknown, fallback: number): number {
+  return number(option, value, fallback, 1, false, MAX_TIMEOUT_MS);
+}
+
+/**
+ * The `clock` option: checked once here (a finite number of epoch milliseconds, as `Date.now()`
+ * returns; seconds are refused), and on every call, where a non-finite answer throws (a 500),
+ * because every time rule compared against NaN would pass.
+ */
+function clock(value: unknown): () => number {
+  if (value === undefined) return Date.now;
+  if (typeof value !== 'function') fail('clock', 'must be a function returning epoch milliseconds');
+  const read = value as () => unknown;
+  const probe = read();
+  if (typeof probe !== 'number' || !Number.isFinite(probe) || probe < 1e12) fail('clock', 'must return epoch milliseconds (a finite number, as Date.now() does)');
+  return () => {
+    const now = read();
+    if (typeof now !== 'number' || !Number.isFinite(now)) throw new TypeError('the clock option returned no finite time');
+    return now;
+  };
 }
 
 function boolean(option: string, value: unknown): boolean {
@@ -274,7 +300,7 @@ function introspection(value: unknown): IntrospectionOptions | undefined {
     clientSecret: input.clientSecret as string,
     authMethod,
     ttl: number('introspection.ttl', input.ttl, 60, 0),
-    timeoutMs: number('introspection.timeoutMs', input.timeoutMs, 5000, 1),
+    timeoutMs: timeout('introspection.timeoutMs', input.timeoutMs, 5000),
     endpointChecksAudience: boolean('introspection.endpointChecksAudience', input.endpointChecksAudience),
   });
 }
@@ -296,7 +322,7 @@ function dpop(value: unknown): DpopOptions | undefined {
     iatWindow: number('dpop.iatWindow', input.iatWindow, 60, 1),
     nonce: boolean('dpop.nonce', input.nonce),
     ...(store && { replayStore: store as DpopOptions['replayStore'] }),
-    replayStoreTimeoutMs: number('dpop.replayStoreTimeoutMs', input.replayStoreTimeoutMs, 1000, 1),
+    replayStoreTimeoutMs: timeout('dpop.replayStoreTimeoutMs', input.replayStoreTimeoutMs, 1000),
   });
 }
 
@@ -376,7 +402,6 @@ export function resolveOptions(input: ScopeguardOptions): ResolvedOptions {
     fail('jwksUri', 'is required when several issuers share one entry: discovery would not know whose keys to use');
   }
   if (single.onDecision !== undefined && typeof single.onDecision !== 'function') fail('onDecision', 'must be a function');
-  if (single.clock !== undefined && typeof single.clock !== 'function') fail('clock', 'must be a function returning epoch milliseconds');
 
   const sources = stringList('tokenSources', single.tokenSources ?? ['header'], true);
   for (const source of sources) if (!(TOKEN_SOURCES as string[]).includes(source)) fail('tokenSources', `holds ${source}; use header, body or query`);
@@ -415,7 +440,7 @@ export function resolveOptions(input: ScopeguardOptions): ResolvedOptions {
     permissions: permissions(single.permissions),
     permissionLookup: {
       ttl: number('permissionLookup.ttl', lookup.ttl, 60, 0),
-      timeoutMs: number('permissionLookup.timeoutMs', lookup.timeoutMs, 2000, 1),
+      timeoutMs: timeout('permissionLookup.timeoutMs', lookup.timeoutMs, 2000),
       maxEntries: number('permissionLookup.maxEntries', lookup.maxEntries, 10_000, 1, true),
     },
     scopeMap: scopeMap(single.scopeMap),
@@ -423,7 +448,7 @@ export function resolveOptions(input: ScopeguardOptions): ResolvedOptions {
     maxTokenLength: number('maxTokenLength', single.maxTokenLength, 8192, 16, true),
     realm,
     jwks: {
-      timeoutMs: number('jwks.timeoutMs', jwks.timeoutMs, 5000, 1),
+      timeoutMs: timeout('jwks.timeoutMs', jwks.timeoutMs, 5000),
       cooldownMs: number('jwks.cooldownMs', jwks.cooldownMs, 30_000, 0),
       maxAgeMs: number('jwks.maxAgeMs', jwks.maxAgeMs, 600_000, 1000),
     },
@@ -433,6 +458,6 @@ export function resolveOptions(input: ScopeguardOptions): ResolvedOptions {
     mtls: mtls(single.mtls),
     dpop: dpop(single.dpop),
     onDecision: single.onDecision,
-    clock: single.clock ?? Date.now,
+    clock: clock(single.clock),
   });
 }

@@ -59,6 +59,7 @@ describe('scope ∩ permission intersection', () => {
 
   it('async resolver: used, cached for its ttl, asked again after', async () => {
     let calls = 0;
+    let now = Date.now();
     const engine = guard({
       permissions: async (user) => {
         calls++;
@@ -67,7 +68,6 @@ describe('scope ∩ permission intersection', () => {
       permissionLookup: { ttl: 30 },
       clock: () => now,
     });
-    let now = Date.now();
     const token = await issuer.mint({ clientId: 'w', scope: 'a b' });
     await Promise.all([engine.verify(token), engine.verify(token), engine.verify(token)]);
     expect(((await outcome(engine, token)) as Principal).permissions).toEqual(['a']);

@@ -12,6 +12,22 @@ const AUDIENCE = 'https://orders.example.com';
 const answers = new Map<string, string>();
 let server: Server;
 let endpoint: string;
+let streamed = 0;
+
+/** A chunked answer (no content-length) that goes on until the client stops reading, or 50 MiB. */
+function stream(res: import('node:http').ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  const chunk = Buffer.alloc(64 * 1024, 0x20);
+  const more = () => {
+    while (streamed < 50 * 1024 * 1024 && !res.destroyed) {
+      streamed += chunk.length;
+      if (!res.write(chunk)) return void res.once('drain', more);
+    }
+    res.end();
+  };
+  res.on('close', () => undefined);
+  more();
+}
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -19,6 +35,7 @@ beforeAll(async () => {
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
       const token = new URLSearchParams(body).get('token') ?? '';
+      if (token === 'endless-answer') return void stream(res);
       res.writeHead(200, { 'content-type': 'application/json' }).end(answers.get(token) ?? '{"active":false}');
     });
   });
@@ -56,6 +73,15 @@ async function codeOf(guard: Scopeguard, token: string): Promise<string> {
     return (error as { code: string }).code;
   }
 }
+
+describe('the introspection endpoint', () => {
+  it('an endless chunked answer is cut off at the size cap, not read whole', async () => {
+    const error = await engine().verify('endless-answer').catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 503, code: 'ERR_INTROSPECTION_UNAVAILABLE' });
+    // The cap is 512 KiB; what the server got into socket buffers beyond it is all it could send.
+    expect(streamed).toBeLessThan(8 * 1024 * 1024);
+  });
+});
 
 describe('introspected tokens follow the JWT claim rules', () => {
   it('accepts a complete answer', async () => {

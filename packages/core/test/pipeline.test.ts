@@ -2,7 +2,7 @@
  * The one request pipeline (`admit`): synchronous on a cache hit, one failure family, provenance per
  * request, bounded hooks, and the audit sequence every adapter inherits.
  */
-import { InternalError, isPrincipal, Scopeguard, scopeRequirement, ScopeguardError, type DecisionEvent, type ScopeguardOptions, type TokenRequest } from '@scopeguard/core';
+import { InsufficientScopeError, InternalError, isPrincipal, Scopeguard, scopeRequirement, ScopeguardError, type DecisionEvent, type ScopeguardOptions, type TokenRequest } from '@scopeguard/core';
 import { createDpopKey, createTestIssuer, type TestIssuer } from '@scopeguard/testing';
 
 let issuer: TestIssuer;
@@ -135,5 +135,113 @@ describe('the injected clock', () => {
     await guard.admit(request);
     now += 90_000;
     expect(await refusalOf(() => guard.admit(request))).toMatchObject({ code: 'ERR_TOKEN_EXPIRED' });
+  });
+});
+
+describe('found by review', () => {
+  const dpopRequest = (token: string, proof: string): TokenRequest => ({
+    authorization: `DPoP ${token}`,
+    carrier: {},
+    dpopRequest: () => ({ proofs: [proof], method: 'GET', target: '/read', host: 'api.test', secure: false }),
+  });
+
+  it('concurrent requests that share one failing lookup each get their own refusal and audit event', async () => {
+    const events: DecisionEvent[] = [];
+    const guard = engine({ permissions: () => Promise.reject(new Error('db down')), onDecision: (event) => void events.push(event) });
+    const token = await issuer.mint({ clientId: 'w' });
+    const refusals = await Promise.all(['/a', '/b', '/c'].map((route) => refusalOf(() => guard.admit({ authorization: `Bearer ${token}`, carrier: {} }, [], { method: 'GET', route }))));
+    expect(refusals.map((refusal) => refusal.status)).toEqual([503, 503, 503]);
+    expect(events.map((event) => [event.outcome, event.route])).toEqual([['unavailable', '/a'], ['unavailable', '/b'], ['unavailable', '/c']]);
+  });
+
+  it('a Bearer request never gets the DPoP challenge of a concurrent DPoP request that shared its refusal', async () => {
+    const guard = engine({ dpop: {}, permissions: () => new Promise((_, reject) => setTimeout(() => reject(new Error('db down')), 20)) });
+    const key = await createDpopKey('ES256');
+    const token = await issuer.mint({ clientId: 'w', claims: { cnf: { jkt: key.jkt } } });
+    const [viaDpop, viaBearer] = await Promise.all([
+      refusalOf(() => guard.admit(dpopRequest(token, 'x.y.z'))),
+      refusalOf(() => guard.admit({ authorization: `Bearer ${token}`, carrier: {} })),
+    ]);
+    expect(viaDpop.scheme).toBe('DPoP');
+    expect(viaBearer.scheme).toBe('Bearer');
+  });
+
+  it('a DPoP proof dated ahead of the server clock cannot be replayed while it is fresh (default store, injected clock)', async () => {
+    let now = Date.now();
+    const guard = engine({ clock: () => now, dpop: {} });
+    const key = await createDpopKey('ES256');
+    const token = await issuer.mint({ expiresIn: 3600, claims: { cnf: { jkt: key.jkt } } });
+    const proof = await key.proof({ method: 'GET', url: 'http://api.test/read', accessToken: token, iat: 60 });
+    await guard.admit(dpopRequest(token, proof));
+    for (const step of [1_000, 61_000, 50_000]) {
+      now += step;
+      expect(await refusalOf(() => guard.admit(dpopRequest(token, proof)))).toMatchObject({ code: 'ERR_DPOP_PROOF' });
+    }
+  });
+
+  it('a clock running behind real time still refuses replays (the default store reads the same clock)', async () => {
+    const guard = engine({ dpop: {}, clock: () => Date.now() - 120_000 });
+    const key = await createDpopKey('ES256');
+    const token = await issuer.mint({ issuedAt: -120, expiresIn: 300, claims: { cnf: { jkt: key.jkt } } });
+    const proof = await key.proof({ method: 'GET', url: 'http://api.test/read', accessToken: token, iat: -120 });
+    await guard.admit(dpopRequest(token, proof));
+    expect(await refusalOf(() => guard.admit(dpopRequest(token, proof)))).toMatchObject({ description: 'the DPoP proof was already used' });
+  });
+
+  it.each([
+    ['NaN', () => NaN],
+    ['a string', () => String(Date.now())],
+    ['seconds', () => Date.now() / 1000],
+  ])('a clock answering %s is refused at construction', (_name, clock) => {
+    expect(() => engine({ clock: clock as () => number })).toThrow(/clock/);
+  });
+
+  it('a clock that turns bad later, or throws, fails closed with a generic 500, never an admission or a 401', async () => {
+    let mode: 'ok' | 'nan' | 'throw' = 'ok';
+    const events: DecisionEvent[] = [];
+    const guard = engine({
+      tokenCache: false,
+      onDecision: (event) => void events.push(event),
+      clock: () => {
+        if (mode === 'throw') throw new Error('clock source /dev/ptp0 gone');
+        return mode === 'nan' ? NaN : Date.now();
+      },
+    });
+    await guard.admit({ authorization: `Bearer ${await issuer.mint()}` });
+    const expired = await issuer.mint({ expiresIn: -3600, issuedAt: -7200 });
+    for (mode of ['nan', 'throw'] as const) {
+      expect(await refusalOf(() => guard.admit({ authorization: `Bearer ${expired}` }))).toBeInstanceOf(InternalError);
+    }
+    expect(events.slice(-2).map((event) => event.outcome)).toEqual(['error', 'error']);
+  });
+
+  it('a long-lived carrier (a WebSocket upgrade request) is re-checked: its token expires on it too', async () => {
+    let now = Date.now();
+    const guard = engine({ clock: () => now, clockTolerance: 0 });
+    const carrier = {};
+    const request = { authorization: `Bearer ${await issuer.mint({ scope: 'orders.read', expiresIn: 60 })}`, carrier };
+    await guard.admit(request);
+    expect(guard.admit(request, [read])).not.toBeInstanceOf(Promise);
+    now += 61_000;
+    expect(await refusalOf(() => guard.admit(request, [read]))).toMatchObject({ code: 'ERR_TOKEN_EXPIRED' });
+  });
+
+  it('a timeout option beyond what timers can hold is refused at construction', () => {
+    expect(() => engine({ dpop: { replayStoreTimeoutMs: 3_000_000_000 } })).toThrow(/dpop.replayStoreTimeoutMs/);
+    expect(() => engine({ permissionLookup: { timeoutMs: 3_000_000_000 } })).toThrow(/permissionLookup.timeoutMs/);
+    expect(() => engine({ jwks: { timeoutMs: 3_000_000_000 } })).toThrow(/jwks.timeoutMs/);
+  });
+
+  it('an app-level refusal after admission (Passport validate()) stands for every later stage of that request', async () => {
+    const events: DecisionEvent[] = [];
+    const guard = engine({ onDecision: (event) => void events.push(event) });
+    const request = { authorization: `Bearer ${await issuer.mint({ scope: 'orders.read' })}`, carrier: {} };
+    await guard.admit(request);
+    const refusal = InsufficientScopeError.unknownClient();
+    expect(guard.refuse(refusal, request).status).toBe(403);
+    expect(() => guard.admit(request, [read])).toThrow(refusal);
+    expect(events.map((event) => event.outcome)).toEqual(['authenticated', 'refused']);
+    // Another request with the same token is judged on its own.
+    await expect(Promise.resolve(guard.admit({ authorization: request.authorization, carrier: {} }, [read]))).resolves.toHaveProperty('clientId');
   });
 });

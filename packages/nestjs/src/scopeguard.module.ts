@@ -17,8 +17,13 @@ const engineProvider: Provider = {
     const { onDecision } = engineOptions as { onDecision?: ScopeguardOptions['onDecision'] };
     const audit = auditLog
       ? (event: Parameters<NonNullable<ScopeguardOptions['onDecision']>>[0]) => {
-          logDecision(event);
-          onDecision?.(event);
+          try {
+            logDecision(event);
+          } catch {
+            // A logger that throws is ignored, as any sink is; the app's own sink still runs.
+          }
+          // Returned, not dropped: the engine ignores a rejection of an async sink.
+          return onDecision?.(event);
         }
       : onDecision;
     return new Scopeguard({ ...engineOptions, ...(audit && { onDecision: audit }) } as ScopeguardOptions);

@@ -26,19 +26,25 @@ export class ScopeguardPassportStrategy extends Strategy {
 
   override authenticate(incoming: unknown): void {
     const req = incoming as NestHttpRequest;
+    const request = tokenRequestOf(req);
+    const info = this.engine.auditing ? requestInfoOf(req) : undefined;
     let admitted: Principal | Promise<Principal>;
     try {
-      admitted = this.engine.admit(tokenRequestOf(req), undefined, this.engine.auditing ? requestInfoOf(req) : undefined);
+      admitted = this.engine.admit(request, undefined, info);
     } catch (error) {
       return this.refuse(error);
     }
     Promise.resolve(admitted).then(
       (principal) => {
-        req.auth = principal;
         this.verify(principal, (error, user) => {
           if (error) return this.refuse(error);
-          // validate() knows no user for this principal: the client is not a service user of this app.
-          if (!user) return this.refuse(new InsufficientScopeError([], 'the client is not a known service user of this API', 'ERR_UNKNOWN_CLIENT'), req);
+          if (!user) {
+            // validate() knows no user for this principal: the app refuses the client, and the
+            // request no longer counts as admitted for any guard after this one.
+            const refusal = InsufficientScopeError.unknownClient();
+            return this.error(new ScopeguardException(refusal, this.engine.refuse(refusal, request, info)));
+          }
+          req.auth = principal;
           this.success(user);
         });
       },
@@ -48,11 +54,10 @@ export class ScopeguardPassportStrategy extends Strategy {
       .catch((error: unknown) => this.error(error as Error));
   }
 
-  private refuse(error: unknown, req?: NestHttpRequest): void {
+  /** Hands admit()'s refusal to AuthGuard, which rethrows it; ScopeguardExceptionFilter writes its headers on any platform. */
+  private refuse(error: unknown): void {
     if (!(error instanceof ScopeguardError)) return this.error(error as Error);
-    // AuthGuard rethrows this exception; ScopeguardExceptionFilter writes its headers on any platform.
-    const info = req && this.engine.auditing ? requestInfoOf(req) : undefined;
-    this.error(new ScopeguardException(error, this.engine.errorResponse(error, info)));
+    this.error(new ScopeguardException(error, this.engine.errorResponse(error)));
   }
 }
 

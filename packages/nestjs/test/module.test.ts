@@ -221,6 +221,23 @@ describe('module configuration', () => {
     }
   });
 
+  it('auditLog beside an async onDecision that rejects: both run, the rejection is ignored, nothing is dropped', async () => {
+    const seen: string[] = [];
+    const onDecision = async (event: { outcome: string }) => {
+      seen.push(event.outcome);
+      throw new Error('audit sink down');
+    };
+    const { app, base } = await start('express', [ScopeguardModule.forRoot({ ...options({ onDecision }), auditLog: true, global: true })]);
+    try {
+      expect((await send(`${base}/orders`)).status).toBe(401);
+      expect((await send(`${base}/orders`, { headers: await bearer('reporter', 'orders.read') })).status).toBe(200);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(seen).toEqual(['refused', 'authenticated', 'allowed']);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('refuses rpc and ws contexts explicitly, never allows them', async () => {
     const moduleRef = await Test.createTestingModule({ imports: [ScopeguardModule.forRoot(options())] }).compile();
     const guard = moduleRef.get(ScopeguardGuard);

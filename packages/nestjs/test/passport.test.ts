@@ -101,12 +101,28 @@ class KnownClientsStrategy extends ScopeguardStrategy {
   }
 }
 
+/** "Optional authentication": an AuthGuard that lets a request through without a user instead of throwing. */
+@Injectable()
+class OptionalAuthGuard extends AuthGuard('scopeguard') {
+  override handleRequest<TUser>(_error: unknown, user: TUser): TUser {
+    return user;
+  }
+}
+
 @Controller()
 class KnownClientsController {
   @UseGuards(AuthGuard('scopeguard'))
   @Get('me')
   me(@Req() req: { user?: unknown }) {
     return req.user;
+  }
+
+  // The guard after an optional Passport stage must not take a client validate() refused as admitted.
+  @UseGuards(OptionalAuthGuard, ScopeguardGuard)
+  @RequireScopes('orders.read')
+  @Get('optional')
+  optional(@Principal() principal: ScopeguardPrincipal | undefined) {
+    return { client: principal?.clientId ?? null };
   }
 }
 
@@ -131,6 +147,14 @@ describe.each(['express', 'fastify'] as const)('a validate() that returns no use
     const res = await send(`${base}/me`, { headers: { authorization: `Bearer ${await issuer.mint({ clientId: 'worker' })}` } });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ name: 'the worker' });
+  });
+
+  it('a client validate() refused is not admitted by a guard after an optional Passport stage', async () => {
+    const known = await send(`${base}/optional`, { headers: { authorization: `Bearer ${await issuer.mint({ clientId: 'worker', scope: 'orders.read' })}` } });
+    expect(known.status).toBe(200);
+    expect(known.body).toEqual({ client: 'worker' });
+    const stranger = await send(`${base}/optional`, { headers: { authorization: `Bearer ${await issuer.mint({ clientId: 'stranger', scope: 'orders.read' })}` } });
+    expect(stranger.status).not.toBe(200);
   });
 
   it('refuses an unknown client with a challenge, as the engine refuses an unknown service user', async () => {
