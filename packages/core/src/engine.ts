@@ -12,7 +12,6 @@ import { confirmCertificateBinding } from './confirmation';
 import { discoverJwksUri } from './discovery';
 import { DpopVerifier } from './dpop';
 import { InsufficientScopeError, InternalError, InvalidTokenError, ScopeguardError, type ErrorResponse } from './errors';
-import { andThen } from './hooks';
 import { Introspector, isCompactJws, type IntrospectedClaims } from './introspection';
 import { RemoteKeySet } from './jwks';
 import { resolveIssuers, type ResolvedOptions, type ScopeguardOptions } from './options';
@@ -223,13 +222,18 @@ export class Scopeguard {
 
   /** Authentication: the principal of `token`, with every proof-of-possession rule checked. */
   #authenticate(token: string, request: TokenRequest, dpop: boolean): Principal | Promise<Principal> {
-    return andThen(this.#principalOf(token), (principal) => {
-      this.#confirm(principal, request, dpop);
-      if (!dpop) return principal;
-      const jkt = (principal.claims.cnf as { jkt?: unknown } | undefined)?.jkt;
-      // Every DPoP request has its own proof (and jti): verified on cache hits too.
-      return this.#dpop!.verify(request.dpopRequest?.(), token, jkt).then(() => principal);
-    });
+    const found = this.#principalOf(token);
+    // No closure on the synchronous (cache-hit) path: it runs on every request with a reused token.
+    if (found instanceof Promise) return found.then((principal) => this.#proven(principal, token, request, dpop));
+    return this.#proven(found, token, request, dpop);
+  }
+
+  #proven(principal: Principal, token: string, request: TokenRequest, dpop: boolean): Principal | Promise<Principal> {
+    this.#confirm(principal, request, dpop);
+    if (!dpop) return principal;
+    const jkt = (principal.claims.cnf as { jkt?: unknown } | undefined)?.jkt;
+    // Every DPoP request has its own proof (and jti): verified on cache hits too.
+    return this.#dpop!.verify(request.dpopRequest?.(), token, jkt).then(() => principal);
   }
 
   /** The principal of a token: from the verdict cache, else verified (or introspected), with permissions. */
@@ -419,7 +423,7 @@ export class Scopeguard {
     const { clientId } = verdict.facts;
     if (clientId === undefined) throw InsufficientScopeError.unknownClient();
     const held = source.lookup({ clientId, issuer: verdict.facts.issuer, subject: verdict.facts.subject, claims: verdict.facts.claims });
-    return andThen(held, (set) => this.#withPermissions(verdict, set, token));
+    return held instanceof Promise ? held.then((set) => this.#withPermissions(verdict, set, token)) : this.#withPermissions(verdict, held, token);
   }
 
   #withPermissions(verdict: Verdict, held: ReadonlySet<string> | undefined, token: string): Principal {

@@ -64,7 +64,3 @@ export function callSink<E>(sink: (event: E) => unknown, event: E): void {
   }
 }
 
-/** `then` for a value that may or may not be a promise: synchronous values stay synchronous. */
-export function andThen<T, R>(value: T | Promise<T>, next: (value: T) => R | Promise<R>): R | Promise<R> {
-  return value instanceof Promise ? value.then(next) : next(value);
-}
