@@ -4,7 +4,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { Scopeguard, tokenRequestFromNode, type Principal, type ScopeguardOptions } from '@scopeguard/core';
-import { attachContext, pass, requestInfo, type ErrorMode, type GuardContext, type GuardedRequest, type Next } from './context';
+import { pass, registerContext, requestInfo, type ErrorMode, type GuardContext, type GuardedRequest, type Next } from './context';
 import { declaredScopes } from './declared-scopes';
 
 declare global {
@@ -51,6 +51,7 @@ export function scopeguard(options: ScopeguardMiddlewareOptions | Scopeguard): S
   }
 
   const context: GuardContext = Object.freeze({ engine, onError });
+  registerContext(context);
   const metadataPath = engine.resourceMetadata()?.path;
 
   const middleware = (req: GuardedRequest, res: ServerResponse, next: Next): void => {
@@ -58,7 +59,6 @@ export function scopeguard(options: ScopeguardMiddlewareOptions | Scopeguard): S
     if (metadataPath !== undefined && req.method === 'GET' && (req.url === metadataPath || req.url?.startsWith(`${metadataPath}?`))) {
       return serveMetadata(engine, res);
     }
-    attachContext(req, context);
     // Express's parsed query and body, read only when those token sources are enabled.
     const request = tokenRequestFromNode(req, req as { query?: unknown; body?: unknown });
     pass(context, () => engine.admit(request, undefined, engine.auditing ? requestInfo(req) : undefined), req, res, next);

@@ -15,8 +15,8 @@ function check(requirement: ScopeRequirement): ScopeCheck {
   for (const scope of requirement.scopes) declaredScopes.add(scope);
   const requirements = [requirement];
   return (req, res, next) => {
+    // The engine that admitted this request in scopeguard(); fail closed and loudly without one.
     const context = contextOf(req);
-    // Fail closed and loudly: without the middleware there is no engine to check anything with.
     if (context === undefined) return next(new Error('scopeguard: requireScopes()/requireAnyScope() must run after the scopeguard() middleware'));
     const { engine } = context;
     const request = tokenRequestFromNode(req, req as { query?: unknown; body?: unknown });
