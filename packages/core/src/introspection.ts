@@ -38,7 +38,7 @@ const MAX_ENTRIES = 10_000;
 
 /** An introspection client with its answer cache. */
 export class Introspector {
-  readonly #options: Required<IntrospectionOptions>;
+  readonly #options: Required<Omit<IntrospectionOptions, 'endpointChecksAudience'>>;
   readonly #cache = new LRUCache<string, { claims: IntrospectedClaims; until: number }>({ max: MAX_ENTRIES });
   readonly #pending = new Map<string, Promise<IntrospectedClaims>>();
   readonly #clock: () => number;
@@ -46,7 +46,9 @@ export class Introspector {
   requests = 0;
 
   constructor(options: IntrospectionOptions, clock: () => number = Date.now) {
-    this.#options = { authMethod: 'client_secret_basic', ttl: 60, timeoutMs: 5000, endpointChecksAudience: false, ...options };
+    // endpointChecksAudience is the claims validator's (claims.ts), not the client's.
+    const { endpointChecksAudience: _validatorsOption, ...client } = options;
+    this.#options = { authMethod: 'client_secret_basic', ttl: 60, timeoutMs: 5000, ...client };
     this.#clock = clock;
   }
 
