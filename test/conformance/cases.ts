@@ -29,7 +29,7 @@ export interface Expected {
 
 export interface Case {
   name: string;
-  group: 'RFC 6750' | 'RFC 8725 / 9068' | 'Authorization' | 'Tenants' | 'RFC 9728' | 'RFC 7662' | 'Faults';
+  group: 'RFC 6750' | 'RFC 8725 / 9068' | 'RFC 8705' | 'Authorization' | 'Tenants' | 'RFC 9728' | 'RFC 7662' | 'Faults';
   profile?: Profile;
   request: () => Promise<CaseRequest>;
   expect: Expected;
@@ -184,6 +184,9 @@ export function buildCases(context: CaseContext): Case[] {
     { group: 'RFC 8725 / 9068', name: 'PS256 token', request: async () => get(bearer(await mint({ alg: 'PS256' }))), expect: OK },
     { group: 'RFC 8725 / 9068', name: 'ES256 token', request: async () => get(bearer(await mint({ alg: 'ES256' }))), expect: OK },
     { group: 'RFC 8725 / 9068', name: 'EdDSA (Ed25519) token', request: async () => get(bearer(await mint({ alg: 'EdDSA' }))), expect: OK },
+
+    // ── RFC 8705: a binding this API does not check is never ignored ──────────────────────────
+    { group: 'RFC 8705', name: 'certificate-bound token where mTLS is not configured → 401', request: async () => get(bearer(await mint({ claims: { cnf: { 'x5t#S256': 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2' } } }))), expect: INVALID },
 
     // ── Authorization: the intersection ──────────────────────────────────────────────────────
     { group: 'Authorization', name: 'scope granted, permission missing → 403', request: async () => get(bearer(await mint({ clientId: 'reporter', scope: 'orders.read orders.write' })), '/any'), expect: forbidden('orders.write orders.admin') },

@@ -64,6 +64,8 @@ describe.each(ADAPTERS)('DPoP on %s', (adapter) => {
     ['typ JWT', { header: { typ: 'JWT' } }],
     ['alg none', { header: { alg: 'none' } }],
     ['private key in jwk', { header: { jwk: { ...({} as Record<string, unknown>), kty: 'EC', crv: 'P-256', x: 'AA', y: 'AA', d: 'AA' } } }],
+    // RFC 7515 §4.1.11: a crit parameter we do not understand makes the proof invalid.
+    ['an unknown crit header', { header: { crit: ['exp'], exp: 1 } }],
   ])('refuses a proof with %s', async (_name, extra) => {
     const token = await bound();
     expectProofError(await call(apps.allowed, token, await proofFor(apps.allowed, token, extra as never)));
@@ -74,6 +76,14 @@ describe.each(ADAPTERS)('DPoP on %s', (adapter) => {
     expectProofError(await call(apps.allowed, token, await proofFor(apps.allowed, token, {}, otherKey)));
     expectProofError(await call(apps.allowed, token, undefined));
     expectProofError(await call(apps.allowed, token, [await proofFor(apps.allowed, token), await proofFor(apps.allowed, token)]));
+  });
+
+  it('says what a comma-joined DPoP header is (two proofs in one field), not that it is a JWE', async () => {
+    const token = await bound();
+    const res = await call(apps.allowed, token, `${await proofFor(apps.allowed, token)}, ${await proofFor(apps.allowed, token)}`);
+    expectProofError(res);
+    expect(res.body.error_description).not.toMatch(/JWE|encrypted/);
+    expect(res.body.error_description).toMatch(/one DPoP proof/);
   });
 
   it('never accepts a DPoP-bound token as a bearer token', async () => {

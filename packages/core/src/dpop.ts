@@ -7,7 +7,7 @@ import { createHash, createHmac, randomBytes, type KeyObject } from 'node:crypto
 import { ScopeguardError, UnavailableError } from './errors';
 import { callHook, type HookPolicy } from './hooks';
 import { parseCompactJws } from './jws';
-import { PRIVATE_MEMBERS, keyTypeFor } from './jwks';
+import { PRIVATE_MEMBERS, keyTypeFor, unusableReason } from './jwks';
 import { publicKeyFromJwk, verifySignature } from './signature';
 
 /** Remembers proof `jti`s until they expire; a shared store (Redis, …) can implement it. */
@@ -154,16 +154,24 @@ export class DpopVerifier {
     // An adapter that cannot describe the request cannot have a proof checked: refuse, never skip.
     if (request === undefined) return fail('this server cannot check DPoP proofs on this request');
     if (request.proofs.length !== 1) fail('exactly one DPoP proof header is required');
+    // Two proofs in one field (a proxy joining repeated headers) would otherwise read as a 5-part JWE.
+    if (request.proofs[0]!.includes(',')) fail('exactly one DPoP proof is allowed: this header holds several, joined by commas');
     const { header, payload: claims, signature, signingInput } = parseCompactJws(request.proofs[0]!, (why) => fail(`the DPoP proof is malformed: ${why}`));
     if (header.typ !== 'dpop+jwt') fail('the DPoP proof must have typ dpop+jwt');
+    // RFC 7515 §4.1.11: we implement no extensions, so any `crit` makes the proof invalid.
+    if (header.crit !== undefined) fail('the DPoP proof requires header extensions this API does not understand');
     if (typeof header.alg !== 'string' || !this.algorithms.includes(header.alg)) fail('the DPoP proof algorithm is not allowed');
     const jwk = header.jwk as Record<string, unknown> | undefined;
     if (typeof jwk !== 'object' || jwk === null || PRIVATE_MEMBERS.some((member) => jwk[member] !== undefined)) fail('the DPoP proof must carry a public jwk');
-    // The same alg-to-key rule as for the issuer's keys: no RSA key under an ES alg, no wrong curve.
+    // The same key rules as for the issuer's keys: no RSA key under an ES alg, no wrong curve, RSA
+    // between 2048 and 8192 bits with a small exponent (a huge key costs milliseconds to verify).
     const type = keyTypeFor(header.alg as string);
-    if (type === undefined || jwk!.kty !== type.kty || (type.crv !== undefined && !type.crv.includes(jwk!.crv as string))) {
+    if (type === undefined || jwk!.kty !== type.kty || (type.crv !== undefined && !type.crv.includes(jwk!.crv as string)) || unusableReason(jwk!) !== undefined) {
       fail('the DPoP proof key does not suit its algorithm');
     }
+    // The binding before the signature: comparing a hash is cheap, verifying is not.
+    const thumbprint = jwkThumbprint(jwk!);
+    if (jkt !== thumbprint) fail('the access token is not bound to the DPoP proof key');
     let key: KeyObject;
     try {
       key = publicKeyFromJwk(jwk!);
@@ -182,8 +190,6 @@ export class DpopVerifier {
     if (typeof claims.jti !== 'string' || claims.jti.length === 0 || claims.jti.length > 256) fail('the DPoP proof has no valid jti');
     const ath = createHash('sha256').update(accessToken).digest('base64url');
     if (claims.ath !== ath) fail('the DPoP proof ath does not match the access token');
-    const thumbprint = jwkThumbprint(jwk!);
-    if (jkt !== thumbprint) fail('the access token is not bound to the DPoP proof key');
 
     if (this.#options.nonce) {
       const period = Math.floor(this.#clock() / NONCE_PERIOD_MS);

@@ -271,6 +271,10 @@ export class Scopeguard {
   #confirm(principal: Principal, request: TokenRequest, dpop: boolean): void {
     const { mtls } = this.options;
     if (mtls !== undefined) confirmCertificateBinding(principal.claims, request.clientCertificateThumbprint?.(mtls.certificateHeader), mtls.mode);
+    else if ((principal.claims.cnf as Record<string, unknown> | undefined)?.['x5t#S256'] !== undefined) {
+      // A binding this API does not check is never ignored (as a DPoP-bound token is never a bearer token).
+      throw new InvalidTokenError('ERR_TOKEN_BINDING', 'the token is bound to a client certificate, which this API does not check', { claim: 'cnf' });
+    }
     if (dpop) return;
     if ((principal.claims.cnf as { jkt?: unknown } | undefined)?.jkt !== undefined) {
       throw new InvalidTokenError('ERR_TOKEN_BINDING', 'the token is DPoP-bound: send it with the DPoP scheme and a proof', { claim: 'cnf' });

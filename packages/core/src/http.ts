@@ -3,12 +3,17 @@
  * exchange, a size cap, and errors that say which endpoint failed and how, without echoing what it
  * returned.
  */
+import { hasDuplicateMembers } from './json';
 
 /** The endpoint answered, but not with what we can use, or did not answer in time. */
 export class FetchFailure extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** The HTTP status, when the endpoint answered one. */
+  readonly status: number | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; status?: number }) {
     super(message, options);
     this.name = 'FetchFailure';
+    this.status = options?.status;
   }
 }
 
@@ -32,6 +37,11 @@ export interface JsonRequest {
   readonly method: 'POST';
   readonly headers: Record<string, string>;
   readonly body: URLSearchParams;
+  /**
+   * `manual`: a redirect is a failure, never followed (a form with a token or a client secret must not
+   * be re-posted to another origin, whose answer would then be trusted).
+   */
+  readonly redirect?: 'manual';
 }
 
 /**
@@ -53,7 +63,7 @@ export async function fetchJsonObject(url: string, timeoutMs: number, request?: 
   }
   let text: string;
   try {
-    if (!response.ok) throw new FetchFailure(`${url} answered HTTP ${response.status}`);
+    if (!response.ok) throw new FetchFailure(`${url} answered HTTP ${response.status}`, { status: response.status });
     const declared = Number(response.headers.get('content-length') ?? 0);
     if (declared > MAX_BODY_BYTES) throw new FetchFailure(`${url} answered more than ${MAX_BODY_BYTES} bytes`);
     text = await readCapped(response, url);
@@ -69,5 +79,7 @@ export async function fetchJsonObject(url: string, timeoutMs: number, request?: 
     throw new FetchFailure(`${url} did not answer JSON`, { cause });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new FetchFailure(`${url} did not answer a JSON object`);
+  // The same JSON rule as for tokens (RFC 8725): with two `active` or `keys` members, parsers disagree.
+  if (hasDuplicateMembers(text)) throw new FetchFailure(`${url} answered JSON with duplicate member names`);
   return parsed as Record<string, unknown>;
 }

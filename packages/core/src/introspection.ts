@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { InvalidTokenError, UnavailableError } from './errors';
-import { fetchJsonObject } from './http';
+import { FetchFailure, fetchJsonObject } from './http';
 
 /** How to reach an issuer's introspection endpoint. */
 export interface IntrospectionOptions {
@@ -87,9 +87,12 @@ export class Introspector {
     this.requests++;
     let answer: Record<string, unknown>;
     try {
-      answer = await fetchJsonObject(endpoint, timeoutMs, { method: 'POST', headers, body: form });
+      answer = await fetchJsonObject(endpoint, timeoutMs, { method: 'POST', headers, body: form, redirect: 'manual' });
     } catch (cause) {
-      throw new UnavailableError('ERR_INTROSPECTION_UNAVAILABLE', 'the token could not be introspected', { cause });
+      // Still a 503 for the caller, but the operator learns it is our configuration, not an outage.
+      const status = cause instanceof FetchFailure ? cause.status : undefined;
+      const rejected = status === 401 || status === 403 ? new Error(`the introspection endpoint rejected this API's client credentials (HTTP ${status})`, { cause }) : cause;
+      throw new UnavailableError('ERR_INTROSPECTION_UNAVAILABLE', 'the token could not be introspected', { cause: rejected });
     }
     // RFC 7662 §2.2: only `active: true` (the boolean) means active.
     if ((answer as { active?: unknown }).active !== true) throw new InvalidTokenError('ERR_TOKEN_INACTIVE', 'the token is not active');

@@ -82,7 +82,11 @@ export function unusableReason(jwk: Record<string, unknown>): string | undefined
   if (jwk.kid !== undefined && typeof jwk.kid !== 'string') return 'kid is not a string';
   if (jwk.kty === 'RSA') {
     if (typeof jwk.n !== 'string' || typeof jwk.e !== 'string') return 'RSA key without n and e';
-    if (rsaModulusBits(jwk.n) < 2048) return 'RSA modulus shorter than 2048 bits';
+    const bits = rsaModulusBits(jwk.n);
+    if (bits < 2048) return 'RSA modulus shorter than 2048 bits';
+    // Verification cost grows with the key: no issuer needs more, and a proof key must not cost more.
+    if (bits > 8192) return 'RSA modulus longer than 8192 bits';
+    if (Buffer.from(jwk.e, 'base64url').length > 4) return 'RSA exponent longer than 32 bits';
   } else if (typeof jwk.crv !== 'string' || typeof jwk.x !== 'string' || (jwk.kty === 'EC' && typeof jwk.y !== 'string')) {
     return `${jwk.kty} key without crv and coordinates`;
   }

@@ -4,7 +4,7 @@
  * (`1e400`) are possible.
  */
 import { createServer, type Server } from 'node:http';
-import { Scopeguard, type ScopeguardOptions } from '@scopeguard/core';
+import { Scopeguard, type DecisionEvent, type ScopeguardOptions } from '@scopeguard/core';
 import { close, listen } from '../../../test/support/http';
 
 const ISSUER = 'https://as.example.com';
@@ -13,6 +13,10 @@ const answers = new Map<string, string>();
 let server: Server;
 let endpoint: string;
 let streamed = 0;
+/** Another origin, which must never see a token or a client secret. */
+let trap: Server;
+let trapUrl: string;
+const trapped: string[] = [];
 
 /** A chunked answer (no content-length) that goes on until the client stops reading, or 50 MiB. */
 function stream(res: import('node:http').ServerResponse): void {
@@ -34,14 +38,29 @@ beforeAll(async () => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
-      const token = new URLSearchParams(body).get('token') ?? '';
+      const form = new URLSearchParams(body);
+      const token = form.get('token') ?? '';
       if (token === 'endless-answer') return void stream(res);
+      if (token === 'redirected') return void res.writeHead(307, { location: `${trapUrl}/introspect` }).end();
+      if (token === 'credentials-rejected') return void res.writeHead(401, { 'www-authenticate': 'Basic' }).end('{"error":"invalid_client"}');
       res.writeHead(200, { 'content-type': 'application/json' }).end(answers.get(token) ?? '{"active":false}');
     });
   });
   endpoint = `${await listen(server)}/introspect`;
+  trap = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      trapped.push(body);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ active: true, iss: ISSUER, aud: AUDIENCE, client_id: 'worker', exp: now() + 300 }));
+    });
+  });
+  trapUrl = await listen(trap);
 });
-afterAll(() => close(server));
+afterAll(async () => {
+  await close(server);
+  await close(trap);
+});
 
 const now = () => Math.floor(Date.now() / 1000);
 let counter = 0;
@@ -75,6 +94,25 @@ async function codeOf(guard: Scopeguard, token: string): Promise<string> {
 }
 
 describe('the introspection endpoint', () => {
+  it('a redirect is an endpoint failure: never followed, so the token and the secret stay at the endpoint', async () => {
+    const error = await engine({}, { authMethod: 'client_secret_post' }).verify('redirected').catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 503, code: 'ERR_INTROSPECTION_UNAVAILABLE' });
+    expect(trapped).toEqual([]);
+  });
+
+  it('credentials the endpoint rejects are a 503 for the caller, and the audit event says what happened', async () => {
+    const events: DecisionEvent[] = [];
+    const error = await engine({ onDecision: (event) => void events.push(event) }).verify('credentials-rejected').catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 503, code: 'ERR_INTROSPECTION_UNAVAILABLE' });
+    expect(events[0]!.cause).toMatch(/rejected this API's client credentials \(HTTP 401\)/);
+  });
+
+  it('an answer with duplicate members (two "active") is refused', async () => {
+    const text = `{"active":false,"iss":"${ISSUER}","aud":"${AUDIENCE}","client_id":"worker","exp":${now() + 300},"active":true}`;
+    const error = await engine().verify(opaque(text)).catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 503, code: 'ERR_INTROSPECTION_UNAVAILABLE' });
+  });
+
   it('an endless chunked answer is cut off at the size cap, not read whole', async () => {
     const error = await engine().verify('endless-answer').catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 503, code: 'ERR_INTROSPECTION_UNAVAILABLE' });

@@ -245,3 +245,28 @@ describe('found by review', () => {
     await expect(Promise.resolve(guard.admit({ authorization: request.authorization, carrier: {} }, [read]))).resolves.toHaveProperty('clientId');
   });
 });
+
+describe('DPoP proof checks, cheapest first', () => {
+  it('a proof by a key the token is not bound to is refused before its signature is checked, and oversized RSA keys never are', async () => {
+    const guard = engine({ dpop: {} });
+    const key = await createDpopKey('ES256');
+    const other = await createDpopKey('RS256');
+    const token = await issuer.mint({ claims: { cnf: { jkt: key.jkt } } });
+    // A proof whose signature would not verify, by another key: the binding check alone refuses it.
+    const proof = await other.proof({ method: 'GET', url: 'http://api.test/read', accessToken: token });
+    const [header, payload] = proof.split('.');
+    const refusal = await refusalOf(() => guard.admit({
+      authorization: `DPoP ${token}`,
+      dpopRequest: () => ({ proofs: [`${header}.${payload}.AAAA`], method: 'GET', target: '/read', host: 'api.test', secure: false }),
+    }));
+    expect(refusal).toMatchObject({ code: 'ERR_DPOP_PROOF', description: 'the access token is not bound to the DPoP proof key' });
+    // An RSA proof key over 8192 bits (or with a huge exponent) is refused as unsuitable, unverified.
+    const huge = { kty: 'RSA', n: Buffer.alloc(2048, 0xff).toString('base64url'), e: 'AQAB' };
+    const hugeHeader = Buffer.from(JSON.stringify({ typ: 'dpop+jwt', alg: 'RS256', jwk: huge })).toString('base64url');
+    const hugeRefusal = await refusalOf(() => guard.admit({
+      authorization: `DPoP ${token}`,
+      dpopRequest: () => ({ proofs: [`${hugeHeader}.${payload}.AAAA`], method: 'GET', target: '/read', host: 'api.test', secure: false }),
+    }));
+    expect(hugeRefusal).toMatchObject({ code: 'ERR_DPOP_PROOF', description: 'the DPoP proof key does not suit its algorithm' });
+  });
+});
