@@ -11,7 +11,7 @@ import type { TestIssuer } from '@scopeguard/testing';
 export type Profile = 'default' | 'strict' | 'sources' | 'cc' | 'resolver' | 'down' | 'tenants' | 'metadata' | 'introspection';
 
 export interface CaseRequest {
-  method?: 'GET' | 'POST';
+  method?: 'GET' | 'POST' | 'HEAD';
   path?: string;
   headers?: Record<string, string> | string[];
   body?: string;
@@ -25,6 +25,8 @@ export interface Expected {
   scope?: string;
   /** For a 200 that is not a guarded route: what the JSON body must contain. */
   body?: Record<string, unknown>;
+  /** A 200 with no body (HEAD), and a JSON content type. */
+  empty?: true;
 }
 
 export interface Case {
@@ -216,6 +218,7 @@ export function buildCases(context: CaseContext): Case[] {
 
     // ── RFC 9728 protected resource metadata ─────────────────────────────────────────────────
     { group: 'RFC 9728', profile: 'metadata', name: 'metadata document at the path-inserted well-known URL', request: async () => get({}, '/.well-known/oauth-protected-resource/orders'), expect: { status: 200, body: { resource: 'https://orders.example.com/orders', authorization_servers: [issuer.issuer], bearer_methods_supported: ['header'] } } },
+    { group: 'RFC 9728', profile: 'metadata', name: 'HEAD on the metadata document, as GET without the body', request: async () => ({ method: 'HEAD', path: '/.well-known/oauth-protected-resource/orders' }), expect: { status: 200, empty: true } },
     { group: 'RFC 9728', profile: 'metadata', name: 'no token: challenge points at the metadata', request: async () => get({}), expect: BARE },
     { group: 'RFC 9728', profile: 'metadata', name: 'bad token: challenge points at the metadata', request: async () => get(bearer(await mint({ expiresIn: -3600 }))), expect: INVALID },
     { group: 'RFC 9728', profile: 'metadata', name: '403: challenge points at the metadata', request: async () => get(bearer(await mint({ scope: 'other' }))), expect: forbidden('orders.read') },

@@ -89,4 +89,16 @@ describe.each(ADAPTERS)('mTLS-bound tokens on %s', (adapter) => {
     expect(refused.status).toBe(401);
     expect(refused.headers['www-authenticate']).toContain('only certificate-bound tokens');
   });
+
+  it('behind a proxy: a certificate header sent twice (a forged one first, the proxy\'s appended) is no certificate', async () => {
+    proxied.before?.();
+    const token = await bound();
+    const victim = encodeURIComponent(clients.a.cert);
+    // The client forges the victim's public certificate; the proxy appends the attacker's real one.
+    const twice = await send(`${proxied.base}/read`, { headers: ['Authorization', `Bearer ${token}`, 'X-Client-Cert', victim, 'X-Client-Cert', encodeURIComponent(clients.b.cert)] });
+    expect(twice.status).toBe(401);
+    expect(twice.headers['www-authenticate']).toContain('error="invalid_token"');
+    const joined = await send(`${proxied.base}/read`, { headers: { authorization: `Bearer ${token}`, 'x-client-cert': `${victim}, ${victim}` } });
+    expect(joined.status).toBe(401);
+  });
 });

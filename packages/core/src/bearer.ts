@@ -210,7 +210,9 @@ class NodeTokenRequest implements TokenRequest {
   clientCertificateThumbprint(certificateHeader: string | undefined): string | undefined {
     if (certificateHeader !== undefined) {
       const value = this.#message.headers[certificateHeader.toLowerCase()];
-      const der = typeof value === 'string' ? derFromPem(value) : undefined;
+      // Node joins a repeated header with ", " (a certificate has no comma, even URL-encoded): a client
+      // could send a victim's public certificate first and the proxy append the real one. No certificate then.
+      const der = typeof value === 'string' && !value.includes(',') ? derFromPem(value) : undefined;
       return der && certificateThumbprint(der);
     }
     const socket = this.#message.socket as { getPeerCertificate?(detailed: boolean): { raw?: Buffer } | null } | null | undefined;

@@ -20,10 +20,14 @@ export function certificateThumbprint(der: Buffer): string {
   return createHash('sha256').update(der).digest('base64url');
 }
 
-/** The DER bytes of a PEM certificate as proxies forward it (often URL-encoded); `undefined` if unreadable. */
+/**
+ * The DER bytes of a PEM certificate as proxies forward it (often URL-encoded); `undefined` if
+ * unreadable, or if the value holds more than one certificate (which one the proxy vouches for is unknown).
+ */
 export function derFromPem(value: string): Buffer | undefined {
   try {
     const pem = value.includes('%') ? decodeURIComponent(value) : value;
+    if (pem.split('-----BEGIN CERTIFICATE-----').length > 2) return undefined;
     return new X509Certificate(pem.replace(/\\n/g, '\n')).raw;
   } catch {
     return undefined;

@@ -220,7 +220,10 @@ export class Scopeguard {
     return {
       url: this.#metadataUrl,
       path: new URL(this.#metadataUrl).pathname,
-      document: resourceMetadataDocument(configured, this.#issuers, this.options.tokenSources, this.#declaredScopes),
+      document: resourceMetadataDocument(configured, this.#issuers, this.options.tokenSources, this.#declaredScopes, {
+        mtls: this.options.mtls !== undefined,
+        dpop: this.#dpop && { algorithms: this.#dpop.algorithms, required: this.#dpop.mode === 'required' },
+      }),
     };
   }
 

@@ -13,12 +13,21 @@ export function resourceMetadataUrl(resource: string): string {
   return `${url.origin}/.well-known/oauth-protected-resource${path}${url.search}`;
 }
 
+/** Proof-of-possession this API supports, for RFC 9728 §2's DPoP and mTLS members. */
+export interface ProofSupport {
+  /** DPoP proof algorithms, and whether only DPoP-bound tokens are accepted; absent when DPoP is off. */
+  readonly dpop?: { readonly algorithms: readonly string[]; readonly required: boolean } | undefined;
+  /** Whether certificate-bound tokens (RFC 8705) are checked. */
+  readonly mtls: boolean;
+}
+
 /** The metadata document (RFC 9728 §2). */
 export function resourceMetadataDocument(
   options: ResourceMetadataOptions,
   issuers: readonly string[],
   tokenSources: ReadonlySet<TokenSource>,
   scopes: Iterable<string>,
+  proof: ProofSupport = { mtls: false },
 ): Record<string, unknown> {
   const scopesSupported = [...new Set([...(options.scopesSupported ?? []), ...scopes])].sort();
   return {
@@ -28,5 +37,7 @@ export function resourceMetadataDocument(
     bearer_methods_supported: [...tokenSources],
     ...(options.resourceName !== undefined && { resource_name: options.resourceName }),
     ...(options.resourceDocumentation !== undefined && { resource_documentation: options.resourceDocumentation }),
+    ...(proof.mtls && { tls_client_certificate_bound_access_tokens: true }),
+    ...(proof.dpop && { dpop_signing_alg_values_supported: [...proof.dpop.algorithms], dpop_bound_access_tokens_required: proof.dpop.required }),
   };
 }

@@ -270,3 +270,17 @@ describe('DPoP proof checks, cheapest first', () => {
     expect(hugeRefusal).toMatchObject({ code: 'ERR_DPOP_PROOF', description: 'the DPoP proof key does not suit its algorithm' });
   });
 });
+
+describe('RFC 9728 metadata', () => {
+  it('states proof-of-possession support: DPoP algorithms and whether bound tokens are required, and certificate binding', () => {
+    const resourceMetadata = { resource: 'https://api.example.com/orders' };
+    expect(engine({ resourceMetadata }).resourceMetadata()!.document).not.toHaveProperty('dpop_signing_alg_values_supported');
+    const dpop = engine({ resourceMetadata, dpop: { mode: 'required', algorithms: ['ES256', 'EdDSA'] }, mtls: {} }).resourceMetadata()!.document;
+    expect(dpop).toMatchObject({
+      dpop_signing_alg_values_supported: ['ES256', 'EdDSA'],
+      dpop_bound_access_tokens_required: true,
+      tls_client_certificate_bound_access_tokens: true,
+    });
+    expect(engine({ resourceMetadata, dpop: {} }).resourceMetadata()!.document).toMatchObject({ dpop_bound_access_tokens_required: false });
+  });
+});

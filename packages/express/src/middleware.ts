@@ -55,8 +55,8 @@ export function scopeguard(options: ScopeguardMiddlewareOptions | Scopeguard): S
   const metadataPath = engine.resourceMetadata()?.path;
 
   const middleware = (req: GuardedRequest, res: ServerResponse, next: Next): void => {
-    // RFC 9728: the metadata is public, served before authentication.
-    if (metadataPath !== undefined && req.method === 'GET' && (req.url === metadataPath || req.url?.startsWith(`${metadataPath}?`))) {
+    // RFC 9728: the metadata is public, served before authentication (HEAD as GET; Node sends no body).
+    if (metadataPath !== undefined && (req.method === 'GET' || req.method === 'HEAD') && (req.url === metadataPath || req.url?.startsWith(`${metadataPath}?`))) {
       return serveMetadata(engine, res);
     }
     // Express's parsed query and body, read only when those token sources are enabled.

@@ -71,6 +71,19 @@ export class ScopeguardGuard implements CanActivate {
     return new ScopeguardException(error, response);
   }
 
+  /**
+   * A route that requires scopes is never public: a method's own requirement always needs a token,
+   * and a controller's `@Public()` opens only methods with no requirement of the controller's. A
+   * method's own `@Public()` (or `@Public(false)`) decides for itself over the controller's settings.
+   */
+  #isPublic(handler: object, controller: object): boolean {
+    const own = <T>(key: string, target: object) => this.reflector.get<T | undefined>(key, target as never);
+    if ((own<ScopeRequirement[]>(SCOPES_METADATA, handler)?.length ?? 0) > 0) return false;
+    const methodPublic = own<boolean>(PUBLIC_METADATA, handler);
+    if (methodPublic !== undefined) return methodPublic === true;
+    return own<boolean>(PUBLIC_METADATA, controller) === true && (own<ScopeRequirement[]>(SCOPES_METADATA, controller)?.length ?? 0) === 0;
+  }
+
   #policy(context: ExecutionContext): RoutePolicy {
     const handler = context.getHandler();
     const controller = context.getClass();
@@ -78,10 +91,9 @@ export class ScopeguardGuard implements CanActivate {
     if (byHandler === undefined) this.#policies.set(controller, (byHandler = new WeakMap()));
     let policy = byHandler.get(handler);
     if (policy === undefined) {
-      const targets = [handler, controller];
-      const declared = this.reflector.getAllAndMerge<ScopeRequirement[]>(SCOPES_METADATA, targets);
+      const declared = this.reflector.getAllAndMerge<ScopeRequirement[]>(SCOPES_METADATA, [handler, controller]);
       policy = {
-        isPublic: this.reflector.getAllAndOverride<boolean | undefined>(PUBLIC_METADATA, targets) === true,
+        isPublic: this.#isPublic(handler, controller),
         requirements: declared.length === 0 && this.options.defaultPolicy === 'deny' ? [NO_ACCESS] : declared,
       };
       byHandler.set(handler, policy);

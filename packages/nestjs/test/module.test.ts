@@ -1,9 +1,9 @@
 import 'reflect-metadata';
-import { Injectable, Module, type INestApplication } from '@nestjs/common';
+import { Controller, Get, Injectable, Module, type INestApplication } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
-import { Scopeguard, ScopeguardGuard, ScopeguardModule, type ScopeguardModuleOptions } from '@scopeguard/nestjs';
+import { Public, RequireScopes, Scopeguard, ScopeguardGuard, ScopeguardModule, type ScopeguardModuleOptions } from '@scopeguard/nestjs';
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
 import { send } from '../../../test/support/http';
 import { ExplicitController, HealthController, MeController, OrdersController } from './fixtures';
@@ -233,6 +233,31 @@ describe('module configuration', () => {
       expect((await send(`${base}/orders`, { headers: await bearer('reporter', 'orders.read') })).status).toBe(200);
       await new Promise((resolve) => setImmediate(resolve));
       expect(seen).toEqual(['refused', 'authenticated', 'allowed']);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('a route that requires scopes is never public: @RequireScopes on a method of a @Public() controller requires the token', async () => {
+    @Public()
+    @Controller('mixed')
+    class MixedController {
+      @Get('open')
+      open() {
+        return { open: true };
+      }
+
+      @RequireScopes('orders.read')
+      @Get('scoped')
+      scoped() {
+        return { scoped: true };
+      }
+    }
+    const { app, base } = await start('express', [ScopeguardModule.forRoot({ ...options(), global: true })], [MixedController]);
+    try {
+      expect((await send(`${base}/mixed/open`)).status).toBe(200);
+      expect((await send(`${base}/mixed/scoped`)).status).toBe(401);
+      expect((await send(`${base}/mixed/scoped`, { headers: await bearer('reporter', 'orders.read') })).status).toBe(200);
     } finally {
       await app.close();
     }
