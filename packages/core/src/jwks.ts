@@ -50,6 +50,13 @@ interface LoadedKey {
 /** JWK members that only private or symmetric keys have (RFC 7518 §6). */
 export const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 const MAX_CANDIDATES = 4;
+/**
+ * The first refetch for an unknown kid may come this soon after the last fetch, so that a key
+ * published with no overlap is picked up within about a second. Refetches that bring nothing new
+ * double the interval (1, 2, 4, 8 … s) up to `cooldownMs`: a 10 s flood of random kids costs the
+ * issuer at most 4 fetches, and a steady one one fetch per cooldown, as before.
+ */
+const UNKNOWN_KID_INTERVAL_MS = 1000;
 
 /** Key type and curve an algorithm needs (RFC 7518 §3, RFC 8037 §3.1). */
 export function keyTypeFor(alg: string): { kty: string; crv?: readonly string[] } | undefined {
@@ -109,6 +116,8 @@ export class RemoteKeySet implements KeySource {
   #attemptedAt = -Infinity;
   #lastFailure: Error | undefined;
   #pending: Promise<void> | undefined;
+  /** The least time between two refetches for unknown kids; doubles while they bring no new key. */
+  #kidInterval = UNKNOWN_KID_INTERVAL_MS;
   /** How many JWKS (and discovery) fetches were started; exposed for tests and metrics. */
   fetchCount = 0;
 
@@ -124,7 +133,14 @@ export class RemoteKeySet implements KeySource {
     this.#clock = clock;
   }
 
+  /**
+   * Whether the key with this id is still in the set. Asked on every verdict-cache hit, so a stale
+   * set is refreshed (in the background) from cache hits too, and the verdicts of a key the issuer
+   * removed are dropped once the refreshed set lacks it.
+   */
   isCurrent(id: string): boolean {
+    const now = this.#clock();
+    if (now - this.#loadedAt > this.#options.maxAgeMs && this.#mayFetch(now)) this.#refresh().catch(() => undefined);
     return this.#ids.has(id);
   }
 
@@ -150,9 +166,15 @@ export class RemoteKeySet implements KeySource {
 
     let found = this.#select(alg, kid);
     if (found.length === 0) {
-      // An unknown kid may mean the issuer rotated: refetch, but at most once per cooldown.
-      if (this.#mayFetch(this.#clock())) await this.#refresh().catch(() => undefined);
-      else if (this.#pending) await this.#pending.catch(() => undefined);
+      // An unknown kid may mean the issuer rotated (without publishing the next key first): refetch
+      // after a short interval that doubles while refetches bring no new key (a flood of random kids),
+      // up to the cooldown, and starts short again once one does. After a failure, the cooldown.
+      if (this.#mayRefetchForKid(this.#clock())) {
+        const known = this.#ids;
+        await this.#refresh().catch(() => undefined);
+        const added = [...this.#ids].some((id) => !known.has(id));
+        this.#kidInterval = added ? UNKNOWN_KID_INTERVAL_MS : Math.min(this.#kidInterval * 2, this.#options.cooldownMs);
+      } else if (this.#pending) await this.#pending.catch(() => undefined);
       found = this.#select(alg, kid);
       if (found.length === 0) {
         // We cannot tell "no such key" from "the issuer rotated and we could not fetch".
@@ -170,6 +192,11 @@ export class RemoteKeySet implements KeySource {
 
   #mayFetch(now: number): boolean {
     return this.#pending === undefined && now - this.#attemptedAt >= this.#options.cooldownMs;
+  }
+
+  #mayRefetchForKid(now: number): boolean {
+    const interval = this.#lastFailure ? this.#options.cooldownMs : Math.min(this.#kidInterval, this.#options.cooldownMs);
+    return this.#pending === undefined && now - this.#attemptedAt >= interval;
   }
 
   #unavailable(): UnavailableError {

@@ -27,7 +27,11 @@ export type JwsAlgorithm = (typeof SUPPORTED_ALGORITHMS)[number];
 export interface JwksOptions {
   /** Abort a fetch after this many milliseconds. Default 5000. */
   timeoutMs?: number;
-  /** At most one fetch per this many milliseconds when a token names an unknown `kid`, or after a failure. Default 30000. */
+  /**
+   * After a failure, at most one fetch per this many milliseconds; and the longest wait between
+   * refetches for unknown `kid`s, which start 1 s apart and double while they bring no new key.
+   * Default 30000.
+   */
   cooldownMs?: number;
   /** Refresh the cached set in the background once it is this old, in milliseconds. Default 600000 (10 min). */
   maxAgeMs?: number;

@@ -233,3 +233,59 @@ describe('foreign issuers cost no fetch', () => {
     expect(issuer.requests.jwks).toBe(before);
   });
 });
+
+describe('key rotation and stale verdicts (protocol edges)', () => {
+  it('a key published without overlap is picked up within 2 s of the last fetch, not after the 30 s cooldown', async () => {
+    let now = Date.now();
+    const engine = guard({ tokenCache: false, clock: () => now });
+    expect(await codeOf(engine.verify(await issuer.mint()))).toBe('OK');
+    now += 5_000;
+    // The issuer replaces its key with no overlap (LemonLDAP::NG's rotation does).
+    const oldKid = issuer.kids[0]!;
+    const newKid = await issuer.rotate();
+    issuer.unpublish(oldKid);
+    const rotated = await issuer.mint({ kid: newKid });
+    let accepted = await codeOf(engine.verify(rotated));
+    for (let waited = 0; accepted !== 'OK' && waited < 2000; waited += 250) {
+      now += 250;
+      accepted = await codeOf(engine.verify(rotated));
+    }
+    expect(accepted).toBe('OK');
+  });
+
+  it('a 10 s flood of random kids at full rate causes at most 5 key-set fetches', async () => {
+    let now = Date.now();
+    const engine = guard({ tokenCache: false, clock: () => now });
+    expect(await codeOf(engine.verify(await issuer.mint()))).toBe('OK');
+    const [h, p, s] = (await issuer.mint()).split('.');
+    const header = JSON.parse(Buffer.from(h!, 'base64url').toString());
+    const before = issuer.requests.jwks;
+    // 100 a second for 10 s: refetches back off (1 s, 2 s, 4 s, 8 s, …, 30 s at most) while none
+    // brings a new key, so an issuer sees at most a handful of fetches, as after one rotation.
+    for (let i = 0; i < 1000; i++) {
+      const forged = Buffer.from(JSON.stringify({ ...header, kid: `random-${i}` })).toString('base64url');
+      expect(await codeOf(engine.verify(`${forged}.${p}.${s}`))).toBe('ERR_TOKEN_KEY_NOT_FOUND');
+      now += 10;
+    }
+    expect(issuer.requests.jwks - before).toBeLessThanOrEqual(5);
+  });
+
+  it('a cached verdict does not outlive its key: a cache hit on a stale key set refreshes it, and the removed key\'s tokens are then refused', async () => {
+    let now = Date.now();
+    const engine = guard({ jwks: { maxAgeMs: 60_000 }, clock: () => now });
+    const oldKid = issuer.kids[0]!;
+    const token = await issuer.mint({ expiresIn: 3600 });
+    expect(await codeOf(engine.verify(token))).toBe('OK');
+    expect(await codeOf(engine.verify(token))).toBe('OK'); // cached from here on
+    const newKid = await issuer.rotate();
+    issuer.unpublish(oldKid);
+    void newKid;
+    now += 61_000; // the set is stale now
+    const fetches = issuer.requests.jwks;
+    await codeOf(engine.verify(token)); // a hit on a stale set starts a refresh in the background
+    for (let i = 0; i < 50 && issuer.requests.jwks === fetches; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(issuer.requests.jwks).toBe(fetches + 1);
+    expect(await codeOf(engine.verify(token))).toBe('ERR_TOKEN_KEY_NOT_FOUND');
+  });
+});
