@@ -78,6 +78,16 @@ describe.each(ADAPTERS)('DPoP on %s', (adapter) => {
     expectProofError(await call(apps.allowed, token, [await proofFor(apps.allowed, token), await proofFor(apps.allowed, token)]));
   });
 
+  it('compares htu after RFC 3986 normalisation: percent-encoding of unreserved characters and its case', async () => {
+    const token = await bound();
+    const url = new URL(`${apps.allowed.base}/read`);
+    const encoded = `${url.protocol}//${url.host.toUpperCase()}/%72ead`; // %72 is "r"
+    const proof = await key.proof({ method: 'GET', url: `${apps.allowed.base}/read`, accessToken: token, claims: { htu: encoded } });
+    expect((await call(apps.allowed, token, proof)).status).toBe(200);
+    const other = await key.proof({ method: 'GET', url: `${apps.allowed.base}/read`, accessToken: token, claims: { htu: `${url.origin}/Read` } });
+    expectProofError(await call(apps.allowed, token, other));
+  });
+
   it('says what a comma-joined DPoP header is (two proofs in one field), not that it is a JWE', async () => {
     const token = await bound();
     const res = await call(apps.allowed, token, `${await proofFor(apps.allowed, token)}, ${await proofFor(apps.allowed, token)}`);

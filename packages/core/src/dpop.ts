@@ -98,11 +98,21 @@ export function jwkThumbprint(jwk: Record<string, unknown>): string {
   return createHash('sha256').update(canonical).digest('base64url');
 }
 
-/** RFC 9449 §4.3 step 9: the URL without query and fragment, scheme and host lower case, default port dropped. */
+const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+
+/**
+ * RFC 9449 §4.3 step 9 with RFC 3986 §6.2.2–6.2.3: the URL without query and fragment; scheme and host
+ * lower case, default port dropped, dot segments removed (the URL parser does these); percent-encoded
+ * unreserved characters decoded and other percent-encodings in upper case.
+ */
 function normalizeHtu(value: string): string | undefined {
   try {
     const url = new URL(value);
-    return `${url.protocol}//${url.host}${url.pathname}`;
+    const path = url.pathname.replace(/%[0-9A-Fa-f]{2}/g, (escape) => {
+      const char = String.fromCharCode(parseInt(escape.slice(1), 16));
+      return UNRESERVED.test(char) ? char : escape.toUpperCase();
+    });
+    return `${url.protocol}//${url.host}${path}`;
   } catch {
     return undefined;
   }
