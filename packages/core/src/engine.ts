@@ -11,7 +11,7 @@ import { checkClaims, checkIssuer, validUntil } from './claims';
 import { confirmCertificateBinding } from './confirmation';
 import { discoverJwksUri } from './discovery';
 import { DpopVerifier } from './dpop';
-import { InsufficientScopeError, InternalError, InvalidTokenError, ScopeguardError, type ErrorResponse } from './errors';
+import { InsufficientScopeError, InternalError, InvalidTokenError, ScopeguardError, type ChallengeOptions, type ErrorResponse } from './errors';
 import { Introspector, isCompactJws, type IntrospectedClaims } from './introspection';
 import { RemoteKeySet } from './jwks';
 import { resolveIssuers, type ResolvedOptions, type ScopeguardOptions } from './options';
@@ -82,6 +82,8 @@ export class Scopeguard {
   readonly #declaredScopes = new Set<string>();
   readonly #metadataUrl: string | undefined;
   readonly #dpop: DpopVerifier | undefined;
+  /** How this engine's refusals are rendered: realm, resource metadata URL, DPoP algorithms. */
+  readonly #rendering: ChallengeOptions;
   /** The issuer whose endpoint introspects opaque tokens, if any. */
   readonly #introspecting: IssuerContext | undefined;
   /** One verdict per cached introspection answer, so its principal is built once. */
@@ -112,6 +114,7 @@ export class Scopeguard {
     this.#metadataUrl = this.options.resourceMetadata && resourceMetadataUrl(this.options.resourceMetadata.resource);
     this.#introspecting = this.#contexts.find((context) => context.introspector !== undefined);
     this.#dpop = this.options.dpop && new DpopVerifier(this.options.dpop, clock);
+    this.#rendering = Object.freeze({ realm: this.options.realm, resourceMetadata: this.#metadataUrl, dpopAlgs: this.#dpop?.algorithms.join(' ') });
   }
 
   /**
@@ -189,7 +192,15 @@ export class Scopeguard {
    * resource metadata URL and DPoP algorithms. (`admit` already reported it.)
    */
   errorResponse(error: ScopeguardError): ErrorResponse {
-    return error.toResponse({ realm: this.options.realm, resourceMetadata: this.#metadataUrl, dpopAlgs: this.#dpop?.algorithms.join(' ') });
+    return error.toResponse(this.#rendering);
+  }
+
+  /**
+   * The refusal as an error that answers as this engine would (`toResponse()`, `headers`,
+   * `statusCode`, `expose`), to hand to a framework's or an app's error handler.
+   */
+  rendered(error: ScopeguardError): ScopeguardError {
+    return error.withRendering(this.#rendering);
   }
 
   /**

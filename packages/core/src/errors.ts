@@ -59,6 +59,8 @@ export interface ChallengeOptions {
   dpopAlgs?: string | undefined;
 }
 
+const RENDERING = Symbol('scopeguard.rendering');
+
 /**
  * Base class of every refusal. `status` is the HTTP status, `error` the OAuth error code
  * (absent for a request that carried no credentials: RFC 6750 §3.1 says to send no code then).
@@ -107,15 +109,47 @@ export class ScopeguardError extends Error {
     return options.dpopAlgs !== undefined && this.status === 401 ? `${bearer}, DPoP algs="${options.dpopAlgs}"` : bearer;
   }
 
+  /** As http-errors: the description is safe to show a client (it is sanitised and never holds token contents). */
+  readonly expose = true;
+  /** The rendering options an engine bound to this refusal (see {@link withRendering}). */
+  [RENDERING]?: ChallengeOptions;
+
+  /** The HTTP status, under the name Express's and Koa's error handlers read. */
+  get statusCode(): number {
+    return this.status;
+  }
+
+  /** The response headers (`WWW-Authenticate`, `Retry-After`, …), as http-errors' `headers`. */
+  get headers(): Record<string, string> {
+    return this.toResponse().headers;
+  }
+
   /**
    * This refusal answered with another challenge scheme. A copy: one refusal can be shared by
    * concurrent requests (one failed lookup answers all its waiters), so it is never changed in place.
    */
   withScheme(scheme: 'Bearer' | 'DPoP'): this {
     if (this.scheme === scheme) return this;
-    const copy = Object.create(Object.getPrototypeOf(this) as object, Object.getOwnPropertyDescriptors(this)) as this;
+    const copy = this.#copy();
     copy.scheme = scheme;
     return copy;
+  }
+
+  /**
+   * A copy that renders itself with `options` (an engine's realm, resource metadata URL, DPoP
+   * algorithms) when `toResponse()` or `headers` is read without options, for an app's or a
+   * framework's error handler. Its `stack` is only its name and description: a default error
+   * handler that prints stacks prints nothing of our internals.
+   */
+  withRendering(options: ChallengeOptions): this {
+    const copy = this.#copy();
+    copy[RENDERING] = options;
+    Object.defineProperty(copy, 'stack', { value: `${this.name}: ${this.description}`, configurable: true, writable: true });
+    return copy;
+  }
+
+  #copy(): this {
+    return Object.create(Object.getPrototypeOf(this) as object, Object.getOwnPropertyDescriptors(this)) as this;
   }
 
   /** Headers besides the challenge (`DPoP-Nonce`). */
@@ -128,8 +162,8 @@ export class ScopeguardError extends Error {
     return [];
   }
 
-  /** Status, headers and JSON body, ready for any HTTP framework. */
-  toResponse(options: ChallengeOptions = {}): ErrorResponse {
+  /** Status, headers and JSON body, ready for any HTTP framework; by default with the options an engine bound. */
+  toResponse(options: ChallengeOptions = this[RENDERING] ?? {}): ErrorResponse {
     // Canonical spelling: Node sends header names as given, and RFC 6750 writes WWW-Authenticate.
     const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
     const challenge = this.challenge(options);

@@ -81,7 +81,9 @@ export function pass(context: GuardContext, admit: () => Principal | Promise<Pri
 /** Sends the refusal (status, `WWW-Authenticate`, JSON body), or hands it to the app's error handler. */
 function refuse({ engine, onError }: GuardContext, error: unknown, res: ServerResponse, next: Next): void {
   // The pipeline only ever fails with a ScopeguardError; anything else is a bug here, for Express to report.
-  if (!(error instanceof ScopeguardError) || onError === 'next' || res.headersSent) return next(error);
+  if (!(error instanceof ScopeguardError) || res.headersSent) return next(error);
+  // To the app's error handler (or Express's own): an error that answers exactly as we would.
+  if (onError === 'next') return next(engine.rendered(error));
   const { status, headers, body } = engine.errorResponse(error);
   res.statusCode = status;
   for (const name in headers) res.setHeader(name, headers[name]!);

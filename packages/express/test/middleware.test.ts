@@ -175,6 +175,43 @@ describe('Express options', () => {
     }
   });
 
+  it("onError: 'next' errors answer as the middleware would: toResponse() with the engine's realm and metadata, and status, headers and expose for Express's default handler (no stack)", async () => {
+    const { createServer } = await import('node:http');
+    const engineOptions = { issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri, realm: 'orders', resourceMetadata: { resource: 'https://api.example.com/orders' } };
+    const handled = express5();
+    handled.use(scopeguard({ ...engineOptions, onError: 'next' }));
+    handled.get('/x', (_req, res) => void res.json({}));
+    handled.use((error: unknown, _req: express5.Request, res: express5.Response, _next: express5.NextFunction) => {
+      const response = (error as ScopeguardError).toResponse();
+      res.status(response.status).set(response.headers).json(response.body);
+    });
+    const bare = express5(); // no error handler: Express's own answers
+    bare.use(scopeguard({ ...engineOptions, onError: 'next' }));
+    bare.get('/x', (_req, res) => void res.json({}));
+    const respond = express5();
+    respond.use(scopeguard(engineOptions));
+    respond.get('/x', (_req, res) => void res.json({}));
+    const servers = [createServer(handled), createServer(bare), createServer(respond)];
+    const [handledBase, bareBase, respondBase] = await Promise.all(servers.map((server) => listen(server)));
+    try {
+      const expired = { authorization: `Bearer ${await issuer.mint({ expiresIn: -3600 })}` };
+      const viaHandler = await send(`${handledBase}/x`, { headers: expired });
+      const direct = await send(`${respondBase}/x`, { headers: expired });
+      expect({ status: viaHandler.status, challenge: viaHandler.headers['www-authenticate'], body: viaHandler.body }).toEqual({
+        status: direct.status,
+        challenge: direct.headers['www-authenticate'],
+        body: direct.body,
+      });
+      expect(direct.headers['www-authenticate']).toContain('resource_metadata=');
+      const viaExpress = await send(`${bareBase}/x`, { headers: expired });
+      expect(viaExpress.status).toBe(401);
+      expect(viaExpress.headers['www-authenticate']).toBe(direct.headers['www-authenticate']);
+      expect(viaExpress.text).not.toMatch(/\bat .*\.(ts|js):\d+/);
+    } finally {
+      await Promise.all(servers.map((server) => close(server)));
+    }
+  });
+
   it('503 when the issuer is down, never 500', async () => {
     const { createServer } = await import('node:http');
     const down = await createTestIssuer();
