@@ -16,29 +16,67 @@ export interface DpopReplayStore {
   claim(key: string, expiresAt: number): boolean | Promise<boolean>;
 }
 
-/** The default store: in memory, per process, bounded. */
+/**
+ * The default store: in memory, per process, bounded, fair per client, O(1) per claim. Entries are
+ * kept in insertion order, which is (nearly) expiry order, so expired ones are dropped from the front
+ * as claims arrive, never by scanning. Each client (the proof key's thumbprint, the part of the key
+ * before `:`) may hold at most `maxPerClient` live entries: a client that sends more proofs within
+ * one window than that is refused (a 503 through the engine), and others are not. A live entry is
+ * never forgotten to make room, since a forgotten `jti` could be replayed.
+ */
 export class MemoryReplayStore implements DpopReplayStore {
   readonly #seen = new Map<string, number>();
+  readonly #perClient = new Map<string, number>();
   readonly #max: number;
+  readonly #maxPerClient: number;
   readonly #clock: () => number;
 
-  /** @param clock epoch milliseconds; the engine passes its own, so entries expire on the time proofs are judged by. */
-  constructor(maxEntries = 100_000, clock: () => number = Date.now) {
+  /**
+   * @param maxEntries live entries at most (default 100 000).
+   * @param clock epoch milliseconds; the engine passes its own, so entries expire on the time proofs are judged by.
+   * @param maxPerClient live entries one client may hold (default a tenth of `maxEntries`: about 160
+   * proofs a second each, with the default 60 s window).
+   */
+  constructor(maxEntries = 100_000, clock: () => number = Date.now, maxPerClient = Math.max(1, Math.floor(maxEntries / 10))) {
     this.#max = maxEntries;
     this.#clock = clock;
+    this.#maxPerClient = maxPerClient;
+  }
+
+  /** Live entries held now. */
+  get size(): number {
+    return this.#seen.size;
   }
 
   claim(key: string, expiresAt: number): boolean {
     const now = this.#clock();
+    this.#expire(now);
     const until = this.#seen.get(key);
     if (until !== undefined && until > now) return false;
-    if (this.#seen.size >= this.#max) {
-      for (const [seen, expiry] of this.#seen) if (expiry <= now) this.#seen.delete(seen);
-      // Still full of live entries: refuse rather than forget one (a forgotten jti could be replayed).
-      if (this.#seen.size >= this.#max) return false;
-    }
+    if (until !== undefined) this.#forget(key);
+    const client = key.slice(0, Math.max(0, key.indexOf(':')));
+    const held = this.#perClient.get(client) ?? 0;
+    if (held >= this.#maxPerClient) throw new RangeError('the DPoP replay store holds as many proofs of this client as it may');
+    if (this.#seen.size >= this.#max) throw new RangeError('the DPoP replay store is full');
     this.#seen.set(key, expiresAt);
+    this.#perClient.set(client, held + 1);
     return true;
+  }
+
+  /** Drops expired entries from the front; stops at the first live one. */
+  #expire(now: number): void {
+    for (const [key, expiry] of this.#seen) {
+      if (expiry > now) return;
+      this.#forget(key);
+    }
+  }
+
+  #forget(key: string): void {
+    this.#seen.delete(key);
+    const client = key.slice(0, Math.max(0, key.indexOf(':')));
+    const held = (this.#perClient.get(client) ?? 1) - 1;
+    if (held > 0) this.#perClient.set(client, held);
+    else this.#perClient.delete(client);
   }
 }
 

@@ -2,7 +2,7 @@
  * The one request pipeline (`admit`): synchronous on a cache hit, one failure family, provenance per
  * request, bounded hooks, and the audit sequence every adapter inherits.
  */
-import { InsufficientScopeError, InternalError, isPrincipal, Scopeguard, scopeRequirement, ScopeguardError, type DecisionEvent, type ScopeguardOptions, type TokenRequest } from '@scopeguard/core';
+import { InsufficientScopeError, InternalError, isPrincipal, MemoryReplayStore, Scopeguard, scopeRequirement, ScopeguardError, type DecisionEvent, type ScopeguardOptions, type TokenRequest } from '@scopeguard/core';
 import { createDpopKey, createTestIssuer, type TestIssuer } from '@scopeguard/testing';
 
 let issuer: TestIssuer;
@@ -282,5 +282,32 @@ describe('RFC 9728 metadata', () => {
       tls_client_certificate_bound_access_tokens: true,
     });
     expect(engine({ resourceMetadata, dpop: {} }).resourceMetadata()!.document).toMatchObject({ dpop_bound_access_tokens_required: false });
+  });
+});
+
+describe('the in-memory DPoP replay store', () => {
+  it('is fair per client: one client filling its share is refused, others are not; expired entries make room; replays stay refused', () => {
+    let now = 1_800_000_000_000;
+    const store = new MemoryReplayStore(100, () => now, 10);
+    for (let i = 0; i < 10; i++) expect(store.claim(`client-a:${i}`, now + 60_000)).toBe(true);
+    // Client A has its share: its next proof cannot be recorded (a 503 through the engine), never forgotten.
+    expect(() => store.claim('client-a:10', now + 60_000)).toThrow(/client/);
+    expect(store.claim('client-b:0', now + 60_000)).toBe(true);
+    expect(store.claim('client-a:3', now + 60_000)).toBe(false); // a replay is still a replay
+    now += 61_000;
+    expect(store.claim('client-a:10', now + 60_000)).toBe(true); // A's old entries expired
+    expect(store.claim('client-a:3', now + 60_000)).toBe(true); // and a jti may come back once its proof is stale
+  });
+
+  it('never scans: 200 000 claims over time stay bounded by live entries', () => {
+    let now = 1_800_000_000_000;
+    const store = new MemoryReplayStore(100_000, () => now);
+    let refused = 0;
+    for (let i = 0; i < 200_000; i++) {
+      if (!store.claim(`client-${i % 50}:${i}`, now + 1_000)) refused++;
+      now += 1; // 1 000 live entries at any time
+    }
+    expect(refused).toBe(0);
+    expect(store.size).toBeLessThanOrEqual(1_001);
   });
 });
