@@ -5,7 +5,7 @@
 import type { ServerResponse } from 'node:http';
 import { Scopeguard, tokenRequestFromNode, type Principal, type ScopeguardOptions } from '@scopeguard/core';
 import { pass, registerContext, requestInfo, type ErrorMode, type GuardContext, type GuardedRequest, type Next } from './context';
-import { declaredScopes } from './declared-scopes';
+import { scopesBehind } from './declared-scopes';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -57,7 +57,7 @@ export function scopeguard(options: ScopeguardMiddlewareOptions | Scopeguard): S
   const middleware = (req: GuardedRequest, res: ServerResponse, next: Next): void => {
     // RFC 9728: the metadata is public, served before authentication (HEAD as GET; Node sends no body).
     if (metadataPath !== undefined && (req.method === 'GET' || req.method === 'HEAD') && (req.url === metadataPath || req.url?.startsWith(`${metadataPath}?`))) {
-      return serveMetadata(engine, res);
+      return serveMetadata(engine, scopesBehind((req as { app?: unknown }).app, middleware), res);
     }
     // Express's parsed query and body, read only when those token sources are enabled.
     const request = tokenRequestFromNode(req, req as { query?: unknown; body?: unknown });
@@ -66,9 +66,9 @@ export function scopeguard(options: ScopeguardMiddlewareOptions | Scopeguard): S
   return Object.assign(middleware, { engine });
 }
 
-/** Answers the RFC 9728 document, with the scopes the routes declared so far. */
-function serveMetadata(engine: Scopeguard, res: ServerResponse): void {
-  engine.declareScopes(declaredScopes);
+/** Answers the RFC 9728 document, with the scopes of the routes behind this middleware. */
+function serveMetadata(engine: Scopeguard, scopes: Iterable<string>, res: ServerResponse): void {
+  engine.declareScopes(scopes);
   const { document } = engine.resourceMetadata()!;
   res.statusCode = 200;
   res.setHeader('content-type', 'application/json; charset=utf-8');

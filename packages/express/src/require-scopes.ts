@@ -6,15 +6,14 @@
 import type { ServerResponse } from 'node:http';
 import { scopeRequirement, tokenRequestFromNode, type ScopeRequirement } from '@scopeguard/core';
 import { contextOf, pass, requestInfo, type GuardedRequest, type Next } from './context';
-import { declaredScopes } from './declared-scopes';
+import { SCOPES } from './declared-scopes';
 
 /** A route-level check. */
 export type ScopeCheck = (req: GuardedRequest, res: ServerResponse, next: Next) => void;
 
 function check(requirement: ScopeRequirement): ScopeCheck {
-  for (const scope of requirement.scopes) declaredScopes.add(scope);
   const requirements = [requirement];
-  return (req, res, next) => {
+  const routeCheck: ScopeCheck = (req, res, next) => {
     // The engine that admitted this request in scopeguard(); fail closed and loudly without one.
     const context = contextOf(req);
     if (context === undefined) return next(new Error('scopeguard: requireScopes()/requireAnyScope() must run after the scopeguard() middleware'));
@@ -22,6 +21,8 @@ function check(requirement: ScopeRequirement): ScopeCheck {
     const request = tokenRequestFromNode(req, req as { query?: unknown; body?: unknown });
     pass(context, () => engine.admit(request, requirements, engine.auditing ? requestInfo(req) : undefined), req, res, next);
   };
+  // For scopes_supported: the middleware's metadata reads them off the router (declared-scopes.ts).
+  return Object.assign(routeCheck, { [SCOPES]: requirement.scopes });
 }
 
 /**

@@ -212,6 +212,29 @@ describe('Express options', () => {
     }
   });
 
+  it.each([['Express 5', express5], ['Express 4', express4]] as const)('%s: scopes_supported lists the scopes of the routes behind this middleware only, not of every app in the process', async (_name, flavour) => {
+    const { createServer } = await import('node:http');
+    const build = (resource: string, scope: string) => {
+      const app = flavour();
+      app.use(scopeguard({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri, resourceMetadata: { resource } }));
+      const router = flavour.Router();
+      router.get('/deep', requireAnyScope(`${scope}.deep`, `${scope}.other`), (_req, res) => void res.json({}));
+      app.get('/x', requireScopes(scope), (_req, res) => void res.json({}));
+      app.use('/nested', router);
+      return app;
+    };
+    const servers = [createServer(build('https://a.example.com/api', 'a.read')), createServer(build('https://b.example.com/api', 'b.write'))];
+    const [a, b] = await Promise.all(servers.map((server) => listen(server)));
+    try {
+      const docA = (await send(`${a}/.well-known/oauth-protected-resource/api`)).body;
+      const docB = (await send(`${b}/.well-known/oauth-protected-resource/api`)).body;
+      expect(docA.scopes_supported).toEqual(['a.read', 'a.read.deep', 'a.read.other']);
+      expect(docB.scopes_supported).toEqual(['b.write', 'b.write.deep', 'b.write.other']);
+    } finally {
+      await Promise.all(servers.map((server) => close(server)));
+    }
+  });
+
   it('503 when the issuer is down, never 500', async () => {
     const { createServer } = await import('node:http');
     const down = await createTestIssuer();
