@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { NO_ACCESS, Scopeguard, ScopeguardError, type Principal, type ScopeRequirement } from '@scopeguard/core';
 import { PUBLIC_METADATA, SCOPES_METADATA } from './scopeguard.constants';
 import { httpRequestOf, httpResponseOf, requestInfoOf, setHeaders, tokenRequestOf } from './scopeguard.context';
+import { graphqlRefusal } from './scopeguard.graphql';
 import { ScopeguardException } from './scopeguard.exception';
 import type { ScopeguardModuleOptions } from './scopeguard-module-options.interface';
 import { SCOPEGUARD_OPTIONS } from './scopeguard.module-definition';
@@ -63,10 +64,11 @@ export class ScopeguardGuard implements CanActivate {
     );
   }
 
-  /** The refusal as a Nest exception, its challenge headers already on the reply. */
+  /** The refusal as a Nest exception (a GraphQL error for resolvers), its challenge headers already on the reply. */
   #refusal(context: ExecutionContext, error: unknown): unknown {
     if (!(error instanceof ScopeguardError)) return error;
     const response = this.engine.errorResponse(error);
+    if (context.getType<string>() === 'graphql') return graphqlRefusal(error, response) ?? new ScopeguardException(error, response);
     setHeaders(httpResponseOf(context), response.headers);
     return new ScopeguardException(error, response);
   }

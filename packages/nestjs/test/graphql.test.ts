@@ -64,15 +64,29 @@ describe('GraphQL resolvers', () => {
     expect(res.body.data).toEqual({ orders: [{ id: '1', client: 'worker' }] });
   });
 
-  it('refuses a missing token and a missing scope, with the challenge header', async () => {
+  it('refuses a missing token and a missing scope, with the challenge in the error', async () => {
     const missing = await query('{ orders { id } }');
     expect(missing.body.data).toBeNull();
     expect(missing.body.errors[0].message).toBe('no bearer token in the request');
-    expect(missing.headers['www-authenticate']).toBe('Bearer realm="orders"');
+    expect(missing.body.errors[0].extensions.scopeguard.challenge).toBe('Bearer realm="orders"');
     const token = await issuer.mint({ clientId: 'worker', scope: 'other' });
     const forbidden = await query('{ orders { id } }', { authorization: `Bearer ${token}` });
     expect(forbidden.body.data).toBeNull();
-    expect(forbidden.headers['www-authenticate']).toContain('scope="orders.read"');
+    expect(forbidden.body.errors[0].extensions.scopeguard.challenge).toContain('scope="orders.read"');
+  });
+
+  it('refusals are GraphQL errors with UNAUTHENTICATED / FORBIDDEN, the OAuth code and status, no stack, and no challenge header on a 200', async () => {
+    const missing = await query('{ orders { id } }');
+    expect(missing.status).toBe(200); // GraphQL over HTTP: execution errors come in a 200
+    expect(missing.headers['www-authenticate']).toBeUndefined();
+    const [unauthenticated] = missing.body.errors;
+    expect(unauthenticated.extensions).toMatchObject({ code: 'UNAUTHENTICATED', status: 401, scopeguard: { code: 'ERR_BEARER_MISSING' } });
+    expect(JSON.stringify(missing.body)).not.toMatch(/\.(ts|js):\d+/);
+    const token = await issuer.mint({ clientId: 'worker', scope: 'other' });
+    const forbidden = await query('{ orders { id } }', { authorization: `Bearer ${token}` });
+    expect(forbidden.headers['www-authenticate']).toBeUndefined();
+    expect(forbidden.body.errors[0].extensions).toMatchObject({ code: 'FORBIDDEN', status: 403, scopeguard: { code: 'ERR_INSUFFICIENT_SCOPE', error: 'insufficient_scope' } });
+    expect(JSON.stringify(forbidden.body)).not.toMatch(/\.(ts|js):\d+/);
   });
 
   it('public queries need no token', async () => {
