@@ -5,6 +5,7 @@ import { logDecision } from './scopeguard.audit';
 import { ScopeguardExceptionFilter } from './scopeguard.filter';
 import { ScopeguardMetadataMiddleware } from './scopeguard.metadata';
 import { ScopeguardGuard } from './scopeguard.guard';
+import { ScopeguardResolverCheck } from './scopeguard.resolver-check';
 import type { ScopeguardModuleOptions } from './scopeguard-module-options.interface';
 import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, OPTIONS_TYPE, SCOPEGUARD_OPTIONS } from './scopeguard.module-definition';
 
@@ -65,6 +66,7 @@ export class ScopeguardModule extends ConfigurableModuleClass implements NestMod
       imports: [...(definition.imports ?? []), DiscoveryModule],
       providers: [
         ScopeguardMetadataMiddleware,
+        ScopeguardResolverCheck,
         ...(definition.providers ?? []),
         engineProvider,
         ScopeguardGuard,

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
-import { Field, GraphQLModule, ObjectType, Query, Resolver } from '@nestjs/graphql';
+import { Field, GraphQLModule, ObjectType, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { Test } from '@nestjs/testing';
 import { Principal, Public, RequireScopes, ScopeguardModule, type ScopeguardPrincipal } from '@scopeguard/nestjs';
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
@@ -91,5 +91,68 @@ describe('GraphQL resolvers', () => {
 
   it('public queries need no token', async () => {
     expect((await query('{ version }')).body.data).toEqual({ version: '1' });
+  });
+});
+
+describe('@RequireScopes on a @ResolveField', () => {
+  @ObjectType()
+  class Invoice {
+    @Field()
+    id!: string;
+
+    @Field()
+    amount!: string;
+  }
+
+  @Resolver(() => Invoice)
+  class InvoicesResolver {
+    @RequireScopes('invoices.read')
+    @Query(() => [Invoice])
+    invoices(): Invoice[] {
+      return [{ id: '1', amount: '' }];
+    }
+
+    @RequireScopes('invoices.amounts')
+    @ResolveField(() => String)
+    amount(): string {
+      return '42.00';
+    }
+  }
+
+  const build = (enhancers?: ('guards' | 'interceptors' | 'filters')[]) =>
+    Test.createTestingModule({
+      imports: [
+        GraphQLModule.forRoot<ApolloDriverConfig>({
+          driver: ApolloDriver,
+          autoSchemaFile: true,
+          context: ({ req, res }: { req: unknown; res: unknown }) => ({ req, res }),
+          ...(enhancers && { fieldResolverEnhancers: enhancers }),
+        }),
+        ScopeguardModule.forRoot({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri, global: true }),
+      ],
+      providers: [InvoicesResolver],
+    }).compile();
+
+  it("refuses to start when Nest would not run guards on field resolvers, and says how to fix it", async () => {
+    const app = (await build()).createNestApplication();
+    app.useLogger(false);
+    await expect(app.init()).rejects.toThrow(/InvoicesResolver\.amount.*fieldResolverEnhancers: \['guards'\]/);
+    await app.close().catch(() => undefined);
+  });
+
+  it("with fieldResolverEnhancers: ['guards'], the field's requirement is enforced", async () => {
+    const app = (await build(['guards'])).createNestApplication();
+    app.useLogger(false);
+    await app.listen(0, '127.0.0.1');
+    try {
+      const endpoint = `${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/graphql`;
+      const ask = async (scope: string) =>
+        (await send(endpoint, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await issuer.mint({ clientId: 'w', scope })}` }, body: JSON.stringify({ query: '{ invoices { id amount } }' }) })).body;
+      expect((await ask('invoices.read invoices.amounts')).data).toEqual({ invoices: [{ id: '1', amount: '42.00' }] });
+      const partial = await ask('invoices.read');
+      expect(partial.errors[0].extensions.code).toBe('FORBIDDEN');
+    } finally {
+      await app.close();
+    }
   });
 });
