@@ -6,21 +6,8 @@
  * is installed.
  */
 import type { ErrorResponse, ScopeguardError } from '@scopeguard/core';
+import { optionalPeer } from './scopeguard.optional';
 
-type GraphqlModule = typeof import('graphql');
-let graphql: GraphqlModule | null | undefined;
-
-function loadGraphql(): GraphqlModule | null {
-  if (graphql === undefined) {
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      graphql = require('graphql') as GraphqlModule;
-    } catch {
-      graphql = null;
-    }
-  }
-  return graphql;
-}
 
 function codeFor(status: number): string {
   return status === 403 ? 'FORBIDDEN' : status === 503 ? 'SERVICE_UNAVAILABLE' : status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'UNAUTHENTICATED';
@@ -28,7 +15,7 @@ function codeFor(status: number): string {
 
 /** The GraphQL error for a refusal, or `undefined` when `graphql` is not installed. */
 export function graphqlRefusal(error: ScopeguardError, response: ErrorResponse): Error | undefined {
-  const api = loadGraphql();
+  const api = optionalPeer<typeof import('graphql')>('graphql');
   if (!api) return undefined;
   const refusal = new api.GraphQLError(error.description, {
     extensions: {

@@ -2,28 +2,14 @@
  * Optional OpenAPI integration: used only when `@nestjs/swagger` is installed.
  */
 import type { DocumentBuilder } from '@nestjs/swagger';
-
-type Swagger = typeof import('@nestjs/swagger');
-let swagger: Swagger | null | undefined;
-
-function loadSwagger(): Swagger | null {
-  if (swagger === undefined) {
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      swagger = require('@nestjs/swagger') as Swagger;
-    } catch {
-      swagger = null;
-    }
-  }
-  return swagger;
-}
+import { optionalPeer } from './scopeguard.optional';
 
 /** The security scheme name the decorators refer to. */
 export const OAUTH2_SCHEME = 'oauth2';
 
 /** `ApiOAuth2(scopes)` when `@nestjs/swagger` is installed, otherwise nothing. */
 export function apiOAuth2(scopes: readonly string[]): (ClassDecorator & MethodDecorator) | undefined {
-  const api = loadSwagger();
+  const api = optionalPeer<typeof import('@nestjs/swagger')>('@nestjs/swagger');
   return api ? (api.ApiOAuth2([...scopes], OAUTH2_SCHEME) as ClassDecorator & MethodDecorator) : undefined;
 }
 
