@@ -6,6 +6,8 @@
  * required claims; `maxTokenAge`. Time comes in as a parameter, so tests freeze it.
  */
 import { InvalidTokenError } from './errors';
+import { clientIdFromClaims, type ClaimProfile } from './presets';
+import { scopesFromClaims } from './scopes';
 
 /** RFC 9068 §2.2 claims the strict profile requires. */
 export const RFC9068_REQUIRED_CLAIMS = ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti'] as const;
@@ -18,6 +20,10 @@ export interface ClaimRules {
   readonly maxTokenAge: number | undefined;
   readonly strict: boolean;
   readonly introspection?: { readonly endpointChecksAudience?: boolean } | undefined;
+  /** The preset's layout: `token_use`, and where the token names this API (`aud` or Cognito's scope prefixes). */
+  readonly profile?: ClaimProfile;
+  /** Only these clients' tokens (read with the profile's client-id claims). */
+  readonly clientIds?: readonly string[] | undefined;
 }
 
 /**
@@ -60,7 +66,10 @@ function numericDate(claims: Record<string, unknown>, claim: string): number | u
  * `ERR_TOKEN_EXPIRED`, `ERR_TOKEN_NOT_YET_VALID`.
  */
 export function checkClaims(claims: Record<string, unknown>, rules: ClaimRules, nowSeconds = Date.now() / 1000, source: ClaimSource = 'jwt'): void {
-  const audienceVouched = source === 'introspection' && rules.introspection?.endpointChecksAudience === true;
+  const { profile } = rules;
+  // Cognito's access tokens have no `aud`: the prefix of their scopes names the resource server.
+  const audienceInScopes = profile?.audienceIn === 'scope-prefix';
+  const audienceVouched = (source === 'introspection' && rules.introspection?.endpointChecksAudience === true) || audienceInScopes;
   const required: readonly string[] = rules.strict ? RFC9068_REQUIRED_CLAIMS : source === 'jwt' ? LENIENT_JWT : LENIENT_INTROSPECTION;
   for (const claim of required) {
     if (claim === 'aud' && audienceVouched) continue;
@@ -76,6 +85,17 @@ export function checkClaims(claims: Record<string, unknown>, rules: ClaimRules, 
     if (!aud.some((value) => rules.audiences.includes(value))) throw claimError('aud', 'unexpected');
   } else if (aud !== undefined || !audienceVouched) {
     throw claimError('aud', 'invalid');
+  } else if (audienceInScopes && scopesFromClaims(claims, profile.scopeClaims, profile.scopePrefixes).length === 0) {
+    throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the token carries no scope of this resource server', { claim: 'scope' });
+  }
+  // An ID token (Cognito's `token_use: "id"`) is never an access token, whatever else it carries.
+  if (profile?.tokenUse !== undefined && claims.token_use !== profile.tokenUse) {
+    throw claimError('token_use', claims.token_use === undefined ? 'missing' : 'unexpected');
+  }
+  if (rules.clientIds !== undefined) {
+    const clientId = clientIdFromClaims(claims, profile?.clientIdClaims ?? ['client_id']);
+    if (clientId === undefined) throw claimError('client_id', 'missing');
+    if (!rules.clientIds.includes(clientId)) throw claimError('client_id', 'unexpected');
   }
 
   const tolerance = rules.clockTolerance;

@@ -7,27 +7,18 @@
 import { emit, type DecisionEvent, type RequestInfo } from './audit';
 import { extractBearerToken, usesDpopScheme, type TokenRequest } from './bearer';
 import { VerifiedTokenCache, type CacheableVerdict } from './cache';
-import { checkClaims, checkIssuer, validUntil } from './claims';
+import { checkClaims, validUntil } from './claims';
 import { confirmCertificateBinding } from './confirmation';
-import { discoverJwksUri } from './discovery';
 import { DpopVerifier } from './dpop';
 import { InsufficientScopeError, InternalError, InvalidTokenError, ScopeguardError, type ChallengeOptions, type ErrorResponse } from './errors';
-import { Introspector, isCompactJws, type IntrospectedClaims } from './introspection';
-import { RemoteKeySet } from './jwks';
-import { resolveIssuers, type ResolvedOptions, type ScopeguardOptions } from './options';
-import { createPermissionSource, effectivePermissions, type PermissionSource } from './permissions';
+import { isCompactJws, type IntrospectedClaims } from './introspection';
+import { IssuerRegistry, type IssuerContext } from './issuers';
+import { resolveOptions, type ResolvedOptions, type ScopeguardOptions } from './options';
+import { effectivePermissions } from './permissions';
 import { principalOf, tokenFacts, type Principal, type TokenFacts } from './principal';
 import { resourceMetadataDocument, resourceMetadataUrl } from './resource-metadata';
 import { assertRequirement, type ScopeRequirement } from './scopes';
-import { verifyAccessToken, type VerifiedToken } from './verify';
-
-/** One trusted issuer (tenant): its options, its keys, its service users. */
-interface IssuerContext {
-  readonly options: ResolvedOptions;
-  readonly keys: RemoteKeySet;
-  readonly permissions: PermissionSource | undefined;
-  readonly introspector: Introspector | undefined;
-}
+import { unverifiedPayload, verifyAccessToken, type VerifiedToken } from './verify';
 
 /** Introspection answers carry no key: their verdicts stay valid for as long as the answer is cached. */
 const NO_KEY = { isCurrent: () => true };
@@ -69,13 +60,14 @@ interface Verdict extends CacheableVerdict {
  * ```
  */
 export class Scopeguard {
-  /** The validated options of the first (often only) issuer; shared settings are the same for all. */
+  /** The validated options: the shared settings and every issuer entry. */
   readonly options: ResolvedOptions;
-  /** The first issuer's key set. */
-  readonly keys: RemoteKeySet;
-  readonly #contexts: readonly IssuerContext[];
-  readonly #byIssuer = new Map<string, IssuerContext>();
-  readonly #issuers: readonly string[];
+  /**
+   * What an operator should know at start-up, for adapters to log once: for now, issuer entries
+   * with no `permissions`, whose tokens' scopes are trusted as they are (no intersection).
+   */
+  readonly notices: readonly string[];
+  readonly #issuers: IssuerRegistry;
   readonly #cache: VerifiedTokenCache<Verdict> | undefined;
   readonly #onDecision: ((event: DecisionEvent) => unknown) | undefined;
   readonly #clock: () => number;
@@ -91,28 +83,15 @@ export class Scopeguard {
 
   /** @throws {@link ScopeguardConfigError} naming the first wrong option. */
   constructor(options: ScopeguardOptions) {
-    const resolved = resolveIssuers(options);
-    const clock = resolved[0]!.clock;
-    this.#contexts = resolved.map((entry) => {
-      const { jwksUri, issuers, jwks } = entry;
-      const resolveUri = jwksUri !== undefined ? async () => jwksUri : () => discoverJwksUri(issuers[0]!, jwks.timeoutMs);
-      const context: IssuerContext = {
-        options: entry,
-        keys: new RemoteKeySet(resolveUri, jwks, clock),
-        permissions: createPermissionSource(entry.permissions, entry.permissionLookup, clock),
-        introspector: entry.introspection && new Introspector(entry.introspection, clock),
-      };
-      for (const issuer of entry.issuers) this.#byIssuer.set(issuer, context);
-      return context;
-    });
-    this.#issuers = [...this.#byIssuer.keys()];
-    this.options = this.#contexts[0]!.options;
-    this.keys = this.#contexts[0]!.keys;
+    this.options = resolveOptions(options);
+    const { clock } = this.options;
+    this.#issuers = new IssuerRegistry(this.options, clock);
+    this.notices = Object.freeze(this.options.issuers.filter((entry) => entry.permissions === undefined).map(intersectionOffNotice));
     this.#clock = clock;
     this.#cache = this.options.tokenCache ? new VerifiedTokenCache<Verdict>(this.options.tokenCache) : undefined;
     this.#onDecision = this.options.onDecision;
     this.#metadataUrl = this.options.resourceMetadata && resourceMetadataUrl(this.options.resourceMetadata.resource);
-    this.#introspecting = this.#contexts.find((context) => context.introspector !== undefined);
+    this.#introspecting = this.#issuers.introspecting;
     this.#dpop = this.options.dpop && new DpopVerifier(this.options.dpop, clock);
     this.#rendering = Object.freeze({ realm: this.options.realm, resourceMetadata: this.#metadataUrl, dpopAlgs: this.#dpop?.algorithms.join(' ') });
   }
@@ -231,21 +210,48 @@ export class Scopeguard {
     return {
       url: this.#metadataUrl,
       path: new URL(this.#metadataUrl).pathname,
-      document: resourceMetadataDocument(configured, this.#issuers, this.options.tokenSources, this.#declaredScopes, {
+      document: resourceMetadataDocument(configured, this.#issuers.fixed, this.options.tokenSources, this.#declaredScopes, {
         mtls: this.options.mtls !== undefined,
         dpop: this.#dpop && { algorithms: this.#dpop.algorithms, required: this.#dpop.mode === 'required' },
       }),
     };
   }
 
-  /** Counters for metrics and tests: cached verdicts and key-set fetches (all issuers). */
-  stats(): { cachedTokens: number; cachedBytes: number; jwksFetches: number; introspections: number } {
+  /**
+   * Counters for metrics and tests: cached verdicts, key-set fetches (of the key sets held now),
+   * introspections, and for issuer patterns the issuers held and the refusals remembered.
+   */
+  stats(): {
+    cachedTokens: number;
+    cachedBytes: number;
+    jwksFetches: number;
+    introspections: number;
+    keySets: number;
+    patternIssuers: number;
+    refusedIssuers: number;
+  } {
+    const keySets = this.#issuers.keySets();
+    const patterns = this.#issuers.patternStats();
     return {
       cachedTokens: this.#cache?.size ?? 0,
       cachedBytes: this.#cache?.bytes ?? 0,
-      jwksFetches: this.#contexts.reduce((sum, context) => sum + context.keys.fetchCount, 0),
-      introspections: this.#contexts.reduce((sum, context) => sum + (context.introspector?.requests ?? 0), 0),
+      jwksFetches: keySets.reduce((sum, keys) => sum + keys.fetchCount, 0),
+      introspections: this.#issuers.contexts.reduce((sum, context) => sum + (context.introspector?.requests ?? 0), 0),
+      keySets: keySets.length,
+      patternIssuers: patterns.issuers,
+      refusedIssuers: patterns.refused,
     };
+  }
+
+  /**
+   * Fetches every issuer's key set now (fixed issuers, and the trusted issuers of patterns held):
+   * after an out-of-band rotation notice, or to warm up before traffic. Pinned keys are left as they
+   * are. Rejects with an `AggregateError` of the failures; the sets that failed keep their keys.
+   */
+  async refreshKeys(): Promise<void> {
+    const results = await Promise.allSettled(this.#issuers.keySets().map((keys) => keys.refresh()));
+    const failures = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected').map((result) => result.reason as unknown);
+    if (failures.length > 0) throw new AggregateError(failures, `${failures.length} of ${results.length} key sets could not be fetched`);
   }
 
   /** Authentication: the principal of `token`, with every proof-of-possession rule checked. */
@@ -384,27 +390,23 @@ export class Scopeguard {
 
   /**
    * The unverified `iss` only selects which issuer's rules and keys apply (Spring's
-   * JwtIssuerAuthenticationManagerResolver); an issuer not on the list is refused before any key
+   * JwtIssuerAuthenticationManagerResolver); an issuer no entry trusts is refused before any key
    * lookup, so it can cause no network request, and issuer A's keys never see issuer B's tokens.
    */
-  #contextFor(token: string): IssuerContext {
-    // One issuer: its claim rules refuse any other `iss` before its keys are consulted.
-    if (this.#contexts.length === 1) return this.#contexts[0]!;
-    let iss: unknown;
-    try {
-      iss = (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { iss?: unknown }).iss;
-    } catch {
-      return this.#contexts[0]!; // malformed: let verification say precisely why
-    }
-    checkIssuer(iss, this.#issuers);
-    return this.#byIssuer.get(iss as string)!;
+  #contextFor(token: string): IssuerContext | Promise<IssuerContext> {
+    // One fixed issuer: its claim rules refuse any other `iss` before its keys are consulted.
+    const single = this.#issuers.single;
+    if (single !== undefined) return single;
+    return this.#issuers.contextFor(unverifiedPayload(token).iss);
   }
 
   /** Every refusal a token can cause is a ScopeguardError; anything else (a failing clock) is a 500. */
   async #verifyToken(token: string): Promise<{ context: IssuerContext; verified: VerifiedToken; facts: TokenFacts }> {
-    const context = this.#contextFor(token);
-    const verified = await verifyAccessToken(token, context.options, context.keys, this.#clock() / 1000);
-    const facts = tokenFacts(verified.payload, context.options.profile, context.options.requireClientCredentials);
+    const found = this.#contextFor(token);
+    const context = found instanceof Promise ? await found : found;
+    const { rules } = context;
+    const verified = await verifyAccessToken(token, rules, context.keys, this.#clock() / 1000);
+    const facts = tokenFacts(verified.payload, rules.profile, rules.requireClientCredentials);
     return { context, verified, facts };
   }
 
@@ -423,7 +425,7 @@ export class Scopeguard {
     const claims = await context.introspector!.introspect(token);
     const known = this.#introspected.get(claims);
     if (known) return known;
-    const { options } = context;
+    const options = context.rules;
     const now = this.#clock() / 1000;
     const payload: Record<string, unknown> = { ...claims, iss: claims.iss === undefined ? options.issuers[0] : claims.iss };
     checkClaims(payload, options, now, 'introspection');
@@ -439,7 +441,7 @@ export class Scopeguard {
   #remember(token: string, { context, verified, facts }: { context: IssuerContext; verified: VerifiedToken; facts: TokenFacts }): Verdict {
     const verdict: Verdict = {
       engine: this,
-      notAfter: validUntil(verified.payload, context.options) * 1000,
+      notAfter: validUntil(verified.payload, context.rules) * 1000,
       keyId: verified.keyId,
       keySet: context.keys,
       context,
@@ -468,10 +470,19 @@ export class Scopeguard {
 
   /** A verdict's principal for the permissions held (`undefined`: no permission source). */
   #build(verdict: Verdict, held: ReadonlySet<string> | undefined, token: string): Principal {
-    const principal = principalOf(verdict.facts, effectivePermissions(verdict.facts.scopes, held, verdict.context.options.scopeMap), token);
+    const principal = principalOf(verdict.facts, effectivePermissions(verdict.facts.scopes, held, verdict.context.rules.scopeMap), token);
     verdict.principal = principal;
     verdict.held = held;
     verdicts.set(principal, verdict);
     return principal;
   }
+}
+
+/** The start-up notice for an issuer entry that leaves `permissions` out. */
+function intersectionOffNotice(entry: ResolvedOptions['issuers'][number]): string {
+  const issuer = entry.pattern?.source ?? entry.issuers.join(', ');
+  return (
+    `scopeguard: no "permissions" for ${issuer}: every client it issues a token to is admitted with the token's scopes as they are ` +
+    "(no scope ∩ permission intersection, no unknown-service-user refusal). Give a map or a resolver, or permissions: 'token' to choose this on purpose."
+  );
 }

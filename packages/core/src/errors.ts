@@ -40,6 +40,7 @@ export type ScopeguardErrorCode =
   | 'ERR_PERMISSIONS_UNAVAILABLE'
   | 'ERR_INTROSPECTION_UNAVAILABLE'
   | 'ERR_REPLAY_STORE_UNAVAILABLE'
+  | 'ERR_ISSUER_LOOKUP_UNAVAILABLE'
   | 'ERR_INTERNAL';
 
 /** What an adapter writes back: status, headers and the JSON body. */
@@ -210,6 +211,7 @@ export class InvalidTokenError extends ScopeguardError {
       | 'ERR_PERMISSIONS_UNAVAILABLE'
       | 'ERR_INTROSPECTION_UNAVAILABLE'
       | 'ERR_REPLAY_STORE_UNAVAILABLE'
+      | 'ERR_ISSUER_LOOKUP_UNAVAILABLE'
       | 'ERR_INTERNAL'
     >,
     description: string,
@@ -253,7 +255,12 @@ export class InsufficientScopeError extends ScopeguardError {
  */
 export class UnavailableError extends ScopeguardError {
   constructor(
-    code: 'ERR_KEYS_UNAVAILABLE' | 'ERR_PERMISSIONS_UNAVAILABLE' | 'ERR_INTROSPECTION_UNAVAILABLE' | 'ERR_REPLAY_STORE_UNAVAILABLE',
+    code:
+      | 'ERR_KEYS_UNAVAILABLE'
+      | 'ERR_PERMISSIONS_UNAVAILABLE'
+      | 'ERR_INTROSPECTION_UNAVAILABLE'
+      | 'ERR_REPLAY_STORE_UNAVAILABLE'
+      | 'ERR_ISSUER_LOOKUP_UNAVAILABLE',
     description: string,
     options?: { cause?: unknown },
   ) {

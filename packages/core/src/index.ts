@@ -30,7 +30,7 @@ export {
   type OAuthErrorCode,
   type ScopeguardErrorCode,
 } from './errors';
-export { RemoteKeySet, unusableReason, type CandidateKey, type KeySource } from './jwks';
+export { PinnedKeySet, RemoteKeySet, unusableReason, type CandidateKey, type IssuerKeys, type KeySource } from './jwks';
 export { discoverJwksUri, metadataUrls } from './discovery';
 export type { DecisionEvent, RequestInfo } from './audit';
 export { DpopError, DpopVerifier, MemoryReplayStore, jwkThumbprint, type DpopOptions, type DpopReplayStore, type DpopRequest } from './dpop';
@@ -39,9 +39,15 @@ export { Introspector, isCompactJws, type IntrospectedClaims, type Introspection
 export { resourceMetadataDocument, resourceMetadataUrl } from './resource-metadata';
 export {
   SUPPORTED_ALGORITHMS,
-  resolveIssuers,
   resolveOptions,
   type IssuerOptions,
+  type IssuerPatternOptions,
+  type IssuerSettings,
+  type PinnedKeys,
+  type ResolvedIssuer,
+  type ResolvedIssuerPattern,
+  type TokenScopesOnly,
+  type TrustLookupOptions,
   type JwksOptions,
   type ResourceMetadataOptions,
   type SharedOptions,
@@ -57,7 +63,7 @@ export {
   type PermissionResolver,
   type ServiceUser,
 } from './permissions';
-export { PRESETS, type ClaimProfile, type PresetName } from './presets';
+export { PRESETS, claimAt, type ClaimPath, type ClaimProfile, type PresetName } from './presets';
 export { accessTokenOf, isPrincipal, type Claims, type Principal } from './principal';
 export {
   assertRequirement,

@@ -13,7 +13,7 @@
  * refreshed in the background while it keeps serving; unusable keys (`use` other than `sig`,
  * private or symmetric material, RSA under 2048 bits) are never loaded.
  */
-import type { KeyObject } from 'node:crypto';
+import { createPublicKey, KeyObject } from 'node:crypto';
 import { InvalidTokenError, UnavailableError } from './errors';
 import { fetchJsonObject } from './http';
 import { publicKeyFromJwk } from './signature';
@@ -25,12 +25,20 @@ export interface CandidateKey {
   readonly key: KeyObject;
 }
 
-/** What the verifier asks of a key store; implemented by {@link RemoteKeySet}. */
+/** What the verifier asks of a key store; implemented by {@link RemoteKeySet} and {@link PinnedKeySet}. */
 export interface KeySource {
   /** Keys that may have signed a token with this header, best first; an array when known at once. */
   candidates(alg: string, kid: string | undefined): readonly CandidateKey[] | Promise<readonly CandidateKey[]>;
   /** Whether the key with this id is still in the set. */
   isCurrent(id: string): boolean;
+}
+
+/** An issuer's keys as the engine holds them: a source that can be refreshed and counts its fetches. */
+export interface IssuerKeys extends KeySource {
+  /** Fetches the set now; rejects when the fetch fails (the old set stays). */
+  refresh(): Promise<void>;
+  /** How many fetches (JWKS and discovery) were started. */
+  readonly fetchCount: number;
 }
 
 /** The JWK members selection looks at. */
@@ -45,7 +53,12 @@ interface LoadedKey {
   readonly id: string;
   readonly jwk: KeyDescription;
   readonly key: KeyObject;
+  /** A pinned PEM or `KeyObject` has no `kid`: it is a candidate whatever `kid` a token names. */
+  readonly anyKid?: boolean;
 }
+
+/** A key given in the options (`keys`), validated and imported at construction. */
+export type PinnedKey = LoadedKey;
 
 /** JWK members that only private or symmetric keys have (RFC 7518 §6). */
 export const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
@@ -105,8 +118,109 @@ function keyId(jwk: Record<string, unknown>): string {
   return jwk.kty === 'RSA' ? `RSA:${jwk.n}:${jwk.e}` : `${jwk.kty}:${jwk.crv}:${jwk.x}:${jwk.y ?? ''}`;
 }
 
+/** The keys of `keys` that may have signed a token with this `alg` and `kid`, at most {@link MAX_CANDIDATES}. */
+function selectKeys(keys: readonly LoadedKey[], alg: string, kid: string | undefined): LoadedKey[] {
+  const type = keyTypeFor(alg);
+  if (!type) return [];
+  const found: LoadedKey[] = [];
+  for (const loaded of keys) {
+    const { jwk } = loaded;
+    if (jwk.kty !== type.kty) continue;
+    if (type.crv && !type.crv.includes(jwk.crv!)) continue;
+    if (jwk.alg !== undefined && jwk.alg !== alg && !(alg === 'Ed25519' && jwk.alg === 'EdDSA')) continue;
+    if (kid !== undefined && jwk.kid !== kid && !loaded.anyKid) continue;
+    found.push(loaded);
+    if (found.length === MAX_CANDIDATES) break;
+  }
+  return found;
+}
+
+/** A JWK as a loaded key, or why it is not usable. */
+function loadJwk(jwk: Record<string, unknown>, anyKid: boolean): LoadedKey | string {
+  const reason = unusableReason(jwk);
+  if (reason !== undefined) return reason;
+  const { kty, crv, alg, kid } = jwk as { kty: string; crv?: string; alg?: string; kid?: string };
+  try {
+    return { id: keyId(jwk), jwk: { kty, crv, alg, kid }, key: publicKeyFromJwk(jwk), ...(anyKid && { anyKid }) };
+  } catch {
+    return 'it is not a valid public key';
+  }
+}
+
+/** A PEM public key (or certificate) or a public `KeyObject`, as a key without `kid`. */
+function loadKeyObject(value: string | KeyObject, index: number): LoadedKey {
+  let key: KeyObject;
+  if (typeof value === 'string') {
+    if (/PRIVATE KEY-----/.test(value)) throw new Error(`[${index}] is a private key: pin the public key`);
+    try {
+      key = createPublicKey(value);
+    } catch {
+      throw new Error(`[${index}] is not a PEM public key or certificate`);
+    }
+  } else {
+    if (value.type !== 'public') throw new Error(`[${index}] is a ${value.type} KeyObject: pin the public key`);
+    key = value;
+  }
+  const loaded = loadJwk(key.export({ format: 'jwk' }) as Record<string, unknown>, true);
+  if (typeof loaded === 'string') throw new Error(`[${index}] is not usable: ${loaded}`);
+  return { ...loaded, key };
+}
+
+/**
+ * The `keys` option as loaded keys: a JWK Set, a PEM string, a public `KeyObject`, or a list of
+ * PEMs and `KeyObject`s. Every key must be usable (the same rules as for a fetched set).
+ * @throws Error saying which key is wrong and why.
+ */
+export function loadPinnedKeys(value: unknown): PinnedKey[] {
+  let keys: LoadedKey[];
+  if (typeof value === 'string' || value instanceof KeyObject) keys = [loadKeyObject(value, 0)];
+  else if (Array.isArray(value)) keys = value.map((item: unknown, index) => {
+    if (typeof item !== 'string' && !(item instanceof KeyObject)) throw new Error(`[${index}] must be a PEM string or a KeyObject`);
+    return loadKeyObject(item, index);
+  });
+  else if (typeof value === 'object' && value !== null && Array.isArray((value as { keys?: unknown }).keys)) {
+    keys = ((value as { keys: unknown[] }).keys).map((member, index) => {
+      if (typeof member !== 'object' || member === null || Array.isArray(member)) throw new Error(`.keys[${index}] is not a JWK`);
+      const loaded = loadJwk(member as Record<string, unknown>, false);
+      if (typeof loaded === 'string') throw new Error(`.keys[${index}] is not usable: ${loaded}`);
+      return loaded;
+    });
+  } else throw new Error('must be a JWK Set ({ keys: [...] }), a PEM string, a public KeyObject, or an array of PEMs and KeyObjects');
+  if (keys.length === 0) throw new Error('must hold at least one key');
+  return keys;
+}
+
+/**
+ * Keys given in the options (jose's `createLocalJWKSet`, express-oauth2-jwt-bearer's `publicKey`):
+ * never fetched, never refreshed. An unknown `kid` is a 401: there is nothing to refetch.
+ */
+export class PinnedKeySet implements IssuerKeys {
+  readonly fetchCount = 0;
+  readonly #keys: readonly PinnedKey[];
+  readonly #ids: ReadonlySet<string>;
+
+  constructor(keys: readonly PinnedKey[]) {
+    this.#keys = keys;
+    this.#ids = new Set(keys.map((key) => key.id));
+  }
+
+  candidates(alg: string, kid: string | undefined): readonly CandidateKey[] {
+    const found = selectKeys(this.#keys, alg, kid);
+    if (found.length === 0) throw new InvalidTokenError('ERR_TOKEN_KEY_NOT_FOUND', 'no key of the issuer matches the token');
+    return found;
+  }
+
+  isCurrent(id: string): boolean {
+    return this.#ids.has(id);
+  }
+
+  refresh(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
 /** A remote JWK Set with the caching policy described at the top of this file. */
-export class RemoteKeySet implements KeySource {
+export class RemoteKeySet implements IssuerKeys {
   readonly #resolveUri: () => Promise<string>;
   readonly #options: Required<JwksOptions>;
   #uri: string | undefined;
@@ -204,19 +318,7 @@ export class RemoteKeySet implements KeySource {
   }
 
   #select(alg: string, kid: string | undefined): LoadedKey[] {
-    const type = keyTypeFor(alg);
-    if (!type) return [];
-    const found: LoadedKey[] = [];
-    for (const loaded of this.#keys) {
-      const { jwk } = loaded;
-      if (jwk.kty !== type.kty) continue;
-      if (type.crv && !type.crv.includes(jwk.crv!)) continue;
-      if (jwk.alg !== undefined && jwk.alg !== alg && !(alg === 'Ed25519' && jwk.alg === 'EdDSA')) continue;
-      if (kid !== undefined && jwk.kid !== kid) continue;
-      found.push(loaded);
-      if (found.length === MAX_CANDIDATES) break;
-    }
-    return found;
+    return selectKeys(this.#keys, alg, kid);
   }
 
   #refresh(): Promise<void> {
@@ -257,12 +359,9 @@ export class RemoteKeySet implements KeySource {
         keys.push(known);
         continue;
       }
-      const { kty, crv, alg, kid } = jwk as { kty: string; crv?: string; alg?: string; kid?: string };
-      try {
-        keys.push({ id, jwk: { kty, crv, alg, kid }, key: publicKeyFromJwk(jwk) });
-      } catch {
-        // Not a valid public key (bad coordinates, unsupported curve): never loaded.
-      }
+      // Not a valid public key (bad coordinates, unsupported curve): never loaded.
+      const loaded = loadJwk(jwk, false);
+      if (typeof loaded !== 'string') keys.push(loaded);
     }
     if (keys.length === 0) throw new Error(`${this.#uri} holds no usable signing key`);
     this.#keys = keys;

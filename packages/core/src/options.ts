@@ -4,7 +4,9 @@
  */
 import { ScopeguardConfigError } from './errors';
 import type { PermissionMap, PermissionResolver } from './permissions';
-import { PRESETS, type ClaimProfile, type PresetName } from './presets';
+import type { KeyObject } from 'node:crypto';
+import { loadPinnedKeys, type PinnedKey } from './jwks';
+import { PRESETS, claimPathProblem, type ClaimPath, type ClaimProfile, type PresetName } from './presets';
 import { isScopeToken } from './scopes';
 import type { TokenSource } from './bearer';
 import type { DecisionEvent } from './audit';
@@ -55,14 +57,26 @@ export interface PermissionLookupOptions {
   maxEntries?: number;
 }
 
-/** How one trusted issuer's tokens are verified and read. `issuer` and `audience` are required. */
-export interface IssuerOptions {
-  /** Trusted issuer(s); the token's `iss` must equal one exactly. */
-  issuer: string | readonly string[];
-  /** This API's identifier(s); the token's `aud` (string or array) must contain one. */
+/** Pinned verification keys: a JWK Set, a PEM public key, a `KeyObject`, or a list of PEMs and `KeyObject`s. */
+export type PinnedKeys = { readonly keys: readonly Record<string, unknown>[] } | string | KeyObject | readonly (string | KeyObject)[];
+
+/**
+ * `permissions: 'token'`: trust the token's scopes as they are, with no intersection and no
+ * unknown-service-user rule. Saying so silences the start-up notice that leaving `permissions` out gives.
+ */
+export type TokenScopesOnly = 'token';
+
+/** How one trusted issuer's (or one family of issuers') tokens are verified and read. */
+export interface IssuerSettings {
+  /** This API's identifier(s); the token's `aud` (string or array) must contain one. With the `cognito` preset: the resource-server identifier(s). */
   audience: string | readonly string[];
-  /** The issuer's JWKS. When absent it is discovered (RFC 8414, then OpenID Connect Discovery). */
+  /** The issuer's JWKS. When absent (and no `keys`) it is discovered (RFC 8414, then OpenID Connect Discovery). */
   jwksUri?: string;
+  /**
+   * Keys distributed out of band: a JWK Set, PEM or `KeyObject`s. No network at all: no discovery, no
+   * JWKS fetch. Not with `jwksUri`.
+   */
+  keys?: PinnedKeys;
   /** Allowed `alg` values. Default `['RS256']`. */
   algorithms?: readonly JwsAlgorithm[];
   /** Leeway for `exp`, `nbf` and `iat`, in seconds. Default 5. */
@@ -73,14 +87,24 @@ export interface IssuerOptions {
   strict?: boolean;
   /** Claim layout of a known identity provider. Default `rfc9068`. */
   preset?: PresetName;
-  /** Claims holding scopes; overrides the preset's. */
-  scopeClaims?: readonly string[];
-  /** Claims holding the client id, tried in order; overrides the preset's. */
-  clientIdClaims?: readonly string[];
+  /**
+   * Claims holding scopes; overrides the preset's. A name with dots is a path into nested claims
+   * (`resource_access.orders-api.roles`) unless the token has a claim of that whole name (Auth0's
+   * namespaced claims); an array of names is a path whose segments may hold dots.
+   */
+  scopeClaims?: readonly ClaimPath[];
+  /** Claims holding the client id, tried in order (names or paths, as in `scopeClaims`); overrides the preset's. */
+  clientIdClaims?: readonly ClaimPath[];
+  /** Accept only tokens issued to these clients. Required by the `cognito` preset, whose access tokens carry no `aud`. */
+  clientIds?: readonly string[];
   /** Refuse tokens that represent a user rather than a client acting for itself. Default false. */
   requireClientCredentials?: boolean;
-  /** The permissions each service user (client) holds: a map by client id or a resolver. */
-  permissions?: PermissionMap | PermissionResolver;
+  /**
+   * The permissions each service user (client) holds: a map by client id or a resolver. Leaving it
+   * out trusts the token's scopes as they are and is announced once at start-up; `'token'` says so
+   * on purpose.
+   */
+  permissions?: PermissionMap | PermissionResolver | TokenScopesOnly;
   /** Settings of the resolver's cache and timeout. */
   permissionLookup?: PermissionLookupOptions;
   /** A scope may stand for a set of permissions; scopes not listed stand for themselves. */
@@ -90,6 +114,46 @@ export interface IssuerOptions {
   /** Opaque (non-JWT) tokens of this issuer are checked at its RFC 7662 introspection endpoint. */
   introspection?: IntrospectionOptions;
 }
+
+/** One trusted issuer (or several sharing one key set): `issuer` and `audience` are required. */
+export interface IssuerOptions extends IssuerSettings {
+  /** Trusted issuer(s); the token's `iss` must equal one exactly. */
+  issuer: string | readonly string[];
+}
+
+/** Settings of the `isTrusted` lookup of an issuer pattern. */
+export interface TrustLookupOptions {
+  /** Keep an answer (trusted or not) this many seconds. Default 300. */
+  ttl?: number;
+  /** No answer within this many milliseconds is a failure (503). Default 2000. */
+  timeoutMs?: number;
+  /** Most answers about untrusted issuers kept. Default 10000. */
+  maxEntries?: number;
+}
+
+/**
+ * Issuers not known at start-up (tenants that come and go): every `iss` of a pattern's shape that
+ * `isTrusted` confirms. Key sets are created when a trusted issuer's first token arrives, at most
+ * `maxIssuers` of them (least recently used dropped), so random `iss` values cause no fetch and no growth.
+ */
+export interface IssuerPatternOptions extends IssuerSettings {
+  /**
+   * The issuer URL with `{name}` placeholders, e.g. `https://login.microsoftonline.com/{tenant}/v2.0`.
+   * A placeholder stands for one host label (letters, digits, `-`) or one path segment (also `.`, `_`, `~`).
+   */
+  issuerPattern: string;
+  /**
+   * Whether an issuer of the pattern's shape is trusted, given its placeholders' values (a tenant
+   * look-up). Required unless the keys are fixed (`jwksUri` or `keys`): otherwise any issuer of that
+   * shape could make the API fetch. A throw, rejection or time-out is a 503.
+   */
+  isTrusted?: (issuer: string, values: Readonly<Record<string, string>>) => boolean | Promise<boolean>;
+  /** Most issuers whose key sets (and rules) are kept at once. Default 100. */
+  maxIssuers?: number;
+  /** Settings of the `isTrusted` lookup. */
+  trustLookup?: TrustLookupOptions;
+}
+
 
 /** OAuth 2.0 Protected Resource Metadata (RFC 9728) this API publishes. */
 export interface ResourceMetadataOptions {
@@ -131,33 +195,61 @@ export interface SharedOptions {
 }
 
 /**
- * Everything `@scopeguard/core` can be told: one issuer's options at the top level, or several
- * issuers (tenants) in `issuers`, each with its own audience, keys, algorithms, preset and
- * permissions; plus the shared settings.
+ * Everything `@scopeguard/core` can be told: one issuer's options at the top level (exact issuers or
+ * an issuer pattern), or several in `issuers` (tenants), each with its own audience, keys, algorithms,
+ * preset and permissions; plus the shared settings.
  */
-export type ScopeguardOptions = (IssuerOptions & SharedOptions) | ({ issuers: readonly IssuerOptions[] } & SharedOptions);
+export type ScopeguardOptions =
+  | (IssuerOptions & SharedOptions)
+  | (IssuerPatternOptions & SharedOptions)
+  | ({ issuers: readonly (IssuerOptions | IssuerPatternOptions)[] } & SharedOptions);
 
-/** Options after validation, with defaults applied. */
-export interface ResolvedOptions {
+/** An issuer pattern after validation. */
+export interface ResolvedIssuerPattern {
+  /** The pattern as configured. */
+  readonly source: string;
+  /** Matches the issuers of this shape; its groups are the placeholders' values. */
+  readonly matcher: RegExp;
+  readonly names: readonly string[];
+  readonly isTrusted: IssuerPatternOptions['isTrusted'];
+  readonly maxIssuers: number;
+  readonly trustLookup: Required<TrustLookupOptions>;
+}
+
+/** One entry of `issuers` (or the top-level issuer) after validation, with defaults applied. */
+export interface ResolvedIssuer {
+  /** The exact issuers this entry trusts; empty for a pattern entry until one is confirmed. */
   readonly issuers: readonly string[];
+  /** Issuers not known at start-up, when the entry is a pattern. */
+  readonly pattern: ResolvedIssuerPattern | undefined;
   readonly audiences: readonly string[];
   readonly jwksUri: string | undefined;
+  /** Pinned keys, when given: no network for this entry's keys. */
+  readonly keys: readonly PinnedKey[] | undefined;
   readonly algorithms: readonly JwsAlgorithm[];
   readonly clockTolerance: number;
   readonly maxTokenAge: number | undefined;
   readonly strict: boolean;
   readonly profile: ClaimProfile;
+  readonly clientIds: readonly string[] | undefined;
   readonly requireClientCredentials: boolean;
-  readonly permissions: PermissionMap | PermissionResolver | undefined;
+  /** `undefined`: left out (announced at start-up); `'token'`: the token's scopes on purpose. */
+  readonly permissions: PermissionMap | PermissionResolver | TokenScopesOnly | undefined;
   readonly permissionLookup: Required<PermissionLookupOptions>;
   readonly scopeMap: ReadonlyMap<string, readonly string[]> | undefined;
+  readonly jwks: Required<JwksOptions>;
+  readonly introspection: Readonly<IntrospectionOptions> | undefined;
+}
+
+/** Options after validation, with defaults applied: the shared settings and every issuer entry. */
+export interface ResolvedOptions {
+  /** The issuer entries, in the order given (the first matching entry decides). */
+  readonly issuers: readonly ResolvedIssuer[];
   readonly tokenSources: ReadonlySet<TokenSource>;
   readonly maxTokenLength: number;
   readonly realm: string | undefined;
-  readonly jwks: Required<JwksOptions>;
   readonly tokenCache: Required<TokenCacheOptions> | false;
   readonly resourceMetadata: Readonly<ResourceMetadataOptions> | undefined;
-  readonly introspection: Readonly<IntrospectionOptions> | undefined;
   readonly mtls: { readonly mode: 'bound' | 'required'; readonly certificateHeader: string | undefined } | undefined;
   readonly dpop: Readonly<DpopOptions> | undefined;
   readonly onDecision: ((event: DecisionEvent) => void | Promise<unknown>) | undefined;
@@ -165,9 +257,9 @@ export interface ResolvedOptions {
 }
 
 const ISSUER_OPTIONS = [
-  'issuer', 'audience', 'jwksUri', 'algorithms', 'clockTolerance', 'maxTokenAge', 'strict', 'preset',
-  'scopeClaims', 'clientIdClaims', 'requireClientCredentials', 'permissions', 'permissionLookup', 'scopeMap', 'jwks',
-  'introspection',
+  'issuer', 'issuerPattern', 'isTrusted', 'maxIssuers', 'trustLookup', 'audience', 'jwksUri', 'keys', 'algorithms',
+  'clockTolerance', 'maxTokenAge', 'strict', 'preset', 'scopeClaims', 'clientIdClaims', 'clientIds', 'requireClientCredentials',
+  'permissions', 'permissionLookup', 'scopeMap', 'jwks', 'introspection',
 ];
 const SHARED_OPTIONS = ['tokenSources', 'maxTokenLength', 'realm', 'tokenCache', 'resourceMetadata', 'onDecision', 'mtls', 'dpop', 'clock'];
 const TOKEN_SOURCES: readonly TokenSource[] = ['header', 'body', 'query'];
@@ -259,8 +351,9 @@ function algorithms(value: unknown): JwsAlgorithm[] {
   return list as JwsAlgorithm[];
 }
 
-function permissions(value: unknown): PermissionMap | PermissionResolver | undefined {
-  if (value === undefined || typeof value === 'function') return value as PermissionResolver | undefined;
+function permissions(value: unknown): PermissionMap | PermissionResolver | TokenScopesOnly | undefined {
+  if (value === undefined || value === 'token' || typeof value === 'function') return value as PermissionResolver | TokenScopesOnly | undefined;
+  if (typeof value === 'string') fail('permissions', "must be a map by client id, a resolver, or 'token'");
   const map = object('permissions', value);
   for (const [clientId, list] of Object.entries(map)) {
     if (!Array.isArray(list) || !list.every(isScopeToken)) fail(`permissions.${clientId}`, 'must be an array of scope-tokens');
@@ -279,13 +372,82 @@ function scopeMap(value: unknown): Map<string, readonly string[]> | undefined {
   return map;
 }
 
-function profile(input: IssuerOptions): ClaimProfile {
+function claimPaths(option: string, value: unknown): ClaimPath[] {
+  if (!Array.isArray(value) || value.length === 0) fail(option, 'must be a non-empty array of claim names or paths');
+  return value.map((path: unknown, index) => {
+    const problem = claimPathProblem(path);
+    if (problem !== undefined) fail(`${option}[${index}]`, problem);
+    return typeof path === 'string' ? path : Object.freeze([...(path as string[])]);
+  });
+}
+
+function profile(input: IssuerSettings, audiences: readonly string[]): ClaimProfile {
   const preset = input.preset ?? 'rfc9068';
-  if (!Object.hasOwn(PRESETS, preset)) fail('preset', `must be one of ${Object.keys(PRESETS).join(', ')}`);
+  if (typeof preset !== 'string' || !Object.hasOwn(PRESETS, preset)) fail('preset', `must be one of ${Object.keys(PRESETS).join(', ')}`);
   const base = PRESETS[preset];
-  const scopeClaims = input.scopeClaims === undefined ? base.scopeClaims : stringList('scopeClaims', input.scopeClaims, true);
-  const clientIdClaims = input.clientIdClaims === undefined ? base.clientIdClaims : stringList('clientIdClaims', input.clientIdClaims, true);
-  return { scopeClaims, clientIdClaims, isClientCredentials: base.isClientCredentials };
+  const scopeClaims = input.scopeClaims === undefined ? base.scopeClaims : claimPaths('scopeClaims', input.scopeClaims);
+  const clientIdClaims = input.clientIdClaims === undefined ? base.clientIdClaims : claimPaths('clientIdClaims', input.clientIdClaims);
+  // Cognito: the audience is the resource-server identifier, the prefix of this API's scopes.
+  const scopePrefixes = base.audienceIn === 'scope-prefix' ? audiences.map((audience) => `${audience}/`) : undefined;
+  return Object.freeze({ ...base, scopeClaims, clientIdClaims, ...(scopePrefixes && { scopePrefixes }) });
+}
+
+// A placeholder stands for one host label, or one path segment that is not `.` or `..`.
+const HOST_VALUE = '([A-Za-z0-9-]{1,63})';
+const PATH_VALUE = '((?!\\.{1,2}(?:/|$))[A-Za-z0-9._~-]{1,128})';
+
+function issuerPattern(input: IssuerPatternOptions, fixedKeys: boolean): ResolvedIssuerPattern {
+  const source = input.issuerPattern;
+  if (typeof source !== 'string') fail('issuerPattern', 'must be a URL string with {placeholders}');
+  const names: string[] = [];
+  const example = source.replace(/\{([A-Za-z][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+    if (names.includes(name)) fail('issuerPattern', `names {${name}} twice`);
+    names.push(name);
+    return 'placeholder';
+  });
+  if (names.length === 0) fail('issuerPattern', 'has no {placeholder}; use issuer for a fixed issuer');
+  if (/[{}]/.test(example)) fail('issuerPattern', 'has a brace that is not a {name} placeholder');
+  httpUrl('issuerPattern', example);
+  const authorityEnd = source.indexOf('/', source.indexOf('//') + 2);
+  const escape = (text: string) => text.replace(/[.*+?^$()|[\]\\\/]/g, '\\$&');
+  let matcher = '';
+  let last = 0;
+  for (const match of source.matchAll(/\{[A-Za-z][A-Za-z0-9_]*\}/g)) {
+    const inHost = authorityEnd === -1 || match.index < authorityEnd;
+    if (inHost && match.index < source.indexOf('//') + 2) fail('issuerPattern', 'may hold placeholders in the host and path only');
+    if (inHost && /:[^/]*$/.test(source.slice(source.indexOf('//') + 2, match.index))) fail('issuerPattern', 'may not hold a placeholder in the port');
+    matcher += escape(source.slice(last, match.index)) + (inHost ? HOST_VALUE : PATH_VALUE);
+    last = match.index + match[0].length;
+  }
+  matcher += escape(source.slice(last));
+  const isTrusted = input.isTrusted;
+  if (isTrusted !== undefined && typeof isTrusted !== 'function') fail('isTrusted', 'must be a function');
+  if (isTrusted === undefined && !fixedKeys) {
+    fail('isTrusted', 'is required for an issuerPattern whose keys are discovered (no jwksUri or keys): otherwise any issuer of that shape could make the API fetch');
+  }
+  const lookup = object('trustLookup', input.trustLookup);
+  only('trustLookup', lookup, ['ttl', 'timeoutMs', 'maxEntries']);
+  return Object.freeze({
+    source,
+    matcher: new RegExp(`^${matcher}$`),
+    names: Object.freeze(names),
+    isTrusted,
+    maxIssuers: number('maxIssuers', input.maxIssuers, 100, 1, true),
+    trustLookup: {
+      ttl: number('trustLookup.ttl', lookup.ttl, 300, 0),
+      timeoutMs: timeout('trustLookup.timeoutMs', lookup.timeoutMs, 2000),
+      maxEntries: number('trustLookup.maxEntries', lookup.maxEntries, 10_000, 1, true),
+    },
+  });
+}
+
+function pinnedKeys(value: unknown): PinnedKey[] | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return loadPinnedKeys(value);
+  } catch (error) {
+    return fail('keys', (error as Error).message);
+  }
 }
 
 function introspection(value: unknown): IntrospectionOptions | undefined {
@@ -362,106 +524,152 @@ function resourceMetadata(value: unknown): ResourceMetadataOptions | undefined {
   });
 }
 
-/**
- * Validates `input` and applies defaults: one {@link ResolvedOptions} per trusted issuer entry
- * (shared settings repeated in each). Throws {@link ScopeguardConfigError} naming the first wrong option.
- */
-export function resolveIssuers(input: ScopeguardOptions): ResolvedOptions[] {
-  const raw = object('options', input);
-  if (!Object.hasOwn(raw, 'issuers')) return [resolveOptions(input)];
-  for (const key of Object.keys(raw)) {
-    if (ISSUER_OPTIONS.includes(key)) fail(key, 'belongs inside each entry of "issuers" when "issuers" is given');
-    if (key !== 'issuers' && !SHARED_OPTIONS.includes(key)) fail(key, 'is not a known option');
+/** One issuer entry's settings, validated; `fail` names options without the entry's position. */
+function resolveIssuer(entry: IssuerOptions | IssuerPatternOptions): ResolvedIssuer {
+  const fields = entry as Partial<IssuerOptions & IssuerPatternOptions>;
+  const hasExact = fields.issuer !== undefined;
+  const hasPattern = fields.issuerPattern !== undefined;
+  if (hasExact && hasPattern) fail('issuerPattern', 'cannot be given with issuer: an entry names fixed issuers or a pattern');
+  if (!hasPattern) for (const key of ['isTrusted', 'maxIssuers', 'trustLookup'] as const) if (fields[key] !== undefined) fail(key, 'belongs to an issuerPattern entry');
+  const issuers = hasPattern ? [] : stringList('issuer', fields.issuer, true);
+  issuers.forEach((issuer) => httpUrl('issuer', issuer));
+  const audiences = stringList('audience', entry.audience, true);
+  const jwksUri = entry.jwksUri === undefined ? undefined : httpUrl('jwksUri', entry.jwksUri);
+  const keys = pinnedKeys(entry.keys);
+  if (jwksUri !== undefined && keys !== undefined) fail('keys', 'cannot be given with jwksUri: pinned keys mean no key set is fetched');
+  if (jwksUri === undefined && keys === undefined && issuers.length > 1) {
+    fail('jwksUri', 'is required when several issuers share one entry: discovery would not know whose keys to use');
   }
-  const entries = raw.issuers;
-  if (!Array.isArray(entries) || entries.length === 0) fail('issuers', 'must be a non-empty array of issuer options');
-  const shared = Object.fromEntries(SHARED_OPTIONS.filter((key) => raw[key] !== undefined).map((key) => [key, raw[key]]));
-  const resolved = entries.map((entry, index) => {
-    const fields = object(`issuers[${index}]`, entry);
-    for (const key of Object.keys(fields)) if (!ISSUER_OPTIONS.includes(key)) fail(`issuers[${index}].${key}`, 'is not a known issuer option');
-    return resolveOptions({ ...(fields as unknown as IssuerOptions), ...shared });
+  const pattern = hasPattern ? issuerPattern(entry as IssuerPatternOptions, jwksUri !== undefined || keys !== undefined) : undefined;
+  const strict = boolean('strict', entry.strict);
+  const claimProfile = profile(entry, audiences);
+  if (claimProfile.audienceIn === 'scope-prefix' && strict) fail('strict', 'cannot hold with the cognito preset: Cognito access tokens have no aud and no at+jwt type');
+  const clientIds = entry.clientIds === undefined ? undefined : stringList('clientIds', entry.clientIds, true);
+  if (claimProfile.audienceIn === 'scope-prefix' && clientIds === undefined) {
+    fail('clientIds', 'is required by the cognito preset: its access tokens carry no aud, so the client list says which tokens are for this API');
+  }
+  const granted = permissions(entry.permissions);
+  if (granted === 'token' && entry.permissionLookup !== undefined) fail('permissionLookup', "has nothing to look up with permissions: 'token'");
+  const introspecting = introspection(entry.introspection);
+  if (introspecting !== undefined && pattern !== undefined) fail('introspection', 'cannot belong to an issuerPattern entry: an opaque token does not say which issuer it is from');
+  const jwks = object('jwks', entry.jwks);
+  only('jwks', jwks, ['timeoutMs', 'cooldownMs', 'maxAgeMs']);
+  const lookup = object('permissionLookup', entry.permissionLookup);
+  only('permissionLookup', lookup, ['ttl', 'timeoutMs', 'maxEntries']);
+  return Object.freeze({
+    issuers: Object.freeze(issuers),
+    pattern,
+    audiences: Object.freeze(audiences),
+    jwksUri,
+    keys,
+    algorithms: algorithms(entry.algorithms),
+    clockTolerance: number('clockTolerance', entry.clockTolerance, 5, 0),
+    maxTokenAge: entry.maxTokenAge === undefined ? undefined : number('maxTokenAge', entry.maxTokenAge, 0, 1),
+    strict,
+    profile: claimProfile,
+    clientIds: clientIds && Object.freeze(clientIds),
+    requireClientCredentials: boolean('requireClientCredentials', entry.requireClientCredentials),
+    permissions: granted,
+    permissionLookup: {
+      ttl: number('permissionLookup.ttl', lookup.ttl, 60, 0),
+      timeoutMs: timeout('permissionLookup.timeoutMs', lookup.timeoutMs, 2000),
+      maxEntries: number('permissionLookup.maxEntries', lookup.maxEntries, 10_000, 1, true),
+    },
+    scopeMap: scopeMap(entry.scopeMap),
+    jwks: {
+      timeoutMs: timeout('jwks.timeoutMs', jwks.timeoutMs, 5000),
+      cooldownMs: number('jwks.cooldownMs', jwks.cooldownMs, 30_000, 0),
+      maxAgeMs: number('jwks.maxAgeMs', jwks.maxAgeMs, 600_000, 1000),
+    },
+    introspection: introspecting,
   });
+}
+
+/** Runs `resolve`, naming a wrong option by its place in `issuers` (`issuers[1].audience`). */
+function inEntry<T>(prefix: string, resolve: () => T): T {
+  try {
+    return resolve();
+  } catch (error) {
+    if (error instanceof ScopeguardConfigError && prefix) throw new ScopeguardConfigError(`${prefix}${error.option}`, error.message.slice(`scopeguard: option "${error.option}" `.length));
+    throw error;
+  }
+}
+
+/**
+ * Validates `input` and applies defaults: the shared settings once, and every issuer entry
+ * (one for top-level issuer options). Contradictions are refused here, at construction: two entries
+ * naming one issuer, introspection in more than one entry (an opaque token does not say whose it
+ * is), `keys` with `jwksUri`, an issuer pattern without a bound on what it may fetch.
+ * @throws {@link ScopeguardConfigError} naming the first wrong option.
+ */
+export function resolveOptions(input: ScopeguardOptions): ResolvedOptions {
+  const raw = object('options', input);
+  const several = Object.hasOwn(raw, 'issuers');
+  for (const key of Object.keys(raw)) {
+    if (several && ISSUER_OPTIONS.includes(key)) fail(key, 'belongs inside each entry of "issuers" when "issuers" is given');
+    if (key !== 'issuers' && !ISSUER_OPTIONS.includes(key) && !SHARED_OPTIONS.includes(key)) fail(key, 'is not a known option');
+    if (key === 'issuers' && !several) fail(key, 'is not a known option');
+  }
+  let entries: (IssuerOptions | IssuerPatternOptions)[];
+  if (several) {
+    const list = raw.issuers;
+    if (!Array.isArray(list) || list.length === 0) fail('issuers', 'must be a non-empty array of issuer options');
+    entries = list.map((entry, index) => {
+      const fields = object(`issuers[${index}]`, entry);
+      for (const key of Object.keys(fields)) if (!ISSUER_OPTIONS.includes(key)) fail(`issuers[${index}].${key}`, 'is not a known issuer option');
+      return fields as unknown as IssuerOptions | IssuerPatternOptions;
+    });
+  } else {
+    entries = [Object.fromEntries(ISSUER_OPTIONS.filter((key) => raw[key] !== undefined).map((key) => [key, raw[key]])) as unknown as IssuerOptions];
+    if (raw.issuer === undefined && raw.issuerPattern === undefined) fail('issuer', 'is required (or issuerPattern, or issuers)');
+  }
+  const issuers = entries.map((entry, index) => inEntry(several ? `issuers[${index}].` : '', () => resolveIssuer(entry)));
   const seen = new Set<string>();
-  for (const options of resolved) {
-    for (const issuer of options.issuers) {
+  for (const entry of issuers) {
+    for (const issuer of entry.issuers) {
       if (seen.has(issuer)) fail('issuers', `names ${issuer} twice`);
       seen.add(issuer);
     }
   }
-  return resolved;
-}
-
-/** Validates one issuer's options (with the shared settings) and applies defaults. */
-export function resolveOptions(input: ScopeguardOptions): ResolvedOptions {
-  const raw = object('options', input);
-  if (Object.hasOwn(raw, 'issuers')) return resolveIssuers(input)[0]!;
-  for (const key of Object.keys(raw)) if (!ISSUER_OPTIONS.includes(key) && !SHARED_OPTIONS.includes(key)) fail(key, 'is not a known option');
-  const single = input as IssuerOptions & SharedOptions;
-
-  const issuers = stringList('issuer', single.issuer, true);
-  issuers.forEach((issuer) => httpUrl('issuer', issuer));
-  const audiences = stringList('audience', single.audience, true);
-  const jwksUri = single.jwksUri === undefined ? undefined : httpUrl('jwksUri', single.jwksUri);
-  if (jwksUri === undefined && issuers.length > 1) {
-    fail('jwksUri', 'is required when several issuers share one entry: discovery would not know whose keys to use');
+  const introspecting = issuers.map((entry, index) => [entry, index] as const).filter(([entry]) => entry.introspection !== undefined);
+  if (introspecting.length > 1) {
+    fail(`issuers[${introspecting[1]![1]}].introspection`, 'is given for a second issuer: an opaque token does not say whose it is, so one issuer entry may introspect');
   }
-  if (single.onDecision !== undefined && typeof single.onDecision !== 'function') fail('onDecision', 'must be a function');
-
-  const sources = stringList('tokenSources', single.tokenSources ?? ['header'], true);
+  const shared = raw as SharedOptions;
+  if (shared.onDecision !== undefined && typeof shared.onDecision !== 'function') fail('onDecision', 'must be a function');
+  const sources = stringList('tokenSources', shared.tokenSources ?? ['header'], true);
   for (const source of sources) if (!(TOKEN_SOURCES as string[]).includes(source)) fail('tokenSources', `holds ${source}; use header, body or query`);
 
-  let realm = single.realm;
+  let realm = shared.realm;
   if (realm !== undefined && (typeof realm !== 'string' || !QUOTABLE.test(realm))) {
     fail('realm', 'must be a string without quotes, backslashes or control characters');
   }
-  realm ??= QUOTABLE.test(audiences[0]!) ? audiences[0] : undefined;
+  const firstAudience = issuers[0]!.audiences[0]!;
+  realm ??= QUOTABLE.test(firstAudience) ? firstAudience : undefined;
 
-  const jwks = object('jwks', single.jwks);
-  only('jwks', jwks, ['timeoutMs', 'cooldownMs', 'maxAgeMs']);
-  const lookup = object('permissionLookup', single.permissionLookup);
-  only('permissionLookup', lookup, ['ttl', 'timeoutMs', 'maxEntries']);
   let tokenCache: Required<TokenCacheOptions> | false = false;
-  if (single.tokenCache !== false) {
-    const cache = object('tokenCache', single.tokenCache);
+  if (shared.tokenCache !== false) {
+    const cache = object('tokenCache', shared.tokenCache);
     only('tokenCache', cache, ['maxEntries', 'maxBytes']);
     tokenCache = {
       maxEntries: number('tokenCache.maxEntries', cache.maxEntries, 10_000, 1, true),
       maxBytes: number('tokenCache.maxBytes', cache.maxBytes, 32 * 1024 * 1024, 1024, true),
     };
   }
-
-  const strict = boolean('strict', single.strict);
+  const metadata = resourceMetadata(shared.resourceMetadata);
+  if (metadata !== undefined && metadata.authorizationServers === undefined && seen.size === 0) {
+    fail('resourceMetadata.authorizationServers', 'is required when every issuer is a pattern: there is no fixed issuer to list');
+  }
   return Object.freeze({
-    issuers,
-    audiences,
-    jwksUri,
-    algorithms: algorithms(single.algorithms),
-    clockTolerance: number('clockTolerance', single.clockTolerance, 5, 0),
-    maxTokenAge: single.maxTokenAge === undefined ? undefined : number('maxTokenAge', single.maxTokenAge, 0, 1),
-    strict,
-    profile: profile(single),
-    requireClientCredentials: boolean('requireClientCredentials', single.requireClientCredentials),
-    permissions: permissions(single.permissions),
-    permissionLookup: {
-      ttl: number('permissionLookup.ttl', lookup.ttl, 60, 0),
-      timeoutMs: timeout('permissionLookup.timeoutMs', lookup.timeoutMs, 2000),
-      maxEntries: number('permissionLookup.maxEntries', lookup.maxEntries, 10_000, 1, true),
-    },
-    scopeMap: scopeMap(single.scopeMap),
+    issuers: Object.freeze(issuers),
     tokenSources: new Set(sources as TokenSource[]),
-    maxTokenLength: number('maxTokenLength', single.maxTokenLength, 8192, 16, true),
+    maxTokenLength: number('maxTokenLength', shared.maxTokenLength, 8192, 16, true),
     realm,
-    jwks: {
-      timeoutMs: timeout('jwks.timeoutMs', jwks.timeoutMs, 5000),
-      cooldownMs: number('jwks.cooldownMs', jwks.cooldownMs, 30_000, 0),
-      maxAgeMs: number('jwks.maxAgeMs', jwks.maxAgeMs, 600_000, 1000),
-    },
     tokenCache,
-    resourceMetadata: resourceMetadata(single.resourceMetadata),
-    introspection: introspection(single.introspection),
-    mtls: mtls(single.mtls),
-    dpop: dpop(single.dpop),
-    onDecision: single.onDecision,
-    clock: clock(single.clock),
+    resourceMetadata: metadata,
+    mtls: mtls(shared.mtls),
+    dpop: dpop(shared.dpop),
+    onDecision: shared.onDecision,
+    clock: clock(shared.clock),
   });
 }

@@ -119,11 +119,11 @@ class ResolvedPermissions implements PermissionSource {
 
 /** The source for the `permissions` option, or `undefined` when none is configured. */
 export function createPermissionSource(
-  permissions: PermissionMap | PermissionResolver | undefined,
+  permissions: PermissionMap | PermissionResolver | 'token' | undefined,
   options: Required<PermissionLookupOptions>,
   clock: () => number,
 ): PermissionSource | undefined {
-  if (permissions === undefined) return undefined;
+  if (permissions === undefined || permissions === 'token') return undefined;
   return typeof permissions === 'function' ? new ResolvedPermissions(permissions, options, clock) : new StaticPermissions(permissions);
 }
 

@@ -60,7 +60,7 @@ export function tokenFacts(payload: Record<string, unknown>, profile: ClaimProfi
     subject: typeof payload.sub === 'string' ? payload.sub : undefined,
     issuer: payload.iss as string,
     audience: Object.freeze(typeof payload.aud === 'string' ? [payload.aud] : [...((payload.aud as string[] | undefined) ?? [])]),
-    scopes: Object.freeze(scopesFromClaims(claims, profile.scopeClaims)),
+    scopes: Object.freeze(scopesFromClaims(claims, profile.scopeClaims, profile.scopePrefixes)),
     isClientCredentials,
     expiresAt: new Date((payload.exp as number) * 1000),
     claims: payload,

@@ -4,6 +4,7 @@
  * never satisfies `read:all`.
  */
 import { InsufficientScopeError, ScopeguardConfigError } from './errors';
+import { claimAt, type ClaimPath } from './presets';
 
 // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
@@ -24,10 +25,22 @@ export function parseScopeClaim(value: unknown): string[] {
   return [];
 }
 
-/** The union of scopes found in `claimNames`, in first-seen order, without duplicates. */
-export function scopesFromClaims(claims: Record<string, unknown>, claimNames: readonly string[]): string[] {
+/**
+ * The union of scopes found at `claimNames` (names or paths, see {@link claimAt}), in first-seen
+ * order, without duplicates. With `prefixes` (Cognito's resource-server identifiers), only scopes
+ * that start with one count, and without it.
+ */
+export function scopesFromClaims(claims: Record<string, unknown>, claimNames: readonly ClaimPath[], prefixes?: readonly string[]): string[] {
   const scopes = new Set<string>();
-  for (const name of claimNames) for (const scope of parseScopeClaim(claims[name])) scopes.add(scope);
+  for (const name of claimNames) {
+    for (const scope of parseScopeClaim(claimAt(claims, name))) {
+      if (prefixes === undefined) scopes.add(scope);
+      else {
+        const prefix = prefixes.find((candidate) => scope.length > candidate.length && scope.startsWith(candidate));
+        if (prefix !== undefined) scopes.add(scope.slice(prefix.length));
+      }
+    }
+  }
   return [...scopes];
 }
 

@@ -8,7 +8,7 @@ import { checkClaims } from './claims';
 import { InvalidTokenError } from './errors';
 import { parseCompactJws } from './jws';
 import type { CandidateKey, KeySource } from './jwks';
-import type { ResolvedOptions } from './options';
+import type { ResolvedIssuer } from './options';
 import { verifySignature } from './signature';
 
 export { RFC9068_REQUIRED_CLAIMS } from './claims';
@@ -34,6 +34,14 @@ function malformed(description: string): never {
 }
 
 /**
+ * The payload of a compact JWS, unverified, to select the issuer whose rules and keys apply. A token
+ * that does not parse is refused here as precisely as verification would.
+ */
+export function unverifiedPayload(token: string): Record<string, unknown> {
+  return parseCompactJws(token, malformed).payload;
+}
+
+/**
  * RFC 9068 §4: `typ` must be `at+jwt` (or `application/at+jwt`). Outside strict mode `JWT` or no
  * `typ` is also accepted, for issuers that predate RFC 9068; any other explicit type (`dpop+jwt`,
  * `secevent+jwt`, …) is another kind of token and is refused (RFC 8725 §3.11).
@@ -50,7 +58,7 @@ function checkType(typ: unknown, strict: boolean): void {
 }
 
 /** The header rules that hold before any key is looked up. */
-function checkHeader(header: Record<string, unknown>, options: ResolvedOptions): JoseHeader {
+function checkHeader(header: Record<string, unknown>, options: ResolvedIssuer): JoseHeader {
   const { alg, kid } = header;
   if (typeof alg !== 'string' || !(options.algorithms as readonly string[]).includes(alg)) {
     throw new InvalidTokenError('ERR_TOKEN_ALG_NOT_ALLOWED', 'the token algorithm is not allowed', { claim: 'alg' });
@@ -74,7 +82,7 @@ function checkHeader(header: Record<string, unknown>, options: ResolvedOptions):
  * Verifies `token` against `keys` under `options` at `nowSeconds`.
  * @throws {@link ScopeguardError} (401 or 503).
  */
-export async function verifyAccessToken(token: string, options: ResolvedOptions, keys: KeySource, nowSeconds = Date.now() / 1000): Promise<VerifiedToken> {
+export async function verifyAccessToken(token: string, options: ResolvedIssuer, keys: KeySource, nowSeconds = Date.now() / 1000): Promise<VerifiedToken> {
   const { header: parsedHeader, payload, signature, signingInput } = parseCompactJws(token, malformed, (value) => checkHeader(value, options));
   const header = parsedHeader as JoseHeader;
   // Claims before any key lookup: a token naming another issuer, another audience or long expired

@@ -77,7 +77,7 @@ describe('JWKS key source', () => {
     // The old token is cached; once its key leaves the set, the cached verdict goes too.
     expect(await codeOf(engine.verify(oldToken))).toBe('OK');
     issuer.unpublish(oldKid);
-    await engine.keys.refresh();
+    await engine.refreshKeys();
     expect(await codeOf(engine.verify(oldToken))).toBe('ERR_TOKEN_KEY_NOT_FOUND');
   });
 

@@ -15,9 +15,10 @@ function optionAtFault(options: unknown): string | undefined {
 describe('options', () => {
   it('applies safe defaults', () => {
     const options = resolveOptions(base);
-    expect(options.algorithms).toEqual(['RS256']);
-    expect(options.clockTolerance).toBe(5);
-    expect(options.strict).toBe(false);
+    const [entry] = options.issuers;
+    expect(entry!.algorithms).toEqual(['RS256']);
+    expect(entry!.clockTolerance).toBe(5);
+    expect(entry!.strict).toBe(false);
     expect([...options.tokenSources]).toEqual(['header']);
     expect(options.maxTokenLength).toBe(8192);
     expect(options.realm).toBe('https://api.example.com');

@@ -1,0 +1,255 @@
+/**
+ * Which issuer's rules and keys apply to a token: the trusted issuers known at start-up, and issuer
+ * patterns (tenants that come and go) confirmed one by one by the app's `isTrusted`.
+ *
+ * The unverified `iss` only selects; nothing is trusted before the signature verifies. Bounds that
+ * keep an attacker's random `iss` values from costing anything: an `iss` that matches no entry is
+ * refused before any lookup; an `iss` of a pattern's shape costs one `isTrusted` call (its answer,
+ * yes or no, is cached for `trustLookup.ttl`, in bounded LRUs) and never a fetch unless trusted; key
+ * sets are created for trusted issuers only, at most `maxIssuers` per pattern (least recently used
+ * dropped). A pattern with fixed keys (`jwksUri`, `keys`) shares one key set among its issuers.
+ */
+import { LRUCache } from 'lru-cache';
+import { checkIssuer } from './claims';
+import { discoverJwksUri } from './discovery';
+import { InvalidTokenError, UnavailableError } from './errors';
+import { callHook, type HookPolicy } from './hooks';
+import { Introspector } from './introspection';
+import { PinnedKeySet, RemoteKeySet, type IssuerKeys } from './jwks';
+import type { ResolvedIssuer, ResolvedIssuerPattern, ResolvedOptions } from './options';
+import { createPermissionSource, type PermissionSource } from './permissions';
+
+/** One trusted issuer (tenant): its rules, its keys, its service users. */
+export interface IssuerContext {
+  /** The entry's settings; `issuers` holds exactly the issuer(s) this context stands for. */
+  readonly rules: ResolvedIssuer;
+  readonly keys: IssuerKeys;
+  readonly permissions: PermissionSource | undefined;
+  readonly introspector: Introspector | undefined;
+}
+
+function keysFor(rules: ResolvedIssuer, issuer: string | undefined, clock: () => number): IssuerKeys {
+  if (rules.keys !== undefined) return new PinnedKeySet(rules.keys);
+  const { jwksUri, jwks } = rules;
+  const resolveUri = jwksUri !== undefined ? async () => jwksUri : () => discoverJwksUri(issuer!, jwks.timeoutMs);
+  return new RemoteKeySet(resolveUri, jwks, clock);
+}
+
+function untrusted(): InvalidTokenError {
+  return new InvalidTokenError('ERR_TOKEN_CLAIM', 'the iss claim is not accepted', { claim: 'iss' });
+}
+
+/** An issuer a pattern trusts: its context, and until when the `isTrusted` answer holds. */
+interface TrustedIssuer {
+  readonly context: IssuerContext;
+  until: number;
+  /** Set when a later `isTrusted` answer withdrew the trust: verdicts of its tokens are dropped. */
+  withdrawn: boolean;
+  checking: boolean;
+}
+
+/** The issuers of one pattern entry, created as they are confirmed. */
+class PatternIssuers {
+  readonly #rules: ResolvedIssuer;
+  readonly #pattern: ResolvedIssuerPattern;
+  readonly #clock: () => number;
+  readonly #shared: IssuerKeys | undefined;
+  readonly #permissions: PermissionSource | undefined;
+  readonly #trusted: LRUCache<string, TrustedIssuer>;
+  /** Issuers `isTrusted` refused, until when the answer holds. */
+  readonly #refused: LRUCache<string, number>;
+  readonly #pending = new Map<string, Promise<IssuerContext>>();
+  readonly #policy: HookPolicy<boolean>;
+
+  constructor(rules: ResolvedIssuer, clock: () => number) {
+    this.#rules = rules;
+    this.#pattern = rules.pattern!;
+    this.#clock = clock;
+    const fixed = rules.keys !== undefined || rules.jwksUri !== undefined;
+    this.#shared = fixed ? keysFor(rules, undefined, clock) : undefined;
+    this.#permissions = createPermissionSource(rules.permissions, rules.permissionLookup, clock);
+    this.#trusted = new LRUCache({ max: this.#pattern.maxIssuers });
+    this.#refused = new LRUCache({ max: this.#pattern.trustLookup.maxEntries });
+    this.#policy = {
+      timeoutMs: this.#pattern.trustLookup.timeoutMs,
+      accept: (answer) => {
+        if (typeof answer !== 'boolean') throw new TypeError('isTrusted must answer true or false');
+        return answer;
+      },
+      unavailable: (cause) => new UnavailableError('ERR_ISSUER_LOOKUP_UNAVAILABLE', 'the issuer trust lookup failed', { cause }),
+    };
+  }
+
+  /** The placeholders' values when `issuer` has the pattern's shape. */
+  match(issuer: string): Record<string, string> | undefined {
+    const found = this.#pattern.matcher.exec(issuer);
+    if (found === null) return undefined;
+    return Object.fromEntries(this.#pattern.names.map((name, index) => [name, found[index + 1]!]));
+  }
+
+  contextFor(issuer: string, values: Record<string, string>): IssuerContext | Promise<IssuerContext> {
+    const now = this.#clock();
+    const known = this.#trusted.get(issuer);
+    if (known !== undefined && !known.withdrawn && now < known.until) return known.context;
+    const refusedUntil = this.#refused.get(issuer);
+    if (refusedUntil !== undefined && now < refusedUntil) throw untrusted();
+    if (this.#pattern.isTrusted === undefined) return this.#trust(issuer, known).context;
+    const pending = this.#pending.get(issuer);
+    if (pending !== undefined) return pending;
+    // Concurrent first tokens of distinct issuers each wait on a lookup: bounded like the answers.
+    if (this.#pending.size >= this.#pattern.trustLookup.maxEntries) {
+      throw new UnavailableError('ERR_ISSUER_LOOKUP_UNAVAILABLE', 'too many issuer trust lookups at once');
+    }
+    const answer = callHook(() => this.#pattern.isTrusted!(issuer, Object.freeze(values)), this.#policy);
+    if (!(answer instanceof Promise)) return this.#settle(issuer, answer, known);
+    const settled = answer.then((trusted) => this.#settle(issuer, trusted, known)).finally(() => this.#pending.delete(issuer));
+    this.#pending.set(issuer, settled);
+    return settled;
+  }
+
+  /** Every issuer's keys held now, the shared set counted once. */
+  keySets(): IssuerKeys[] {
+    if (this.#shared !== undefined) return [this.#shared];
+    return [...this.#trusted.values()].map((trusted) => trusted.context.keys);
+  }
+
+  get size(): { issuers: number; refused: number } {
+    return { issuers: this.#trusted.size, refused: this.#refused.size };
+  }
+
+  #settle(issuer: string, trusted: boolean, known: TrustedIssuer | undefined): IssuerContext {
+    if (!trusted) {
+      if (known !== undefined) {
+        known.withdrawn = true;
+        this.#trusted.delete(issuer);
+      }
+      this.#refused.set(issuer, this.#clock() + this.#pattern.trustLookup.ttl * 1000);
+      throw untrusted();
+    }
+    this.#refused.delete(issuer);
+    return this.#trust(issuer, known).context;
+  }
+
+  #trust(issuer: string, known: TrustedIssuer | undefined): TrustedIssuer {
+    const until = this.#clock() + this.#pattern.trustLookup.ttl * 1000;
+    if (known !== undefined && !known.withdrawn) {
+      known.until = until;
+      this.#trusted.set(issuer, known);
+      return known;
+    }
+    const keys = this.#shared ?? keysFor(this.#rules, issuer, this.#clock);
+    const entry: TrustedIssuer = { context: undefined!, until, withdrawn: false, checking: false };
+    // Verdicts of this issuer's tokens stand while its trust does: asked again (in the background,
+    // from a cache hit) once the answer is older than the ttl, and dropped when it is withdrawn.
+    const guarded: IssuerKeys = {
+      candidates: (alg, kid) => keys.candidates(alg, kid),
+      isCurrent: (id) => {
+        if (!entry.withdrawn && this.#clock() >= entry.until) this.#recheck(issuer, entry);
+        return !entry.withdrawn && keys.isCurrent(id);
+      },
+      refresh: () => keys.refresh(),
+      get fetchCount() {
+        return keys.fetchCount;
+      },
+    };
+    (entry as { context: IssuerContext }).context = Object.freeze({
+      rules: Object.freeze({ ...this.#rules, issuers: Object.freeze([issuer]) }),
+      keys: guarded,
+      permissions: this.#permissions,
+      introspector: undefined,
+    });
+    this.#trusted.set(issuer, entry);
+    return entry;
+  }
+
+  #recheck(issuer: string, entry: TrustedIssuer): void {
+    if (entry.checking || this.#pattern.isTrusted === undefined) {
+      if (this.#pattern.isTrusted === undefined) entry.until = this.#clock() + this.#pattern.trustLookup.ttl * 1000;
+      return;
+    }
+    entry.checking = true;
+    Promise.resolve()
+      .then(() => callHook(() => this.#pattern.isTrusted!(issuer, Object.freeze(this.match(issuer) ?? {})), this.#policy))
+      .then(
+        (trusted) => {
+          if (trusted) entry.until = this.#clock() + this.#pattern.trustLookup.ttl * 1000;
+          else this.#settle(issuer, false, entry);
+        },
+        () => undefined, // an outage keeps the last answer; the next cache hit asks again
+      )
+      .catch(() => undefined)
+      .finally(() => {
+        entry.checking = false;
+      });
+  }
+}
+
+/** Every issuer entry of an engine, fixed and patterned. */
+export class IssuerRegistry {
+  readonly #exact = new Map<string, IssuerContext>();
+  readonly #contexts: readonly IssuerContext[];
+  readonly #patterns: readonly PatternIssuers[];
+  /** The only context when there is one fixed entry and no pattern: its claim rules refuse every other `iss`. */
+  readonly single: IssuerContext | undefined;
+  /** The entry whose endpoint introspects opaque tokens (at most one). */
+  readonly introspecting: IssuerContext | undefined;
+  /** The issuers known at start-up. */
+  readonly fixed: readonly string[];
+
+  constructor(options: ResolvedOptions, clock: () => number) {
+    const exact = options.issuers.filter((rules) => rules.pattern === undefined);
+    this.#contexts = exact.map((rules) => {
+      const context: IssuerContext = {
+        rules,
+        keys: keysFor(rules, rules.issuers[0], clock),
+        permissions: createPermissionSource(rules.permissions, rules.permissionLookup, clock),
+        introspector: rules.introspection && new Introspector(rules.introspection, clock),
+      };
+      for (const issuer of rules.issuers) this.#exact.set(issuer, context);
+      return context;
+    });
+    this.#patterns = options.issuers.filter((rules) => rules.pattern !== undefined).map((rules) => new PatternIssuers(rules, clock));
+    this.fixed = [...this.#exact.keys()];
+    this.single = this.#contexts.length === 1 && this.#patterns.length === 0 ? this.#contexts[0] : undefined;
+    this.introspecting = this.#contexts.find((context) => context.introspector !== undefined);
+  }
+
+  /**
+   * The context for a token's unverified `iss`: a fixed issuer, or one a pattern trusts (asking
+   * `isTrusted` when the answer is not known). Throws a 401 for an issuer no entry trusts, a 503
+   * when the trust lookup fails.
+   */
+  contextFor(iss: unknown): IssuerContext | Promise<IssuerContext> {
+    if (typeof iss === 'string') {
+      const known = this.#exact.get(iss);
+      if (known !== undefined) return known;
+      for (const pattern of this.#patterns) {
+        const values = pattern.match(iss);
+        if (values !== undefined) return pattern.contextFor(iss, values);
+      }
+    }
+    checkIssuer(iss, this.fixed);
+    throw untrusted(); // a string of no known shape (checkIssuer throws first for other values)
+  }
+
+  /** Every key set held now (fixed issuers and the trusted issuers of patterns). */
+  keySets(): IssuerKeys[] {
+    return [...this.#contexts.map((context) => context.keys), ...this.#patterns.flatMap((pattern) => pattern.keySets())];
+  }
+
+  /** Every context with an introspector or permissions, for counters. */
+  get contexts(): readonly IssuerContext[] {
+    return this.#contexts;
+  }
+
+  /** Issuers held from patterns, and refusals remembered. */
+  patternStats(): { issuers: number; refused: number } {
+    let issuers = 0;
+    let refused = 0;
+    for (const pattern of this.#patterns) {
+      issuers += pattern.size.issuers;
+      refused += pattern.size.refused;
+    }
+    return { issuers, refused };
+  }
+}
