@@ -5,8 +5,19 @@
  */
 import { FetchFailure, fetchJsonObject } from './http';
 
-/** The metadata URLs to try for `issuer`, in order. */
+/**
+ * Entra ID v1 issuers (`https://sts.windows.net/<tenant>/`) serve no metadata at their own URL: the
+ * tenant's document is at login.microsoftonline.com, and names the sts.windows.net issuer.
+ */
+const ENTRA_V1 = /^https:\/\/sts\.windows\.net\/([0-9a-f-]{36})\/$/i;
+
+/**
+ * The metadata URLs to try for `issuer`, in order: RFC 8414's path-inserted URL, then OpenID Connect
+ * Discovery's appended one. A document's `issuer` must still equal the issuer exactly.
+ */
 export function metadataUrls(issuer: string): string[] {
+  const entraV1 = ENTRA_V1.exec(issuer);
+  if (entraV1 !== null) return [`https://login.microsoftonline.com/${entraV1[1]}/.well-known/openid-configuration`];
   const url = new URL(issuer);
   const path = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '');
   // RFC 8414 §3.1 inserts the well-known segment between host and path.
@@ -16,7 +27,13 @@ export function metadataUrls(issuer: string): string[] {
   return [rfc8414, oidc];
 }
 
-/** Discovers the `jwks_uri` of `issuer`. @throws {@link FetchFailure} when no document serves. */
+/**
+ * Discovers the `jwks_uri` of `issuer`. Most providers serve only the OpenID document (Keycloak before
+ * 26.4, Okta, Cognito, Glewlwyd), and some answer the RFC 8414 URL with an HTML page (LemonLDAP::NG's
+ * login portal): a URL that fails is skipped silently when a later one serves; only when none does is
+ * the failure reported, naming each URL and why, never what it answered.
+ * @throws {@link FetchFailure} when no document serves.
+ */
 export async function discoverJwksUri(issuer: string, timeoutMs: number): Promise<string> {
   const failures: string[] = [];
   for (const url of metadataUrls(issuer)) {

@@ -68,6 +68,7 @@ export class Scopeguard {
    */
   readonly notices: readonly string[];
   readonly #issuers: IssuerRegistry;
+  #announced = false;
   readonly #cache: VerifiedTokenCache<Verdict> | undefined;
   readonly #onDecision: ((event: DecisionEvent) => unknown) | undefined;
   readonly #clock: () => number;
@@ -103,6 +104,16 @@ export class Scopeguard {
   static admitting(carrier: object): Scopeguard | undefined {
     const known = (carrier as Carrier)[ADMITTED];
     return known instanceof ScopeguardError || known === undefined ? undefined : verdicts.get(known)?.engine;
+  }
+
+  /**
+   * Hands each of {@link notices} to `warn`, once per engine however many adapters share it: adapters
+   * call it at start-up with their framework's logger.
+   */
+  announce(warn: (message: string) => void): void {
+    if (this.#announced) return;
+    this.#announced = true;
+    for (const notice of this.notices) warn(notice);
   }
 
   /** The `realm` of challenges. */

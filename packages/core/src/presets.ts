@@ -81,12 +81,15 @@ export const PRESETS: Readonly<Record<PresetName, ClaimProfile>> = Object.freeze
     isClientCredentials: genericIsClientCredentials,
   },
   // Auth0: RBAC puts API permissions in `permissions`. Default-format M2M tokens carry `gty` and
-  // `sub` "<id>@clients"; RFC 9068-format tokens carry `client_id` and no `gty`, with `sub` the client id.
+  // `sub` "<id>@clients"; RFC 9068-format tokens carry `client_id` and no `gty`. With agent subject
+  // claims on, `sub_profile` says who `sub` is: "ai_agent" (an agent acting for itself, `sub` its
+  // agent id) or "user".
   auth0: {
     scopeClaims: ['scope', 'permissions'],
     clientIdClaims: ['azp', 'client_id'],
     isClientCredentials: (claims, clientId) => {
       if (claims.gty !== undefined) return claims.gty === 'client-credentials';
+      if (claims.sub_profile !== undefined) return claims.sub_profile === 'ai_agent';
       return clientId !== undefined && (claims.sub === `${clientId}@clients` || claims.sub === clientId);
     },
   },
@@ -118,12 +121,12 @@ export const PRESETS: Readonly<Record<PresetName, ClaimProfile>> = Object.freeze
       (typeof claims.preferred_username === 'string' && claims.preferred_username.startsWith('service-account-')),
   },
   // AWS Cognito: access tokens have `token_use: "access"` (ID tokens: "id"), no `aud`, `client_id`,
-  // and scopes prefixed by the resource-server identifier; client-credentials tokens have `sub` equal
-  // to the client id and no `username`.
+  // and scopes prefixed by the resource-server identifier; user tokens have `username`, client-credentials
+  // tokens none (and `sub`, when present, equal to the client id).
   cognito: {
     scopeClaims: ['scope'],
     clientIdClaims: ['client_id'],
-    isClientCredentials: (claims, clientId) => clientId !== undefined && claims.sub === clientId && claims.username === undefined,
+    isClientCredentials: (claims, clientId) => clientId !== undefined && claims.username === undefined && (claims.sub === undefined || claims.sub === clientId),
     audienceIn: 'scope-prefix',
     tokenUse: 'access',
   },

@@ -9,7 +9,7 @@ import { Scopeguard, ScopeguardConfigError, resolveOptions, type ScopeguardOptio
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
 
 /** An EC key pair with a JWK for the published set; signs ES256 tokens with node:crypto. */
-function ecKey(kid = randomUUID()) {
+function ecKey(kid: string = randomUUID()) {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   return { kid, privateKey, publicKey, jwk: { ...(publicKey.export({ format: 'jwk' }) as object), kid, alg: 'ES256', use: 'sig' } };
 }

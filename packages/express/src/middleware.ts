@@ -25,12 +25,17 @@ export type ScopeguardMiddlewareOptions = ScopeguardOptions & {
    * `err.toResponse()` for the same answer.
    */
   onError?: ErrorMode;
+  /**
+   * Where the engine's start-up notices go (for instance: no `permissions`, so the intersection is
+   * off), once per engine. Default `console`; `false` for none.
+   */
+  logger?: { warn(message: string): void } | false;
 };
 
 /** The middleware, with the engine it uses. */
 export interface ScopeguardMiddleware {
   (req: GuardedRequest, res: ServerResponse, next: Next): void;
-  /** The engine (for `engine.keys`, tests and metrics). */
+  /** The engine (for `engine.refreshKeys()`, `engine.stats()` and tests). */
   readonly engine: Scopeguard;
 }
 
@@ -41,14 +46,18 @@ export interface ScopeguardMiddleware {
 export function scopeguard(options: ScopeguardMiddlewareOptions | Scopeguard): ScopeguardMiddleware {
   let engine: Scopeguard;
   let onError: ErrorMode = 'respond';
+  let logger: { warn(message: string): void } | false = console;
   if (options instanceof Scopeguard) engine = options;
   else {
-    // Everything but onError is the engine's, and the engine validates it.
-    const { onError: mode = 'respond', ...engineOptions } = options;
+    // Everything but onError and logger is the engine's, and the engine validates it.
+    const { onError: mode = 'respond', logger: log = console, ...engineOptions } = options;
     if (mode !== 'respond' && mode !== 'next') throw new TypeError('scopeguard: option "onError" must be "respond" or "next"');
+    if (log !== false && typeof (log as { warn?: unknown } | null)?.warn !== 'function') throw new TypeError('scopeguard: option "logger" must have a warn(message) method, or be false');
     onError = mode;
+    logger = log;
     engine = new Scopeguard(engineOptions as ScopeguardOptions);
   }
+  if (logger !== false) engine.announce((notice) => (logger as { warn(message: string): void }).warn(notice));
 
   const context: GuardContext = Object.freeze({ engine, onError });
   registerContext(context);

@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import type { DecisionEvent } from '@scopeguard/core';
 
-const logger = new Logger('Scopeguard');
+/** Nest's logger under the context `Scopeguard`: decisions, and the engine's start-up notices. */
+export const logger = new Logger('Scopeguard');
 
 /** Writes a decision to Nest's logger; the event never holds the token. */
 export function logDecision(event: DecisionEvent): void {

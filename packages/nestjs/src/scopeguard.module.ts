@@ -1,7 +1,7 @@
 import { Module, RequestMethod, type DynamicModule, type MiddlewareConsumer, type NestModule, type Provider } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, DiscoveryModule } from '@nestjs/core';
 import { Scopeguard, type ScopeguardOptions } from '@scopeguard/core';
-import { logDecision } from './scopeguard.audit';
+import { logDecision, logger } from './scopeguard.audit';
 import { ScopeguardExceptionFilter } from './scopeguard.filter';
 import { ScopeguardMetadataMiddleware } from './scopeguard.metadata';
 import { ScopeguardGuard } from './scopeguard.guard';
@@ -27,7 +27,9 @@ const engineProvider: Provider = {
           return onDecision?.(event);
         }
       : onDecision;
-    return new Scopeguard({ ...engineOptions, ...(audit && { onDecision: audit }) } as ScopeguardOptions);
+    const engine = new Scopeguard({ ...engineOptions, ...(audit && { onDecision: audit }) } as ScopeguardOptions);
+    engine.announce((notice) => logger.warn(notice));
+    return engine;
   },
   inject: [SCOPEGUARD_OPTIONS],
 };
