@@ -2,8 +2,8 @@
  * Property: whatever every pluggable hook does — answer, throw, reject, never settle, answer the
  * wrong type, answer something huge — each adapter answers every request with 200 or a clean 503
  * (`Retry-After`, nothing of the failure in it), within the hooks' deadlines, and no promise is
- * dropped. Hooks: the permission resolver, the DPoP replay store, the audit sink, and the
- * introspection endpoint (a real HTTP server here).
+ * dropped. Hooks: the permission resolver, the DPoP replay store, the audit sink, the
+ * introspection endpoint (a real HTTP server here), and an issuer pattern's isTrusted.
  */
 import { createServer, type Server } from 'node:http';
 import fc from 'fast-check';
@@ -14,7 +14,7 @@ import { ADAPTERS, startAdapter, type RunningAdapter } from '../conformance/adap
 
 const BEHAVIOURS = ['ok', 'throw', 'reject', 'never', 'wrong-type', 'huge'] as const;
 type Behaviour = (typeof BEHAVIOURS)[number];
-type Kind = 'bearer' | 'dpop' | 'opaque';
+type Kind = 'bearer' | 'dpop' | 'opaque' | 'tenant';
 const SECRET = 'redis://10.0.0.5:6379 refused';
 const DEADLINE_MS = 100;
 
@@ -23,8 +23,9 @@ interface Faults {
   replayStore: Behaviour;
   audit: Behaviour;
   introspection: Behaviour;
+  trust: Behaviour;
 }
-const faults: Faults = { permissions: 'ok', replayStore: 'ok', audit: 'ok', introspection: 'ok' };
+const faults: Faults = { permissions: 'ok', replayStore: 'ok', audit: 'ok', introspection: 'ok', trust: 'ok' };
 
 /** What a hook does under `behaviour`; `ok` is `value`. */
 function act<T>(behaviour: Behaviour, value: T, wrong: unknown, huge: unknown): unknown {
@@ -39,6 +40,8 @@ function act<T>(behaviour: Behaviour, value: T, wrong: unknown, huge: unknown): 
 }
 
 let issuer: TestIssuer;
+/** An issuer of the pattern `<origin>/{tenant}`, trusted as `isTrusted` says. */
+let tenant: TestIssuer;
 let key: DpopKey;
 let endpoint: Server;
 let endpointUrl: string;
@@ -46,6 +49,7 @@ const opaqueAnswer = () => ({ active: true, iss: issuer.issuer, aud: issuer.audi
 
 beforeAll(async () => {
   issuer = await createTestIssuer();
+  tenant = await createTestIssuer({ path: 'acme' });
   key = await createDpopKey('ES256');
   // An introspection endpoint that misbehaves as told.
   endpoint = createServer((req, res) => {
@@ -67,37 +71,59 @@ afterAll(async () => {
   endpoint.closeAllConnections();
   await close(endpoint);
   await issuer.close();
+  await tenant.close();
 });
 
 function options(): ScopeguardOptions {
+  // ttl 0: every request asks the resolver, as a cached token does once its ttl has passed.
+  const permissions = () => act(faults.permissions, ['orders.read'], 'orders.read', { *[Symbol.iterator]() { for (;;) yield 'orders.read'; } }) as string[];
+  const permissionLookup = { ttl: 0, timeoutMs: DEADLINE_MS };
   return {
-    issuer: issuer.issuer,
-    audience: issuer.audience,
-    jwksUri: issuer.jwksUri,
-    // ttl 0: every request asks the resolver, as a cached token does once its ttl has passed.
-    permissions: () => act(faults.permissions, ['orders.read'], 'orders.read', { *[Symbol.iterator]() { for (;;) yield 'orders.read'; } }) as string[],
-    permissionLookup: { ttl: 0, timeoutMs: DEADLINE_MS },
+    issuers: [
+      {
+        issuer: issuer.issuer,
+        audience: issuer.audience,
+        jwksUri: issuer.jwksUri,
+        permissions,
+        permissionLookup,
+        introspection: { endpoint: endpointUrl, clientId: 'api', clientSecret: 'secret', ttl: 0, timeoutMs: DEADLINE_MS },
+      },
+      {
+        issuerPattern: `${new URL(tenant.issuer).origin}/{tenant}`,
+        isTrusted: () => act(faults.trust, true, 'yes', 'x'.repeat(1_000_000)) as boolean,
+        trustLookup: { ttl: 0, timeoutMs: DEADLINE_MS },
+        audience: tenant.audience,
+        jwksUri: tenant.jwksUri,
+        permissions,
+        permissionLookup,
+      },
+    ],
     dpop: {
       replayStore: { claim: () => act(faults.replayStore, true, 'yes', { length: 1e9 }) as boolean },
       replayStoreTimeoutMs: DEADLINE_MS,
     },
-    introspection: { endpoint: endpointUrl, clientId: 'api', clientSecret: 'secret', ttl: 0, timeoutMs: DEADLINE_MS },
     onDecision: () => act(faults.audit, undefined, 42, 'x'.repeat(1_000_000)),
   } as ScopeguardOptions;
 }
 
 /** Which hooks a request of `kind` goes through (the audit sink sees every request, and never matters). */
 function hooksOf(kind: Kind): (keyof Faults)[] {
-  return kind === 'bearer' ? ['permissions'] : kind === 'dpop' ? ['permissions', 'replayStore'] : ['permissions', 'introspection'];
+  switch (kind) {
+    case 'bearer': return ['permissions'];
+    case 'dpop': return ['permissions', 'replayStore'];
+    case 'opaque': return ['permissions', 'introspection'];
+    case 'tenant': return ['trust', 'permissions'];
+  }
 }
 
 const scenario = fc.record({
-  kind: fc.constantFrom<Kind>('bearer', 'dpop', 'opaque'),
+  kind: fc.constantFrom<Kind>('bearer', 'dpop', 'opaque', 'tenant'),
   faults: fc.record({
     permissions: fc.constantFrom(...BEHAVIOURS),
     replayStore: fc.constantFrom(...BEHAVIOURS),
     audit: fc.constantFrom(...BEHAVIOURS),
     introspection: fc.constantFrom(...BEHAVIOURS),
+    trust: fc.constantFrom(...BEHAVIOURS),
   }),
 });
 
@@ -107,13 +133,14 @@ describe.each(ADAPTERS)('every hook misbehaving on %s', (adapter) => {
     app = await startAdapter(adapter, options());
   });
   afterAll(() => app.close());
-  afterEach(() => Object.assign(faults, { permissions: 'ok', replayStore: 'ok', audit: 'ok', introspection: 'ok' }));
+  afterEach(() => Object.assign(faults, { permissions: 'ok', replayStore: 'ok', audit: 'ok', introspection: 'ok', trust: 'ok' }));
 
   async function request(kind: Kind) {
     app.before?.();
     const url = `${app.base}/read`;
     if (kind === 'opaque') return send(url, { headers: { authorization: 'Bearer b3BhcXVlLXRva2VuLWZvci1wcm9wZXJ0eS10ZXN0' } });
     if (kind === 'bearer') return send(url, { headers: { authorization: `Bearer ${await issuer.mint({ clientId: 'worker', scope: 'orders.read' })}` } });
+    if (kind === 'tenant') return send(url, { headers: { authorization: `Bearer ${await tenant.mint({ clientId: 'worker', scope: 'orders.read' })}` } });
     const token = await issuer.mint({ clientId: 'worker', scope: 'orders.read', claims: { cnf: { jkt: key.jkt } } });
     const proof = await key.proof({ method: 'GET', url, accessToken: token });
     return send(url, { headers: ['Authorization', `DPoP ${token}`, 'DPoP', proof] });

@@ -187,6 +187,10 @@ export function loadPinnedKeys(value: unknown): PinnedKey[] {
     });
   } else throw new Error('must be a JWK Set ({ keys: [...] }), a PEM string, a public KeyObject, or an array of PEMs and KeyObjects');
   if (keys.length === 0) throw new Error('must hold at least one key');
+  // Each is a candidate for every token: more than are ever tried for one token could never all verify.
+  if (keys.filter((key) => key.anyKid).length > MAX_CANDIDATES) {
+    throw new Error(`holds more than ${MAX_CANDIDATES} keys without kid; give them kids in a JWK Set`);
+  }
   return keys;
 }
 

@@ -227,6 +227,7 @@ describe('pinned keys: no network at all', () => {
     ['an RSA key under 2048 bits', generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey],
     ['a JWK with private material', { keys: [{ ...key.jwk, d: 'AAAA' }] }],
     ['an empty set', { keys: [] }],
+    ['five keys without kid (at most four are tried for a token)', Array.from({ length: 5 }, () => ecKey().publicKey)],
     ['not a key', 42],
   ])('refuses %s at construction', (_, keys) => {
     expect(optionAtFault({ issuer, audience: 'api', keys })).toBe('keys');
@@ -335,6 +336,7 @@ describe('issuer patterns: tenants not known at start-up', () => {
     const bound = trustedTenants.length * (3 + 5);
     expect(tenants.requests).toBeLessThanOrEqual(bound);
     const stats = engine.stats();
+    if (process.env.SHOW_FLOOD) console.log({ requests: tenants.requests, asked, stats, codes: codes.reduce<Record<string, number>>((n, c) => ((n[c] = (n[c] ?? 0) + 1), n), {}) });
     expect(stats.patternIssuers).toBeLessThanOrEqual(3);
     expect(stats.keySets).toBeLessThanOrEqual(3);
     expect(stats.refusedIssuers).toBeLessThanOrEqual(500);

@@ -262,3 +262,32 @@ describe('Express options', () => {
     expect(() => requireScopes()).toThrow(/at least one scope/);
   });
 });
+
+describe('the intersection, announced', () => {
+  const base = { issuer: 'https://as.example.com/', audience: 'https://api.example.com' };
+
+  it('without permissions, the middleware warns once through its logger; with a choice, it does not', () => {
+    const warnings: string[] = [];
+    const logger = { warn: (message: string) => void warnings.push(message) };
+    const middleware = scopeguard({ ...base, logger });
+    scopeguard(middleware.engine); // the same engine again: no second announcement
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/no "permissions" for https:\/\/as\.example\.com\/.*permissions: 'token'/);
+    scopeguard({ ...base, logger, permissions: 'token' });
+    scopeguard({ ...base, logger, permissions: { worker: ['orders.read'] } });
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('logger: false silences it; a logger without warn() is refused at once', () => {
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      scopeguard({ ...base, logger: false });
+      expect(warn).not.toHaveBeenCalled();
+      scopeguard(base);
+      expect(warn).toHaveBeenCalledTimes(1);
+    } finally {
+      warn.mockRestore();
+    }
+    expect(() => scopeguard({ ...base, logger: {} as never })).toThrow(/logger/);
+  });
+});

@@ -279,3 +279,25 @@ describe('module configuration', () => {
     }
   });
 });
+
+describe('the intersection, announced', () => {
+  it('forRootAsync without permissions warns once through Nest’s Logger (context Scopeguard); a choice does not', async () => {
+    const { Logger } = await import('@nestjs/common');
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      const { permissions: _left, ...withoutPermissions } = options();
+      const moduleRef = await Test.createTestingModule({
+        imports: [ScopeguardModule.forRootAsync({ useFactory: () => withoutPermissions, global: true })],
+      }).compile();
+      moduleRef.get(Scopeguard);
+      const notices = warn.mock.calls.map(([message]) => String(message)).filter((message) => message.includes('"permissions"'));
+      expect(notices).toHaveLength(1);
+      expect(notices[0]).toMatch(/token's scopes as they are/);
+      warn.mockClear();
+      await Test.createTestingModule({ imports: [ScopeguardModule.forRoot({ ...options(), permissions: 'token' })] }).compile();
+      expect(warn.mock.calls.filter(([message]) => String(message).includes('"permissions"'))).toHaveLength(0);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+});
