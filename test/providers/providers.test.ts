@@ -116,6 +116,9 @@ describe('provider rules that the shapes alone do not show', () => {
     const verify = (extra: Record<string, unknown>) => codeOf(engine.verify(signed({}, { ...claims, ...extra })));
     expect(await verify({ client_id: 'another-client' })).toBe('ERR_TOKEN_CLAIM');
     expect(await verify({ scope: 'https://billing.example.com/invoices.read' })).toBe('ERR_TOKEN_CLAIM');
+    // A resource server whose identifier extends this one's (scope names never hold a /).
+    expect(await verify({ scope: 'https://orders.example.com/admin/write' })).toBe('ERR_TOKEN_CLAIM');
+    expect(await verify({ scope: 'https://orders.example.com.evil/orders.read' })).toBe('ERR_TOKEN_CLAIM');
     expect(await verify({ token_use: 'id' })).toBe('ERR_TOKEN_CLAIM');
     expect(await verify({ token_use: undefined })).toBe('ERR_TOKEN_CLAIM');
     expect(await verify({ aud: 'https://elsewhere.example.com' })).toBe('ERR_TOKEN_CLAIM');

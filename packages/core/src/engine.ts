@@ -18,7 +18,7 @@ import { effectivePermissions } from './permissions';
 import { principalOf, tokenFacts, type Principal, type TokenFacts } from './principal';
 import { resourceMetadataDocument, resourceMetadataUrl } from './resource-metadata';
 import { assertRequirement, type ScopeRequirement } from './scopes';
-import { unverifiedPayload, verifyAccessToken, type VerifiedToken } from './verify';
+import { checkBeforeKeys, unverifiedPayload, verifyAccessToken, type VerifiedToken } from './verify';
 
 /** Introspection answers carry no key: their verdicts stay valid for as long as the answer is cached. */
 const NO_KEY = { isCurrent: () => true };
@@ -408,7 +408,9 @@ export class Scopeguard {
     // One fixed issuer: its claim rules refuse any other `iss` before its keys are consulted.
     const single = this.#issuers.single;
     if (single !== undefined) return single;
-    return this.#issuers.contextFor(unverifiedPayload(token).iss);
+    // A pattern's issuer seen for the first time: the token must pass every check that needs no key
+    // under that pattern's rules before its app is asked whether the issuer is trusted.
+    return this.#issuers.contextFor(unverifiedPayload(token).iss, (rules) => void checkBeforeKeys(token, rules, this.#clock() / 1000));
   }
 
   /** Every refusal a token can cause is a ScopeguardError; anything else (a failing clock) is a 500. */

@@ -87,13 +87,22 @@ class PatternIssuers {
     return Object.fromEntries(this.#pattern.names.map((name, index) => [name, found[index + 1]!]));
   }
 
-  contextFor(issuer: string, values: Record<string, string>): IssuerContext | Promise<IssuerContext> {
+  /**
+   * The context of a trusted `issuer` of this pattern. A known issuer whose answer is older than the
+   * ttl keeps it while `isTrusted` is asked again in the background. An issuer seen for the first time
+   * must pass `precheck` (every rule that needs no key) before `isTrusted` is asked.
+   */
+  contextFor(issuer: string, values: Record<string, string>, precheck?: (rules: ResolvedIssuer) => void): IssuerContext | Promise<IssuerContext> {
     const now = this.#clock();
     const known = this.#trusted.get(issuer);
-    if (known !== undefined && !known.withdrawn && now < known.until) return known.context;
+    if (known !== undefined && !known.withdrawn) {
+      if (now >= known.until) this.#recheck(issuer, known);
+      return known.context;
+    }
     const refusedUntil = this.#refused.get(issuer);
     if (refusedUntil !== undefined && now < refusedUntil) throw untrusted();
-    if (this.#pattern.isTrusted === undefined) return this.#trust(issuer, known).context;
+    precheck?.(Object.freeze({ ...this.#rules, issuers: Object.freeze([issuer]) }));
+    if (this.#pattern.isTrusted === undefined) return this.#trust(issuer, undefined).context;
     const pending = this.#pending.get(issuer);
     if (pending !== undefined) return pending;
     // Concurrent first tokens of distinct issuers each wait on a lookup: bounded like the answers.
@@ -101,8 +110,8 @@ class PatternIssuers {
       throw new UnavailableError('ERR_ISSUER_LOOKUP_UNAVAILABLE', 'too many issuer trust lookups at once');
     }
     const answer = callHook(() => this.#pattern.isTrusted!(issuer, Object.freeze(values)), this.#policy);
-    if (!(answer instanceof Promise)) return this.#settle(issuer, answer, known);
-    const settled = answer.then((trusted) => this.#settle(issuer, trusted, known)).finally(() => this.#pending.delete(issuer));
+    if (!(answer instanceof Promise)) return this.#settle(issuer, answer, undefined);
+    const settled = answer.then((trusted) => this.#settle(issuer, trusted, undefined)).finally(() => this.#pending.delete(issuer));
     this.#pending.set(issuer, settled);
     return settled;
   }
@@ -219,17 +228,17 @@ export class IssuerRegistry {
    * `isTrusted` when the answer is not known). Throws a 401 for an issuer no entry trusts, a 503
    * when the trust lookup fails.
    */
-  contextFor(iss: unknown): IssuerContext | Promise<IssuerContext> {
+  contextFor(iss: unknown, precheck?: (rules: ResolvedIssuer) => void): IssuerContext | Promise<IssuerContext> {
     if (typeof iss === 'string') {
       const known = this.#exact.get(iss);
       if (known !== undefined) return known;
       for (const pattern of this.#patterns) {
         const values = pattern.match(iss);
-        if (values !== undefined) return pattern.contextFor(iss, values);
+        if (values !== undefined) return pattern.contextFor(iss, values, precheck);
       }
     }
-    checkIssuer(iss, this.fixed);
-    throw untrusted(); // a string of no known shape (checkIssuer throws first for other values)
+    checkIssuer(iss, this.fixed); // throws: missing, not a string, or not trusted
+    throw untrusted();
   }
 
   /** Every key set held now (fixed issuers and the trusted issuers of patterns). */

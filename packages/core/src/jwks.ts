@@ -194,6 +194,11 @@ export function loadPinnedKeys(value: unknown): PinnedKey[] {
   return keys;
 }
 
+/** Whether one of `keys` can verify tokens signed with `alg`. */
+export function fitsAlgorithm(keys: readonly PinnedKey[], alg: string): boolean {
+  return selectKeys(keys, alg, undefined).length > 0;
+}
+
 /**
  * Keys given in the options (jose's `createLocalJWKSet`, express-oauth2-jwt-bearer's `publicKey`):
  * never fetched, never refreshed. An unknown `kid` is a 401: there is nothing to refetch.

@@ -5,7 +5,7 @@
 import { ScopeguardConfigError } from './errors';
 import type { PermissionMap, PermissionResolver } from './permissions';
 import type { KeyObject } from 'node:crypto';
-import { loadPinnedKeys, type PinnedKey } from './jwks';
+import { fitsAlgorithm, loadPinnedKeys, type PinnedKey } from './jwks';
 import { PRESETS, claimPathProblem, type ClaimPath, type ClaimProfile, type PresetName } from './presets';
 import { isScopeToken } from './scopes';
 import type { TokenSource } from './bearer';
@@ -199,6 +199,8 @@ export interface SharedOptions {
  * an issuer pattern), or several in `issuers` (tenants), each with its own audience, keys, algorithms,
  * preset and permissions; plus the shared settings.
  */
+// Not an exclusive union (`issuerPattern?: never` on exact entries): `Partial<ScopeguardOptions>`
+// spreads, common in apps' test helpers, would stop compiling; a mixed entry is refused at construction.
 export type ScopeguardOptions =
   | (IssuerOptions & SharedOptions)
   | (IssuerPatternOptions & SharedOptions)
@@ -243,7 +245,10 @@ export interface ResolvedIssuer {
 
 /** Options after validation, with defaults applied: the shared settings and every issuer entry. */
 export interface ResolvedOptions {
-  /** The issuer entries, in the order given (the first matching entry decides). */
+  /**
+   * The issuer entries, in the order given. A token's `iss` selects the entry that names it exactly;
+   * failing that, the first entry whose pattern it has the shape of.
+   */
   readonly issuers: readonly ResolvedIssuer[];
   readonly tokenSources: ReadonlySet<TokenSource>;
   readonly maxTokenLength: number;
@@ -392,13 +397,21 @@ function profile(input: IssuerSettings, audiences: readonly string[]): ClaimProf
   return Object.freeze({ ...base, scopeClaims, clientIdClaims, ...(scopePrefixes && { scopePrefixes }) });
 }
 
-// A placeholder stands for one host label, or one path segment that is not `.` or `..`.
-const HOST_VALUE = '([A-Za-z0-9-]{1,63})';
+// A placeholder stands for one host label (lower case, as hosts are compared: `Acme` and `acme` must
+// not become two issuers), or one path segment that is not `.` or `..`, compared exactly.
+const HOST_VALUE = '([a-z0-9-]{1,63})';
 const PATH_VALUE = '((?!\\.{1,2}(?:/|$))[A-Za-z0-9._~-]{1,128})';
 
 function issuerPattern(input: IssuerPatternOptions, fixedKeys: boolean): ResolvedIssuerPattern {
   const source = input.issuerPattern;
   if (typeof source !== 'string') fail('issuerPattern', 'must be a URL string with {placeholders}');
+  const scheme = /^https?:\/\//.exec(source)?.[0] ?? fail('issuerPattern', 'must start with https:// (or http://)');
+  const rest = source.slice(scheme.length);
+  const authority = rest.includes('/') ? rest.slice(0, rest.indexOf('/')) : rest;
+  // RFC 8414 §2: an issuer has no query or fragment; user information would make `iss` name another host.
+  if (/[?#]/.test(source)) fail('issuerPattern', 'may not hold a query or fragment');
+  if (authority.includes('@')) fail('issuerPattern', 'may not hold user information');
+  if (authority.includes(':') && authority.slice(authority.indexOf(':')).includes('{')) fail('issuerPattern', 'may not hold a placeholder in the port');
   const names: string[] = [];
   const example = source.replace(/\{([A-Za-z][A-Za-z0-9_]*)\}/g, (_, name: string) => {
     if (names.includes(name)) fail('issuerPattern', `names {${name}} twice`);
@@ -408,15 +421,12 @@ function issuerPattern(input: IssuerPatternOptions, fixedKeys: boolean): Resolve
   if (names.length === 0) fail('issuerPattern', 'has no {placeholder}; use issuer for a fixed issuer');
   if (/[{}]/.test(example)) fail('issuerPattern', 'has a brace that is not a {name} placeholder');
   httpUrl('issuerPattern', example);
-  const authorityEnd = source.indexOf('/', source.indexOf('//') + 2);
+  const hostEnd = scheme.length + authority.length;
   const escape = (text: string) => text.replace(/[.*+?^$()|[\]\\\/]/g, '\\$&');
   let matcher = '';
   let last = 0;
   for (const match of source.matchAll(/\{[A-Za-z][A-Za-z0-9_]*\}/g)) {
-    const inHost = authorityEnd === -1 || match.index < authorityEnd;
-    if (inHost && match.index < source.indexOf('//') + 2) fail('issuerPattern', 'may hold placeholders in the host and path only');
-    if (inHost && /:[^/]*$/.test(source.slice(source.indexOf('//') + 2, match.index))) fail('issuerPattern', 'may not hold a placeholder in the port');
-    matcher += escape(source.slice(last, match.index)) + (inHost ? HOST_VALUE : PATH_VALUE);
+    matcher += escape(source.slice(last, match.index)) + (match.index < hostEnd ? HOST_VALUE : PATH_VALUE);
     last = match.index + match[0].length;
   }
   matcher += escape(source.slice(last));
@@ -526,7 +536,7 @@ function resourceMetadata(value: unknown): ResourceMetadataOptions | undefined {
 
 /** One issuer entry's settings, validated; `fail` names options without the entry's position. */
 function resolveIssuer(entry: IssuerOptions | IssuerPatternOptions): ResolvedIssuer {
-  const fields = entry as Partial<IssuerOptions & IssuerPatternOptions>;
+  const fields = entry as { issuer?: unknown; issuerPattern?: unknown; isTrusted?: unknown; maxIssuers?: unknown; trustLookup?: unknown };
   const hasExact = fields.issuer !== undefined;
   const hasPattern = fields.issuerPattern !== undefined;
   if (hasExact && hasPattern) fail('issuerPattern', 'cannot be given with issuer: an entry names fixed issuers or a pattern');
@@ -541,6 +551,10 @@ function resolveIssuer(entry: IssuerOptions | IssuerPatternOptions): ResolvedIss
     fail('jwksUri', 'is required when several issuers share one entry: discovery would not know whose keys to use');
   }
   const pattern = hasPattern ? issuerPattern(entry as IssuerPatternOptions, jwksUri !== undefined || keys !== undefined) : undefined;
+  const allowed = algorithms(entry.algorithms);
+  if (keys !== undefined && !allowed.some((alg) => fitsAlgorithm(keys, alg))) {
+    fail('keys', `holds no key for the allowed algorithms (${allowed.join(', ')}): every token would be refused`);
+  }
   const strict = boolean('strict', entry.strict);
   const claimProfile = profile(entry, audiences);
   if (claimProfile.audienceIn === 'scope-prefix' && strict) fail('strict', 'cannot hold with the cognito preset: Cognito access tokens have no aud and no at+jwt type');
@@ -562,7 +576,7 @@ function resolveIssuer(entry: IssuerOptions | IssuerPatternOptions): ResolvedIss
     audiences: Object.freeze(audiences),
     jwksUri,
     keys,
-    algorithms: algorithms(entry.algorithms),
+    algorithms: allowed,
     clockTolerance: number('clockTolerance', entry.clockTolerance, 5, 0),
     maxTokenAge: entry.maxTokenAge === undefined ? undefined : number('maxTokenAge', entry.maxTokenAge, 0, 1),
     strict,
@@ -631,6 +645,12 @@ export function resolveOptions(input: ScopeguardOptions): ResolvedOptions {
       seen.add(issuer);
     }
   }
+  // An exact issuer is decided by its entry even when a pattern has its shape (one tenant with settings
+  // of its own); among patterns the first that matches decides, so one given twice is a mistake.
+  const patterns = issuers.map((entry) => entry.pattern?.source);
+  patterns.forEach((source, index) => {
+    if (source !== undefined && patterns.indexOf(source) !== index) fail(`issuers[${index}].issuerPattern`, `repeats issuers[${patterns.indexOf(source)}].issuerPattern`);
+  });
   const introspecting = issuers.map((entry, index) => [entry, index] as const).filter(([entry]) => entry.introspection !== undefined);
   if (introspecting.length > 1) {
     fail(`issuers[${introspecting[1]![1]}].introspection`, 'is given for a second issuer: an opaque token does not say whose it is, so one issuer entry may introspect');

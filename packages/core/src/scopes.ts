@@ -26,6 +26,19 @@ export function parseScopeClaim(value: unknown): string[] {
 }
 
 /**
+ * A Cognito scope's name after its resource-server identifier, or `undefined` when the scope is not
+ * of these resource servers. A scope name never holds a `/` (Cognito refuses one), so
+ * `https://api.example.com/admin/write` belongs to the resource server `https://api.example.com/admin`,
+ * not to `https://api.example.com`.
+ */
+function unprefixed(scope: string, prefixes: readonly string[]): string | undefined {
+  for (const prefix of prefixes) {
+    if (scope.length > prefix.length && scope.startsWith(prefix) && !scope.includes('/', prefix.length)) return scope.slice(prefix.length);
+  }
+  return undefined;
+}
+
+/**
  * The union of scopes found at `claimNames` (names or paths, see {@link claimAt}), in first-seen
  * order, without duplicates. With `prefixes` (Cognito's resource-server identifiers), only scopes
  * that start with one count, and without it.
@@ -36,8 +49,8 @@ export function scopesFromClaims(claims: Record<string, unknown>, claimNames: re
     for (const scope of parseScopeClaim(claimAt(claims, name))) {
       if (prefixes === undefined) scopes.add(scope);
       else {
-        const prefix = prefixes.find((candidate) => scope.length > candidate.length && scope.startsWith(candidate));
-        if (prefix !== undefined) scopes.add(scope.slice(prefix.length));
+        const name = unprefixed(scope, prefixes);
+        if (name !== undefined) scopes.add(name);
       }
     }
   }

@@ -6,7 +6,7 @@
  */
 import { checkClaims } from './claims';
 import { InvalidTokenError } from './errors';
-import { parseCompactJws } from './jws';
+import { parseCompactJws, type ParsedJws } from './jws';
 import type { CandidateKey, KeySource } from './jwks';
 import type { ResolvedIssuer } from './options';
 import { verifySignature } from './signature';
@@ -79,15 +79,22 @@ function checkHeader(header: Record<string, unknown>, options: ResolvedIssuer): 
 }
 
 /**
+ * Every rule that holds before any key is looked up: the JWS form, the header, the claims. A token
+ * naming another issuer, another audience or long expired causes no JWKS fetch (RFC 8725 §3.8), and
+ * for an issuer pattern no trust lookup either. Nothing is trusted until the signature verifies.
+ */
+export function checkBeforeKeys(token: string, options: ResolvedIssuer, nowSeconds: number): ParsedJws & { header: JoseHeader } {
+  const parsed = parseCompactJws(token, malformed, (value) => checkHeader(value, options));
+  checkClaims(parsed.payload, options, nowSeconds);
+  return parsed as ParsedJws & { header: JoseHeader };
+}
+
+/**
  * Verifies `token` against `keys` under `options` at `nowSeconds`.
  * @throws {@link ScopeguardError} (401 or 503).
  */
 export async function verifyAccessToken(token: string, options: ResolvedIssuer, keys: KeySource, nowSeconds = Date.now() / 1000): Promise<VerifiedToken> {
-  const { header: parsedHeader, payload, signature, signingInput } = parseCompactJws(token, malformed, (value) => checkHeader(value, options));
-  const header = parsedHeader as JoseHeader;
-  // Claims before any key lookup: a token naming another issuer, another audience or long expired
-  // causes no JWKS fetch (RFC 8725 §3.8). The signature is still checked before anything is trusted.
-  checkClaims(payload, options, nowSeconds);
+  const { header, payload, signature, signingInput } = checkBeforeKeys(token, options, nowSeconds);
 
   // Synchronous when the key is already loaded: no tick on the common path.
   const found = keys.candidates(header.alg, header.kid);

@@ -149,6 +149,11 @@ describe('several issuers', () => {
     [{ issuerPattern: 'https://{tenant}.example/', audience: 'api' }, 'isTrusted'],
     [{ issuerPattern: 'https://example/{t}', audience: 'api', jwksUri: 'https://example/jwks', introspection: { endpoint: 'https://example/i', clientId: 'a', clientSecret: 'b' } }, 'introspection'],
     [{ issuerPattern: 'https://example:{port}/', audience: 'api', jwksUri: 'https://example/jwks' }, 'issuerPattern'],
+    [{ issuerPattern: 'https://{user}@login.example.com/', audience: 'api', jwksUri: 'https://example/jwks' }, 'issuerPattern'],
+    [{ issuerPattern: 'https://login.example.com/?tenant={t}', audience: 'api', jwksUri: 'https://example/jwks' }, 'issuerPattern'],
+    [{ issuerPattern: 'https:login.example.com/{t}', audience: 'api', jwksUri: 'https://example/jwks' }, 'issuerPattern'],
+    [{ issuers: [{ issuerPattern: 'https://{t}.example/', audience: 'api', jwksUri: 'https://x.example/jwks' }, { issuerPattern: 'https://{t}.example/', audience: 'b', jwksUri: 'https://x.example/jwks' }] }, 'issuers[1].issuerPattern'],
+    [{ issuer: 'https://a.example', audience: 'api', keys: { keys: [{ ...ecKey().jwk }] } }, 'keys'], // an ES256 key, RS256 allowed
     [{ issuerPattern: 'https://example/{t}/{t}', audience: 'api', jwksUri: 'https://example/jwks' }, 'issuerPattern'],
     [{ issuerPattern: 'https://example/fixed', audience: 'api', jwksUri: 'https://example/jwks' }, 'issuerPattern'],
     [{ issuer: 'https://a.example', audience: 'api', isTrusted: () => true }, 'isTrusted'],
@@ -269,6 +274,73 @@ describe('issuer patterns: tenants not known at start-up', () => {
     expect(await codeOf(engine.verify(dotted))).toBe('ERR_TOKEN_CLAIM');
     expect(tenants.requests).toBe(afterTrusted);
     expect(asked).toEqual(['contoso', 'mallory']); // the refusal is remembered
+  });
+
+  it('asks isTrusted only about tokens that pass every check that needs no key: junk never reaches the app', async () => {
+    let asked = 0;
+    const engine = engineFor(() => (asked++, true));
+    const random = () => tenants.issuer(`t${randomUUID().slice(0, 8)}`);
+    const junk = [
+      `${Buffer.from('{"alg":"ES256"}').toString('base64url')}.${Buffer.from(JSON.stringify({ iss: random() })).toString('base64url')}.AAAA`,
+      es256(tenants.key('x').privateKey, {}, claimsFor(random(), { exp: now() - 3600 })),
+      es256(tenants.key('x').privateKey, {}, claimsFor(random(), { aud: 'https://another.example' })),
+      es256(tenants.key('x').privateKey, { alg: 'ES256', typ: 'dpop+jwt' }, claimsFor(random())),
+      `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify(claimsFor(random()))).toString('base64url')}.AAAA`,
+    ];
+    const codes = await Promise.all(junk.map((token) => codeOf(engine.verify(token))));
+    expect(codes).toEqual(['ERR_TOKEN_CLAIM', 'ERR_TOKEN_EXPIRED', 'ERR_TOKEN_CLAIM', 'ERR_TOKEN_TYPE', 'ERR_TOKEN_ALG_NOT_ALLOWED']);
+    expect(asked).toBe(0);
+    expect(tenants.requests).toBe(0);
+  });
+
+  it('a trusted tenant whose answer is older than the ttl keeps being served while isTrusted is asked again', async () => {
+    let time = Date.now();
+    let slow = false;
+    const engine = engineFor(
+      async (_issuer, { tenant }) => {
+        if (slow) await new Promise((resolve) => setTimeout(resolve, 200));
+        return tenant === 'acme';
+      },
+      { clock: () => time, trustLookup: { ttl: 60, maxEntries: 3, timeoutMs: 1000 }, tokenCache: false },
+    );
+    expect(await codeOf(engine.verify(tenants.token('acme')))).toBe('OK');
+    time += 61_000;
+    slow = true;
+    // Strangers' first tokens fill the lookups in flight; the known tenant does not wait on one.
+    const strangers = ['x1', 'x2', 'x3'].map((tenant) => codeOf(engine.verify(tenants.token(tenant))));
+    expect(await codeOf(engine.verify(tenants.token('acme')))).toBe('OK');
+    expect(await Promise.all(strangers)).toEqual(['ERR_TOKEN_CLAIM', 'ERR_TOKEN_CLAIM', 'ERR_TOKEN_CLAIM']);
+  });
+
+  it('host placeholders are lower case: a case variant of a tenant is not of the shape, and costs nothing', async () => {
+    let asked = 0;
+    const shared = ecKey();
+    const engine = new Scopeguard({
+      issuerPattern: 'https://{tenant}.auth.example.com/',
+      isTrusted: () => (asked++, true),
+      keys: { keys: [shared.jwk] },
+      audience: 'https://api.example.com',
+      algorithms: ['ES256'],
+      permissions: 'token',
+    });
+    const token = (host: string) => es256(shared.privateKey, { kid: shared.kid }, claimsFor(`https://${host}.auth.example.com/`));
+    expect(await codeOf(engine.verify(token('acme')))).toBe('OK');
+    for (const variant of ['Acme', 'ACME', 'acmE']) expect(await codeOf(engine.verify(token(variant)))).toBe('ERR_TOKEN_CLAIM');
+    expect(asked).toBe(1);
+    expect(engine.stats().patternIssuers).toBe(1);
+  });
+
+  it('an exact issuer entry decides for its issuer even when a pattern listed first has its shape', async () => {
+    const shared = ecKey();
+    const engine = new Scopeguard({
+      issuers: [
+        { issuerPattern: `${tenants.origin}/tenants/{tenant}`, keys: { keys: [shared.jwk] }, audience: 'https://api.example.com', algorithms: ['ES256'], permissions: { worker: ['orders.read'] } },
+        { issuer: tenants.issuer('special'), keys: { keys: [shared.jwk] }, audience: 'https://api.example.com', algorithms: ['ES256'], permissions: { worker: ['orders.read', 'orders.write'] } },
+      ],
+    });
+    const token = (tenant: string) => es256(shared.privateKey, { kid: shared.kid }, claimsFor(tenants.issuer(tenant), { scope: 'orders.read orders.write' }));
+    expect((await engine.verify(token('special'))).permissions).toEqual(['orders.read', 'orders.write']);
+    expect((await engine.verify(token('other'))).permissions).toEqual(['orders.read']);
   });
 
   it('a tenant’s key set never verifies another tenant’s token', async () => {

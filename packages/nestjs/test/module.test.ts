@@ -285,7 +285,7 @@ describe('the intersection, announced', () => {
     const { Logger } = await import('@nestjs/common');
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     try {
-      const { permissions: _left, ...withoutPermissions } = options();
+      const { permissions: _left, ...withoutPermissions } = options() as ScopeguardModuleOptions & { permissions?: unknown };
       const moduleRef = await Test.createTestingModule({
         imports: [ScopeguardModule.forRootAsync({ useFactory: () => withoutPermissions, global: true })],
       }).compile();
