@@ -1,0 +1,94 @@
+/**
+ * Every ```ts block of every README compiles when pasted into a strict TypeScript project, against the
+ * built packages, so the docs cannot drift from the API. A block may be preceded by an HTML comment
+ * `<!-- context: … -->` (invisible when rendered) declaring what the app around it would have (a
+ * controller, a handler); nothing else is added. Each block is its own module.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const ROOT = join(__dirname, '../..');
+const READMES = ['README.md', 'packages/core/README.md', 'packages/express/README.md', 'packages/nestjs/README.md', 'packages/testing/README.md', 'examples/orders-api/README.md'];
+// Inside the repository, so the workspace packages resolve as a user's installed ones do (their dist).
+const OUT = join(ROOT, 'test/docs/.snippets');
+
+interface Snippet {
+  readonly readme: string;
+  /** The README line of the block's first code line. */
+  readonly line: number;
+  readonly context: string;
+  readonly code: string;
+}
+
+export function snippetsOf(readme: string): Snippet[] {
+  const lines = readFileSync(join(ROOT, readme), 'utf8').split('\n');
+  const found: Snippet[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i]!.trim() !== '```ts') continue;
+    const context = /^<!-- context: ([\s\S]*) -->$/.exec(lines[i - 1]?.trim() ?? '')?.[1] ?? '';
+    const start = i + 1;
+    let end = start;
+    while (end < lines.length && lines[end]!.trim() !== '```') end++;
+    found.push({ readme, line: start + 1, context, code: lines.slice(start, end).join('\n') });
+    i = end;
+  }
+  return found;
+}
+
+const TSCONFIG = {
+  compilerOptions: {
+    strict: true,
+    target: 'es2022',
+    module: 'nodenext',
+    moduleResolution: 'nodenext',
+    experimentalDecorators: true,
+    emitDecoratorMetadata: true,
+    noEmit: true,
+    skipLibCheck: true,
+    types: ['node', 'jest'],
+  },
+  include: ['*.ts'],
+};
+
+describe('README snippets', () => {
+  const snippets = READMES.flatMap(snippetsOf);
+
+  it('there are snippets to check', () => {
+    expect(snippets.length).toBeGreaterThan(15);
+  });
+
+  it('each compiles in a strict project', () => {
+    rmSync(OUT, { recursive: true, force: true });
+    mkdirSync(OUT, { recursive: true });
+    writeFileSync(join(OUT, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2));
+    // CommonJS, as a Nest or Express app usually is; `export {}` makes each file a module of its own.
+    writeFileSync(join(OUT, 'package.json'), JSON.stringify({ type: 'commonjs' }));
+    const files = snippets.map((snippet, index) => {
+      const name = `${snippet.readme.replace(/[/.]/g, '_')}_${index}.ts`;
+      writeFileSync(join(OUT, name), `${snippet.context}\n${snippet.code}\nexport {};\n`);
+      return { name, snippet };
+    });
+    let output = '';
+    try {
+      execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', OUT], { encoding: 'utf8', cwd: OUT });
+    } catch (error) {
+      output = (error as { stdout: string }).stdout;
+    }
+    // Each diagnostic named by README and line, so the fix is found where the reader sees it.
+    const problems = output
+      .split('\n')
+      .filter((line) => /error TS/.test(line))
+      .map((line) => {
+        const match = /^(.+?)\((\d+),\d+\): (.*)$/.exec(line);
+        const file = files.find((candidate) => match?.[1] === candidate.name);
+        if (!match || !file) return line;
+        const contextLines = file.snippet.context === '' ? 0 : file.snippet.context.split('\n').length;
+        const readmeLine = file.snippet.line + Number(match[2]) - 1 - contextLines - 1;
+        return `${file.snippet.readme}:${readmeLine}: ${match[3]}`;
+      });
+    expect(problems).toEqual([]);
+  }, 120_000);
+});
+
+export { relative };
