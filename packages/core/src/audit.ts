@@ -45,3 +45,44 @@ export interface DecisionEvent {
 export function emit(sink: ((event: DecisionEvent) => unknown) | undefined, event: DecisionEvent): void {
   if (sink !== undefined) callSink(sink, event);
 }
+
+/**
+ * One log line for a decision, the same on every adapter: method and route, client, status and code,
+ * why, and for an outage what failed underneath (the key set's URL and the reason). Never the token.
+ *   `GET /orders/:id client=orders-worker 200 allowed orders.read`
+ *   `PATCH /orders/:id client=orders-reporter 403 ERR_INSUFFICIENT_SCOPE needs orders.write: the request requires …`
+ */
+export function describeDecision(event: DecisionEvent): string {
+  const where = [event.method, event.route].filter(Boolean).join(' ') || '-';
+  const who = event.clientId === undefined ? '' : ` client=${event.clientId}`;
+  switch (event.outcome) {
+    case 'authenticated':
+      return `${where}${who} authenticated`;
+    case 'allowed':
+      return `${where}${who} 200 allowed ${(event.requiredScopes ?? []).join(' ')}`.trimEnd();
+    default: {
+      const needs = event.requiredScopes && event.requiredScopes.length > 0 ? ` needs ${event.requiredScopes.join(' ')}` : '';
+      const cause = event.cause === undefined ? '' : ` (${event.cause})`;
+      return `${where}${who} ${event.status ?? '-'} ${event.code ?? '-'}${needs}: ${event.reason ?? ''}${cause}`;
+    }
+  }
+}
+
+/**
+ * A sink that hands each event to `log` (a logger that throws is ignored) and then to the app's own
+ * `sink`, whose promise it returns so the engine can ignore its rejection: how adapters add their
+ * ready-made audit log beside `onDecision`.
+ */
+export function withAuditLog(
+  log: (event: DecisionEvent) => void,
+  sink: ((event: DecisionEvent) => void | Promise<unknown>) | undefined,
+): (event: DecisionEvent) => void | Promise<unknown> {
+  return (event) => {
+    try {
+      log(event);
+    } catch {
+      // A failing logger changes nothing, as any sink.
+    }
+    return sink?.(event);
+  };
+}

@@ -32,7 +32,7 @@ export {
 } from './errors';
 export { PinnedKeySet, RemoteKeySet, unusableReason, type CandidateKey, type IssuerKeys, type KeySource } from './jwks';
 export { discoverJwksUri, metadataUrls } from './discovery';
-export type { DecisionEvent, RequestInfo } from './audit';
+export { describeDecision, withAuditLog, type DecisionEvent, type RequestInfo } from './audit';
 export { DpopError, DpopVerifier, MemoryReplayStore, jwkThumbprint, type DpopOptions, type DpopReplayStore, type DpopRequest } from './dpop';
 export { certificateThumbprint, confirmCertificateBinding, derFromPem, type MtlsOptions } from './confirmation';
 export { Introspector, isCompactJws, type IntrospectedClaims, type IntrospectionOptions } from './introspection';

@@ -3,7 +3,7 @@
  * `req.auth` to the principal. One engine per middleware, created once. Translation only.
  */
 import type { ServerResponse } from 'node:http';
-import { Scopeguard, tokenRequestFromNode, type Principal, type ScopeguardOptions } from '@scopeguard/core';
+import { Scopeguard, describeDecision, tokenRequestFromNode, withAuditLog, type DecisionEvent, type Principal, type ScopeguardOptions } from '@scopeguard/core';
 import { pass, registerContext, requestInfo, type ErrorMode, type GuardContext, type GuardedRequest, type Next } from './context';
 import { scopesBehind } from './declared-scopes';
 
@@ -30,6 +30,13 @@ export type ScopeguardMiddlewareOptions = ScopeguardOptions & {
    * off), once per engine. Default `console`; `false` for none.
    */
   logger?: { warn(message: string): void } | false;
+  /**
+   * One line per decision (method, route, client, status, code, why; never the token), as core's
+   * `describeDecision` writes it: `true` for the console (refusals to `console.warn`, outages to
+   * `console.error`, allowed requests to `console.log`; admissions, which a route's verdict follows,
+   * left out), or a function of your logger's, given every event. The app's own `onDecision` still runs.
+   */
+  auditLog?: boolean | ((line: string, event: DecisionEvent) => void);
 };
 
 /** The middleware, with the engine it uses. */
@@ -50,12 +57,15 @@ export function scopeguard(options: ScopeguardMiddlewareOptions | Scopeguard): S
   if (options instanceof Scopeguard) engine = options;
   else {
     // Everything but onError and logger is the engine's, and the engine validates it.
-    const { onError: mode = 'respond', logger: log = console, ...engineOptions } = options;
+    const { onError: mode = 'respond', logger: log = console, auditLog, ...engineOptions } = options;
     if (mode !== 'respond' && mode !== 'next') throw new TypeError('scopeguard: option "onError" must be "respond" or "next"');
     if (log !== false && typeof (log as { warn?: unknown } | null)?.warn !== 'function') throw new TypeError('scopeguard: option "logger" must have a warn(message) method, or be false');
+    if (auditLog !== undefined && typeof auditLog !== 'boolean' && typeof auditLog !== 'function') throw new TypeError('scopeguard: option "auditLog" must be true, false or a function');
     onError = mode;
     logger = log;
-    engine = new Scopeguard(engineOptions as ScopeguardOptions);
+    const { onDecision } = engineOptions as { onDecision?: ScopeguardOptions['onDecision'] };
+    const audit = auditLog ? withAuditLog((event) => writeDecision(event, auditLog), onDecision) : onDecision;
+    engine = new Scopeguard({ ...engineOptions, ...(audit && { onDecision: audit }) } as ScopeguardOptions);
   }
   if (logger !== false) engine.announce((notice) => (logger as { warn(message: string): void }).warn(notice));
 
@@ -83,4 +93,17 @@ function serveMetadata(engine: Scopeguard, scopes: Iterable<string>, res: Server
   res.setHeader('content-type', 'application/json; charset=utf-8');
   res.setHeader('cache-control', 'public, max-age=300');
   res.end(JSON.stringify(document));
+}
+
+/**
+ * The `auditLog` option's line for `event`. On the console, an admission is left out: the route's
+ * verdict follows it (`allowed` or `refused` by `requireScopes`); a function gets every event.
+ */
+function writeDecision(event: DecisionEvent, auditLog: true | ((line: string, event: DecisionEvent) => void)): void {
+  const line = describeDecision(event);
+  if (typeof auditLog === 'function') return auditLog(line, event);
+  if (event.outcome === 'authenticated') return;
+  if (event.outcome === 'refused') console.warn(line);
+  else if (event.outcome === 'allowed') console.log(line);
+  else console.error(line);
 }

@@ -291,3 +291,56 @@ describe('the intersection, announced', () => {
     expect(() => scopeguard({ ...base, logger: {} as never })).toThrow(/logger/);
   });
 });
+
+describe('auditLog', () => {
+  it('writes one line per verdict (never the token) and still runs the app’s onDecision', async () => {
+    const lines: string[] = [];
+    const events: string[] = [];
+    const app = express5();
+    app.use(
+      scopeguard({
+        issuer: issuer.issuer,
+        audience: issuer.audience,
+        jwksUri: issuer.jwksUri,
+        permissions: { worker: ['orders.read'] },
+        auditLog: (line, event) => void (event.outcome !== 'authenticated' && lines.push(line)),
+        onDecision: (event) => void events.push(event.outcome),
+      }),
+    );
+    app.get('/orders/:id', requireScopes('orders.read'), (_req, res) => void res.json({}));
+    app.post('/orders', requireScopes('orders.write'), (_req, res) => void res.json({}));
+    const { createServer } = await import('node:http');
+    const server = createServer(app);
+    const base = await listen(server);
+    try {
+      const token = await issuer.mint({ clientId: 'worker', scope: 'orders.read orders.write' });
+      await send(`${base}/orders/7`, { headers: { authorization: `Bearer ${token}` } });
+      await send(`${base}/orders`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      await send(`${base}/orders/7`);
+      expect(lines).toEqual([
+        'GET /orders/:id client=worker 200 allowed orders.read',
+        expect.stringMatching(/^POST \/orders client=worker 403 ERR_INSUFFICIENT_SCOPE needs orders.write: /),
+        expect.stringMatching(/^GET \/orders\/7 401 ERR_BEARER_MISSING: /),
+      ]);
+      expect(lines.join('\n')).not.toContain(token.split('.')[2]);
+      expect(events).toEqual(['authenticated', 'allowed', 'authenticated', 'refused', 'refused']);
+    } finally {
+      await close(server);
+    }
+  });
+
+  it('auditLog: true writes to the console by outcome; a wrong value is refused at once', async () => {
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      const middleware = scopeguard({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri, permissions: 'token', auditLog: true });
+      await middleware.engine.verify('not.a.token').catch(() => undefined);
+      expect(warn).toHaveBeenCalledWith(expect.stringMatching(/401 ERR_TOKEN_MALFORMED/));
+      expect(log).not.toHaveBeenCalled();
+    } finally {
+      log.mockRestore();
+      warn.mockRestore();
+    }
+    expect(() => scopeguard({ issuer: issuer.issuer, audience: issuer.audience, auditLog: 'yes' as never })).toThrow(/auditLog/);
+  });
+});

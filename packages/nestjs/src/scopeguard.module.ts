@@ -1,6 +1,6 @@
 import { Module, RequestMethod, type DynamicModule, type MiddlewareConsumer, type NestModule, type Provider } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, DiscoveryModule } from '@nestjs/core';
-import { Scopeguard, type ScopeguardOptions } from '@scopeguard/core';
+import { Scopeguard, withAuditLog, type ScopeguardOptions } from '@scopeguard/core';
 import { logDecision, logger } from './scopeguard.audit';
 import { ScopeguardExceptionFilter } from './scopeguard.filter';
 import { ScopeguardMetadataMiddleware } from './scopeguard.metadata';
@@ -16,17 +16,7 @@ const engineProvider: Provider = {
       throw new TypeError('scopeguard: option "defaultPolicy" must be "authenticated" or "deny"');
     }
     const { onDecision } = engineOptions as { onDecision?: ScopeguardOptions['onDecision'] };
-    const audit = auditLog
-      ? (event: Parameters<NonNullable<ScopeguardOptions['onDecision']>>[0]) => {
-          try {
-            logDecision(event);
-          } catch {
-            // A logger that throws is ignored, as any sink is; the app's own sink still runs.
-          }
-          // Returned, not dropped: the engine ignores a rejection of an async sink.
-          return onDecision?.(event);
-        }
-      : onDecision;
+    const audit = auditLog ? withAuditLog(logDecision, onDecision) : onDecision;
     const engine = new Scopeguard({ ...engineOptions, ...(audit && { onDecision: audit }) } as ScopeguardOptions);
     engine.announce((notice) => logger.warn(notice));
     return engine;
