@@ -2,11 +2,10 @@
  * Route decorators. Requirements on a class and on a method both apply (class AND method): a
  * method can narrow what its controller requires, never loosen it.
  */
-import { SetMetadata, applyDecorators, createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { SetMetadata, createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { accessTokenOf, isPrincipal, scopeRequirement, type Principal as PrincipalType, type ScopeRequirement } from '@scopeguard/core';
 import { PUBLIC_METADATA, SCOPES_METADATA } from './scopeguard.constants';
 import { httpRequestOf } from './scopeguard.context';
-import { apiOAuth2 } from './scopeguard.swagger';
 
 function addRequirement(requirement: ScopeRequirement): ClassDecorator & MethodDecorator {
   return (target: object, _key?: string | symbol, descriptor?: PropertyDescriptor) => {
@@ -16,14 +15,9 @@ function addRequirement(requirement: ScopeRequirement): ClassDecorator & MethodD
   };
 }
 
-function requirementDecorator(requirement: ScopeRequirement): ClassDecorator & MethodDecorator {
-  const swagger = apiOAuth2(requirement.scopes);
-  return (swagger ? applyDecorators(addRequirement(requirement), swagger) : addRequirement(requirement)) as ClassDecorator & MethodDecorator;
-}
-
 /**
  * Requires every one of `scopes` (after the scope ∩ permission intersection); 403 otherwise.
- * With `@nestjs/swagger` installed it also records the route's OAuth2 security requirement.
+ * `createScopeguardDocument` writes it into the OpenAPI document (see scopeguard.swagger.ts).
  * @example
  * ```ts
  * @RequireScopes('orders.read')            // every route of the controller
@@ -36,12 +30,12 @@ function requirementDecorator(requirement: ScopeRequirement): ClassDecorator & M
  * ```
  */
 export function RequireScopes(...scopes: string[]): ClassDecorator & MethodDecorator {
-  return requirementDecorator(scopeRequirement('all', scopes));
+  return addRequirement(scopeRequirement('all', scopes));
 }
 
 /** Requires at least one of `scopes`. Combines with other requirements by AND. */
 export function RequireAnyScope(...scopes: string[]): ClassDecorator & MethodDecorator {
-  return requirementDecorator(scopeRequirement('any', scopes));
+  return addRequirement(scopeRequirement('any', scopes));
 }
 
 /**
