@@ -14,6 +14,7 @@ module.exports = {
   moduleNameMapper: {
     '^@scopeguard/(core|express|testing|nestjs)$': '<rootDir>/packages/$1/src',
     '^@scopeguard/nestjs/passport$': '<rootDir>/packages/nestjs/src/passport',
+    '^@scopeguard/nestjs/swagger$': '<rootDir>/packages/nestjs/src/swagger',
   },
   transform: {
     '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }],

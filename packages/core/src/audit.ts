@@ -49,7 +49,7 @@ export function emit(sink: ((event: DecisionEvent) => unknown) | undefined, even
 /**
  * One log line for a decision, the same on every adapter: method and route, client, status and code,
  * why, and for an outage what failed underneath (the key set's URL and the reason). Never the token.
- *   `GET /orders/:id client=orders-worker 200 allowed orders.read`
+ *   `GET /orders/:id client=orders-worker allowed orders.read`
  *   `PATCH /orders/:id client=orders-reporter 403 ERR_INSUFFICIENT_SCOPE needs orders.write: the request requires …`
  */
 export function describeDecision(event: DecisionEvent): string {
@@ -59,7 +59,7 @@ export function describeDecision(event: DecisionEvent): string {
     case 'authenticated':
       return `${where}${who} authenticated`;
     case 'allowed':
-      return `${where}${who} 200 allowed ${(event.requiredScopes ?? []).join(' ')}`.trimEnd();
+      return `${where}${who} allowed ${(event.requiredScopes ?? []).join(' ')}`.trimEnd();
     default: {
       const needs = event.requiredScopes && event.requiredScopes.length > 0 ? ` needs ${event.requiredScopes.join(' ')}` : '';
       const cause = event.cause === undefined ? '' : ` (${event.cause})`;

@@ -318,7 +318,7 @@ describe('auditLog', () => {
       await send(`${base}/orders`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
       await send(`${base}/orders/7`);
       expect(lines).toEqual([
-        'GET /orders/:id client=worker 200 allowed orders.read',
+        'GET /orders/:id client=worker allowed orders.read',
         expect.stringMatching(/^POST \/orders client=worker 403 ERR_INSUFFICIENT_SCOPE needs orders.write: /),
         expect.stringMatching(/^GET \/orders\/7 401 ERR_BEARER_MISSING: /),
       ]);

@@ -8,7 +8,6 @@ export { ScopeguardGuard } from './scopeguard.guard';
 export { AccessToken, Principal, Public, RequireAnyScope, RequireScopes } from './scopeguard.decorators';
 export { ScopeguardException } from './scopeguard.exception';
 export { ScopeguardExceptionFilter } from './scopeguard.filter';
-export { OAUTH2_SCHEME, addClientCredentialsScheme } from './scopeguard.swagger';
 export { PUBLIC_METADATA, SCOPES_METADATA } from './scopeguard.constants';
 export { SCOPEGUARD_OPTIONS, type ScopeguardModuleExtras } from './scopeguard.module-definition';
 export type { DefaultPolicy, ScopeguardModuleOptions } from './scopeguard-module-options.interface';

@@ -2,9 +2,9 @@ import 'reflect-metadata';
 import { Controller, Get, Post, UseGuards, type Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { ApiForbiddenResponse, ApiSecurity, DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
-import { Public, RequireAnyScope, RequireScopes, ScopeguardGuard, ScopeguardModule, addClientCredentialsScheme, type ScopeguardModuleOptions } from '@scopeguard/nestjs';
+import { Public, RequireAnyScope, RequireScopes, ScopeguardGuard, ScopeguardModule, type ScopeguardModuleOptions } from '@scopeguard/nestjs';
 // Not yet re-exported by src/index.ts (outside this change's files): see the report of issue 13, finding 2.
-import { createScopeguardDocument } from '../src/scopeguard.swagger';
+import { addClientCredentialsScheme, createScopeguardDocument } from '@scopeguard/nestjs/swagger';
 import { ExplicitController, HealthController, MeController, OrdersController } from './fixtures';
 
 /**
