@@ -5,9 +5,12 @@
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { ConsoleLogger } from '@nestjs/common';
+import { json } from 'express';
 import { NestFactory } from '@nestjs/core';
 import type { ScopeguardOptions } from '@scopeguard/core';
 import { API_CLIENT, CLIENTS, startAuthorizationServer, type AuthorizationServer } from './authorization-server';
+import { badJson } from './bad-json';
 import { loadConfig } from './config';
 import { createExpressApp } from './express/app';
 import { AppModule } from './nest/app.module';
@@ -40,13 +43,15 @@ async function main(): Promise<void> {
   let server: Server;
   let close: () => Promise<void>;
   if (flavour === 'express') {
-    const app = createExpressApp(guard);
+    const app = createExpressApp({ ...guard, auditLog: true });
     server = await new Promise<Server>((resolve) => {
       const listening = app.listen(config.port, '127.0.0.1', () => resolve(listening));
     });
     close = () => new Promise((resolve) => server.close(() => resolve()));
   } else {
-    const app = await NestFactory.create(AppModule.register(guard), { logger: ['error', 'warn'] });
+    // Bodies parsed by the same middleware as the Express front door, so bad JSON is answered alike.
+    const app = await NestFactory.create(AppModule.register({ ...guard, auditLog: true }), { logger: new DecisionsLogger(), bodyParser: false });
+    app.use(json(), badJson);
     app.enableShutdownHooks();
     await app.listen(config.port, '127.0.0.1');
     server = app.getHttpServer();
@@ -57,7 +62,7 @@ async function main(): Promise<void> {
   console.log(`orders API (${flavour}) listening on ${api}`);
   console.log(embedded ? `authorization server (oidc-provider) on ${issuer}` : `trusting external issuer ${issuer}`);
   console.log(`audience ${config.audience}; permissions from ${config.permissionsFile}`);
-  if (embedded) printCurlLines(api, embedded.tokenEndpoint);
+  if (embedded) console.log(curlLines(api, embedded.tokenEndpoint));
 
   const stop = async () => {
     await Promise.allSettled([close(), embedded?.close()]);
@@ -67,33 +72,54 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-function printCurlLines(api: string, tokenEndpoint: string): void {
+/**
+ * Nest's console logger, quiet about start-up (mapped routes, modules) but for warnings and errors, so
+ * what shows is one line per decision from scopeguard's audit log (context `Scopeguard`).
+ */
+class DecisionsLogger extends ConsoleLogger {
+  constructor() {
+    super('orders-api', { logLevels: ['fatal', 'error', 'warn', 'log'] });
+  }
+
+  override log(message: unknown, context?: string): void {
+    if (context === 'Scopeguard') super.log(message, context);
+  }
+}
+
+/**
+ * Lines to paste into a shell (bash or zsh). They can be pasted again: the order they change is the
+ * one they created (its id taken from the answer), and a failed token request stops the line that
+ * would use its token (`${TOKEN:?…}`) instead of sending the error text as one.
+ */
+export function curlLines(api: string, tokenEndpoint: string): string {
   const [worker, reporter, admin] = CLIENTS as [typeof CLIENTS[0], typeof CLIENTS[0], typeof CLIENTS[0]];
-  const jq = `| sed -E 's/.*"access_token":"([^"]+)".*/\\1/'`;
-  console.log(`
+  const token = `| sed -nE 's/.*"access_token":"([^"]+)".*/\\1/p'`;
+  const id = `| sed -nE 's/.*"id":"([^"]+)".*/\\1/p'`;
+  const bearer = '"Authorization: Bearer ${TOKEN:?the token request failed}"';
+  return `
 Try it (copy and paste):
 
-  # 1. orders-worker (HTTP Basic) gets a token and creates and lists orders
-  TOKEN=$(curl -s -X POST ${tokenEndpoint} -u ${worker.client_id}:${worker.client_secret} -d grant_type=client_credentials -d scope="orders.read orders.write" ${jq})
-  curl -i -X POST ${api}/orders -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"item":"widget","quantity":3}'
-  curl -i ${api}/orders -H "Authorization: Bearer $TOKEN"
+  # 1. orders-worker (HTTP Basic) gets a token, creates an order and lists orders
+  TOKEN=$(curl -s -X POST ${tokenEndpoint} -u ${worker.client_id}:${worker.client_secret} -d grant_type=client_credentials -d scope="orders.read orders.write" ${token})
+  ORDER=$(curl -s -X POST ${api}/orders -H ${bearer} -H 'Content-Type: application/json' -d '{"item":"widget","quantity":3}' ${id}); echo "created order \${ORDER:?the order was not created}"
+  curl -i -w '\\n' ${api}/orders -H ${bearer}
 
   # 2. orders-reporter (form post) may request orders.write, but does not hold it: 403
-  TOKEN=$(curl -s -X POST ${tokenEndpoint} -d grant_type=client_credentials -d client_id=${reporter.client_id} -d client_secret=${reporter.client_secret} -d scope="orders.read orders.write" ${jq})
-  curl -i ${api}/orders -H "Authorization: Bearer $TOKEN"
-  curl -i -X PATCH ${api}/orders/1 -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"status":"shipped"}'
+  TOKEN=$(curl -s -X POST ${tokenEndpoint} -d grant_type=client_credentials -d client_id=${reporter.client_id} -d client_secret=${reporter.client_secret} -d scope="orders.read orders.write" ${token})
+  curl -i -w '\\n' ${api}/orders -H ${bearer}
+  curl -i -w '\\n' -X PATCH ${api}/orders/$ORDER -H ${bearer} -H 'Content-Type: application/json' -d '{"status":"shipped"}'
 
   # 3. orders-admin may delete
-  TOKEN=$(curl -s -X POST ${tokenEndpoint} -d grant_type=client_credentials -d client_id=${admin.client_id} -d client_secret=${admin.client_secret} -d scope="orders.read orders.admin" ${jq})
-  curl -i -X DELETE ${api}/orders/1 -H "Authorization: Bearer $TOKEN"
+  TOKEN=$(curl -s -X POST ${tokenEndpoint} -d grant_type=client_credentials -d client_id=${admin.client_id} -d client_secret=${admin.client_secret} -d scope="orders.read orders.admin" ${token})
+  curl -i -w '\\n' -X DELETE ${api}/orders/$ORDER -H ${bearer}
 
   # 4. no token, a bad token, and the public health check
-  curl -i ${api}/orders
-  curl -i ${api}/orders -H "Authorization: Bearer not.a.token"
-  curl -i ${api}/health
+  curl -i -w '\\n' ${api}/orders
+  curl -i -w '\\n' ${api}/orders -H "Authorization: Bearer not.a.token"
+  curl -i -w '\\n' ${api}/health
 
-  # 5. the worker client (caches its token), from the repository root: npm run worker
-`);
+  # 5. the worker client (caches its token), from the repository root: PORT=<this port> npm run worker
+`;
 }
 
 main().catch((error: unknown) => {

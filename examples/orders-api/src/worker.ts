@@ -1,15 +1,19 @@
 /**
  * `npm run worker`: the "orders-worker" background job of the vendors' guides. It gets a token
  * with the client credentials grant, reuses it across calls, and works through some orders.
- * Environment: API_URL (default http://127.0.0.1:3000), TOKEN_ENDPOINT (default
- * http://127.0.0.1:3001/token), CLIENT_ID / CLIENT_SECRET (default orders-worker / worker-secret).
+ * Environment (the README's configuration table): API_URL (default http://127.0.0.1:$PORT),
+ * TOKEN_ENDPOINT (default http://127.0.0.1:$AS_PORT/token), CLIENT_ID / CLIENT_SECRET (default
+ * orders-worker / worker-secret), SCOPE (default "orders.read orders.write"); PORT and AS_PORT as
+ * for `npm start` (3000, PORT + 1).
  */
 import { ClientCredentialsClient } from './client';
 
 async function main(): Promise<void> {
-  const api = process.env.API_URL ?? 'http://127.0.0.1:3000';
+  const port = Number(process.env.PORT || 3000);
+  const asPort = Number(process.env.AS_PORT || port + 1);
+  const api = process.env.API_URL || `http://127.0.0.1:${port}`;
   const client = new ClientCredentialsClient({
-    tokenEndpoint: process.env.TOKEN_ENDPOINT ?? 'http://127.0.0.1:3001/token',
+    tokenEndpoint: process.env.TOKEN_ENDPOINT || `http://127.0.0.1:${asPort}/token`,
     clientId: process.env.CLIENT_ID ?? 'orders-worker',
     clientSecret: process.env.CLIENT_SECRET ?? 'worker-secret',
     scope: process.env.SCOPE ?? 'orders.read orders.write',

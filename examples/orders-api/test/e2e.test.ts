@@ -13,19 +13,24 @@ interface Running {
   api: string;
   as: string;
   child: ChildProcess;
+  /** Everything the example printed (stdout and stderr), line by line. */
+  output: string[];
 }
 
 const main = join(__dirname, '..', 'dist', 'main.js');
 
 function start(args: string[], env: Record<string, string> = {}): Promise<Running> {
   const child = spawn(process.execPath, [main, ...args], { env: { ...process.env, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (line) => output.push(line));
   return new Promise((resolve, reject) => {
     let api: string | undefined;
     let as: string | undefined;
     createInterface({ input: child.stdout! }).on('line', (line) => {
+      output.push(line);
       api ??= /listening on (\S+)/.exec(line)?.[1];
       as ??= /authorization server \(oidc-provider\) on (\S+)/.exec(line)?.[1];
-      if (api && as) resolve({ api, as, child });
+      if (api && as) resolve({ api, as, child, output });
     });
     child.once('exit', (code) => reject(new Error(`example exited with ${code}`)));
   });
@@ -138,15 +143,87 @@ describe.each([
     expect(asBearer.headers['www-authenticate']).toContain('DPoP algs=');
   });
 
+  it('logs one line per decision: method, route, client, status and code, never the token', async () => {
+    const value = await reporter(app.as);
+    const before = app.output.length;
+    await send(`${app.api}/orders`, { headers: bearer(value) });
+    await send(`${app.api}/orders/1`, { method: 'PATCH', headers: json(value), body: '{"status":"shipped"}' });
+    await send(`${app.api}/orders`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const lines = app.output.slice(before);
+    expect(lines).toEqual([
+      expect.stringMatching(/GET \/orders client=orders-reporter allowed orders\.read\b/),
+      expect.stringMatching(/PATCH \/orders\/:id client=orders-reporter 403 ERR_INSUFFICIENT_SCOPE needs orders\.write: /),
+      expect.stringMatching(/GET \/orders 401 ERR_BEARER_MISSING: /),
+    ]);
+    expect(app.output.join('\n')).not.toContain(value.split('.')[2]);
+  });
+
   it('bad input gets a clear 400, never a 500', async () => {
     const value = await worker(app.as);
     const badJson = await send(`${app.api}/orders`, { method: 'POST', headers: json(value), body: '{"item":' });
-    expect(badJson.status).toBe(400);
+    // Both front doors answer alike.
+    expect([badJson.status, badJson.body]).toEqual([400, { error: 'bad_request', message: 'the body is not valid JSON' }]);
     const missing = await send(`${app.api}/orders`, { method: 'POST', headers: json(value), body: JSON.stringify({ item: 'x' }) });
     expect(missing.status).toBe(400);
     expect(missing.body.message).toMatch(/quantity/);
     expect((await send(`${app.api}/health`)).body).toEqual({ status: 'ok' });
     expect((await send(`${app.api}/orders`)).headers['www-authenticate']).toBe('Bearer realm="orders-api", DPoP algs="ES256 EdDSA RS256 PS256"');
+  });
+});
+
+describe('the printed curl lines', () => {
+  let app: Running;
+  beforeAll(async () => {
+    app = await start([]);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the lines are printed after the URLs
+  }, 30_000);
+  afterAll(() => app?.child.kill('SIGTERM'));
+
+  /** The command lines printed under "Try it", sections 1 to 4, as one bash script. */
+  const script = () => {
+    const from = app.output.findIndex((line) => line.startsWith('Try it'));
+    const lines = app.output.slice(from + 1);
+    const end = lines.findIndex((line) => line.includes('# 5.'));
+    return lines.slice(0, end).filter((line) => line.trim() !== '' && !line.trim().startsWith('#')).join('\n');
+  };
+  const run = (text: string) => {
+    const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
+    try {
+      return { out: execFileSync('bash', ['-c', text], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }), err: '' };
+    } catch (error) {
+      return { out: String((error as { stdout?: string }).stdout ?? ''), err: String((error as { stderr?: string }).stderr ?? '') };
+    }
+  };
+  const statuses = (out: string) => [...out.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((match) => Number(match[1]));
+
+  it('work, and work again when pasted a second time (the order they change is the one they created)', () => {
+    for (let paste = 0; paste < 2; paste++) {
+      const { out } = run(script());
+      expect(out).toMatch(/created order \S+/);
+      // list 200; reporter: list 200, PATCH 403; admin DELETE 204; no token 401, bad token 401, health 200
+      expect(statuses(out)).toEqual([200, 200, 403, 204, 401, 401, 200]);
+      expect(out).toMatch(/scope="orders.write"/);
+    }
+  });
+
+  it('npm run worker follows PORT and AS_PORT, and a failed token request says so', () => {
+    const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+    const worker = join(__dirname, '..', 'dist', 'worker.js');
+    const env = { ...process.env, PORT: new URL(app.api).port, AS_PORT: new URL(app.as).port };
+    const ok = spawnSync(process.execPath, [worker], { env, encoding: 'utf8' });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(/POST \/orders → 201/);
+    expect(ok.stdout).toMatch(/token requests: 1 /);
+    const refused = spawnSync(process.execPath, [worker], { env: { ...env, CLIENT_SECRET: 'wrong' }, encoding: 'utf8' });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/token endpoint answered 401 invalid_client/);
+  });
+
+  it('a failed token request stops the line that would send its token, saying so', () => {
+    const { out, err } = run(script().split('\n')[0]!.replace('worker-secret', 'wrong-secret') + '\ncurl -s -o /dev/null -w "%{http_code}" ' + app.api + '/orders -H "Authorization: Bearer ${TOKEN:?the token request failed}"');
+    expect(err).toMatch(/TOKEN: the token request failed/);
+    expect(out).toBe('');
   });
 });
 

@@ -1,10 +1,10 @@
 /** The Express front door over the same domain: `app.use(scopeguard(…))`, `requireScopes` per route. */
 import express, { type ErrorRequestHandler, type Request } from 'express';
-import { requireScopes, scopeguard } from '@scopeguard/express';
-import type { ScopeguardOptions } from '@scopeguard/core';
+import { requireScopes, scopeguard, type ScopeguardMiddlewareOptions } from '@scopeguard/express';
+import { badJson } from '../bad-json';
 import { NotFoundError, OrdersRepository, ValidationError, parseNewOrder, parseOrderPatch } from '../domain/orders';
 
-export function createExpressApp(guard: ScopeguardOptions): express.Express {
+export function createExpressApp(guard: ScopeguardMiddlewareOptions): express.Express {
   const orders = new OrdersRepository();
   const app = express();
   app.disable('x-powered-by');
@@ -12,7 +12,7 @@ export function createExpressApp(guard: ScopeguardOptions): express.Express {
     res.json({ status: 'ok' });
   });
   app.use(scopeguard(guard));
-  app.use(express.json());
+  app.use(express.json(), badJson);
 
   const id = (req: Request) => String(req.params.id);
   app.get('/orders', requireScopes('orders.read'), (_req, res) => {
@@ -38,8 +38,6 @@ export function createExpressApp(guard: ScopeguardOptions): express.Express {
   const errors: ErrorRequestHandler = (error, _req, res, next) => {
     if (error instanceof NotFoundError) return void res.status(404).json({ error: 'not_found', message: error.message });
     if (error instanceof ValidationError) return void res.status(400).json({ error: 'bad_request', message: error.message });
-    // express.json() reports unparsable bodies with a status of 400.
-    if ((error as { status?: number }).status === 400) return void res.status(400).json({ error: 'bad_request', message: 'the body is not valid JSON' });
     next(error);
   };
   app.use(errors);
