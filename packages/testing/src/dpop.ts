@@ -3,8 +3,7 @@
  * bind tokens to (`issuer.mint({ claims: { cnf: { jkt: key.jkt } } })`).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
-import { signCompact, type TestAlgorithm } from './issuer';
+import { generateKeyPair, jwkThumbprint, publicJwk, signCompact, type TestAlgorithm } from './keys';
 
 /** What a proof says; every field can be overridden to make a bad one. */
 export interface ProofOptions {
@@ -31,9 +30,9 @@ export interface DpopKey {
 }
 
 export async function createDpopKey(alg: TestAlgorithm = 'ES256'): Promise<DpopKey> {
-  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
-  const jwk = (await exportJWK(publicKey)) as Record<string, unknown>;
-  const jkt = await calculateJwkThumbprint(jwk, 'sha256');
+  const { privateKey, publicKey } = await generateKeyPair(alg);
+  const jwk: Record<string, unknown> = publicJwk(publicKey);
+  const jkt = jwkThumbprint(jwk);
   return {
     alg,
     jwk,

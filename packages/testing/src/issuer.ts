@@ -2,17 +2,12 @@
  * A local token issuer for tests: generated keys, a JWKS and RFC 8414 / OpenID discovery
  * documents served on 127.0.0.1 (an ephemeral port), and token minting with any claims.
  */
-import { randomBytes, randomUUID, webcrypto } from 'node:crypto';
+import { randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
+import { generateKeyPair, publicJwk, signCompact, type JWK, type TestAlgorithm } from './keys';
 
-/** A signing algorithm the issuer can hold keys for. */
-export type TestAlgorithm =
-  | 'RS256' | 'RS384' | 'RS512'
-  | 'PS256' | 'PS384' | 'PS512'
-  | 'ES256' | 'ES384' | 'ES512'
-  | 'EdDSA' | 'Ed25519';
+export { signCompact, type JWK, type SigningKeyInput, type TestAlgorithm } from './keys';
 
 /** Options of {@link createTestIssuer}. */
 export interface TestIssuerOptions {
@@ -71,8 +66,23 @@ export interface Outage {
 interface SigningKey {
   readonly kid: string;
   readonly alg: TestAlgorithm;
-  readonly privateKey: CryptoKey;
+  readonly privateKey: KeyObject;
   readonly publicJwk: JWK;
+}
+
+/**
+ * What {@link TestIssuer.options} returns: scopeguard issuer options that trust this issuer with its
+ * keys pinned (no discovery, no JWKS request).
+ */
+export interface PinnedIssuerOptions {
+  /** The issuer identifier (`iss`). */
+  issuer: string;
+  /** The issuer's default audience. */
+  audience: string;
+  /** The JWK Set published when `options()` was called (keys added by a later `rotate()` are not in it). */
+  keys: { keys: JWK[] };
+  /** The algorithms of those keys, so that every key the issuer signs with is allowed. */
+  algorithms: TestAlgorithm[];
 }
 
 /** A running test issuer. Create with {@link createTestIssuer}; `close()` when done. */
@@ -115,6 +125,28 @@ export class TestIssuer {
   /** The published JWK Set, as served. */
   jwks(): { keys: JWK[] } {
     return { keys: this.#keys.filter((key) => this.#published.has(key.kid)).map((key) => key.publicJwk) };
+  }
+
+  /**
+   * Options for scopeguard (`new Scopeguard(...)`, `scopeguard(...)`, `ScopeguardModule.forRoot(...)`)
+   * that trust this issuer with its published keys pinned: `{ issuer, audience, keys, algorithms }`,
+   * then `extra` (which wins). The app under test verifies real tokens with no discovery and no JWKS
+   * fetch. The keys are a snapshot: call again after {@link rotate} or {@link unpublish}.
+   */
+  options(): PinnedIssuerOptions;
+  options<T extends object>(extra: T): Omit<PinnedIssuerOptions, keyof T> & T;
+  options(extra: object = {}): PinnedIssuerOptions {
+    const keys = this.jwks().keys.map((key) => ({ ...key }));
+    const algorithms = [...new Set(keys.map((key) => key.alg as TestAlgorithm))];
+    return { issuer: this.issuer, audience: this.audience, keys: { keys }, algorithms, ...extra };
+  }
+
+  /**
+   * An `Authorization` header value for a freshly minted token: `Bearer <token>`. Call a route as a
+   * given caller: `fetch(url, { headers: { authorization: await issuer.bearer({ clientId, scope }) } })`.
+   */
+  async bearer(options: MintOptions = {}): Promise<string> {
+    return `Bearer ${await this.mint(options)}`;
   }
 
   /** Mints a signed access token (`typ: at+jwt`) with RFC 9068 claims, overridable at will. */
@@ -296,34 +328,10 @@ function dropUndefined(record: Record<string, unknown>): Record<string, unknown>
   return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined));
 }
 
-/** WebCrypto parameters for a JWS algorithm (RFC 7518 §3). */
-function signParams(alg: string): webcrypto.AlgorithmIdentifier | webcrypto.RsaPssParams | webcrypto.EcdsaParams {
-  const bits = Number(alg.slice(2));
-  const hash = `SHA-${bits}`;
-  if (alg.startsWith('RS')) return { name: 'RSASSA-PKCS1-v1_5' };
-  if (alg.startsWith('PS')) return { name: 'RSA-PSS', saltLength: bits / 8 };
-  if (alg.startsWith('ES')) return { name: 'ECDSA', hash };
-  return { name: 'Ed25519' };
-}
-
-/**
- * Signs any header and payload as a compact JWS, with WebCrypto directly. Unlike jose's signers it
- * checks nothing, so tests can mint what an attacker would (`exp` as a string, unknown `crit`, a
- * lying `alg`). The key's own algorithm decides the signature; `header.alg` is only written.
- */
-export async function signCompact(header: Record<string, unknown>, payload: unknown, key: CryptoKey, signWith?: TestAlgorithm): Promise<string> {
-  const encode = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
-  const input = `${encode(header)}.${encode(payload)}`;
-  const alg = signWith ?? (typeof header.alg === 'string' ? header.alg : 'RS256');
-  const signature = await webcrypto.subtle.sign(signParams(alg), key as unknown as webcrypto.CryptoKey, new TextEncoder().encode(input));
-  return `${input}.${Buffer.from(signature).toString('base64url')}`;
-}
-
 async function generateSigningKey(alg: TestAlgorithm): Promise<SigningKey> {
-  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+  const { privateKey, publicKey } = await generateKeyPair(alg);
   const kid = randomUUID();
-  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
-  return { kid, alg, privateKey, publicJwk };
+  return { kid, alg, privateKey, publicJwk: { ...publicJwk(publicKey), kid, alg, use: 'sig' } };
 }
 
 /** Starts a test issuer on 127.0.0.1 with a fresh key per algorithm. */
