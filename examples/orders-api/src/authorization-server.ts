@@ -23,7 +23,7 @@ export interface ExampleClient {
  */
 export const CLIENTS: readonly ExampleClient[] = [
   { client_id: 'orders-worker', client_secret: 'worker-secret', token_endpoint_auth_method: 'client_secret_basic', scope: 'orders.read orders.write' },
-  { client_id: 'orders-reporter', client_secret: 'reporter-secret', token_endpoint_auth_method: 'client_secret_post', scope: 'orders.read orders.write' },
+  { client_id: 'orders-reporter', client_secret: 'reporter-secret', token_endpoint_auth_method: 'client_secret_basic', scope: 'orders.read orders.write' },
   { client_id: 'orders-admin', client_secret: 'admin-secret', token_endpoint_auth_method: 'client_secret_post', scope: 'orders.read orders.write orders.admin' },
 ];
 
@@ -48,6 +48,11 @@ export async function startAuthorizationServer(options: {
   accessTokenTtl: number;
   /** Issue opaque tokens (introspected by the API) instead of JWTs. */
   opaque?: boolean;
+  /**
+   * Browser origins allowed to call the token endpoint (CORS): the API's own, where its Swagger UI runs
+   * the client-credentials flow. Asked per request, since the API's port is known after this starts.
+   */
+  corsOrigins?: () => readonly string[];
 }): Promise<AuthorizationServer> {
   // oidc-provider is ESM-only; a dynamic import loads it from this CommonJS program.
   const { default: Provider, errors } = await import('oidc-provider');
@@ -71,6 +76,8 @@ export async function startAuthorizationServer(options: {
       (client): ClientMetadata => ({ ...client, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] }),
     ),
     jwks: { keys: [signingKey as never] },
+    // Only the API's documentation page, and only for these confidential clients' token requests.
+    clientBasedCORS: (_ctx, origin) => options.corsOrigins?.().includes(origin) ?? false,
     scopes: [...ORDER_SCOPES, 'billing.read'],
     features: {
       devInteractions: { enabled: false },

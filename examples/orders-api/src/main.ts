@@ -5,7 +5,9 @@
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { ConsoleLogger } from '@nestjs/common';
+import { ConsoleLogger, type INestApplication } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { addClientCredentialsScheme, createScopeguardDocument } from '@scopeguard/nestjs/swagger';
 import { json } from 'express';
 import { NestFactory } from '@nestjs/core';
 import type { ScopeguardOptions } from '@scopeguard/core';
@@ -20,8 +22,16 @@ async function main(): Promise<void> {
   const flavour = process.argv.includes('--express') ? 'express' : 'nestjs';
 
   let embedded: AuthorizationServer | undefined;
+  // The API's origin, once it listens: its Swagger UI may call the embedded token endpoint (CORS).
+  let apiOrigin: string | undefined;
   if (!config.issuer) {
-    embedded = await startAuthorizationServer({ port: config.asPort, audience: config.audience, accessTokenTtl: config.accessTokenTtl, opaque: config.opaqueTokens });
+    embedded = await startAuthorizationServer({
+      port: config.asPort,
+      audience: config.audience,
+      accessTokenTtl: config.accessTokenTtl,
+      opaque: config.opaqueTokens,
+      corsOrigins: () => (apiOrigin === undefined ? [] : [apiOrigin]),
+    });
   }
   const issuer = config.issuer ?? embedded!.issuer;
 
@@ -52,16 +62,19 @@ async function main(): Promise<void> {
     // Bodies parsed by the same middleware as the Express front door, so bad JSON is answered alike.
     const app = await NestFactory.create(AppModule.register({ ...guard, auditLog: true }), { logger: new DecisionsLogger(), bodyParser: false });
     app.use(json(), badJson);
+    if (embedded) serveApiDocs(app, embedded.tokenEndpoint);
     app.enableShutdownHooks();
     await app.listen(config.port, '127.0.0.1');
     server = app.getHttpServer();
     close = () => app.close();
   }
   const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  apiOrigin = api;
 
   console.log(`orders API (${flavour}) listening on ${api}`);
   console.log(embedded ? `authorization server (oidc-provider) on ${issuer}` : `trusting external issuer ${issuer}`);
   console.log(`audience ${config.audience}; permissions from ${config.permissionsFile}`);
+  if (embedded && flavour === 'nestjs') console.log(`API documentation (Swagger UI, "Authorize" gets a token): ${api}/docs`);
   if (embedded) console.log(curlLines(api, embedded.tokenEndpoint));
 
   const stop = async () => {
@@ -70,6 +83,20 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/**
+ * The OpenAPI document at /docs-json and Swagger UI at /docs: "Authorize" runs the client-credentials
+ * flow against the embedded token endpoint, "Try it out" calls the API with the token.
+ */
+function serveApiDocs(app: INestApplication, tokenEndpoint: string): void {
+  const builder = new DocumentBuilder()
+    .setTitle('orders-api')
+    .setDescription('Orders, protected by scopeguard. Authorize as orders-worker / worker-secret (Authorization header) or orders-reporter / reporter-secret (request body).')
+    .setVersion('1');
+  const scopes = { 'orders.read': 'read orders', 'orders.write': 'create and change orders', 'orders.admin': 'delete orders' };
+  const config = addClientCredentialsScheme(builder, { tokenUrl: tokenEndpoint, scopes }).build();
+  SwaggerModule.setup('docs', app, createScopeguardDocument(app, config));
 }
 
 /**
@@ -104,8 +131,8 @@ Try it (copy and paste):
   ORDER=$(curl -s -X POST ${api}/orders -H ${bearer} -H 'Content-Type: application/json' -d '{"item":"widget","quantity":3}' ${id}); echo "created order \${ORDER:?the order was not created}"
   curl -i -w '\\n' ${api}/orders -H ${bearer}
 
-  # 2. orders-reporter (form post) may request orders.write, but does not hold it: 403
-  TOKEN=$(curl -s -X POST ${tokenEndpoint} -d grant_type=client_credentials -d client_id=${reporter.client_id} -d client_secret=${reporter.client_secret} -d scope="orders.read orders.write" ${token})
+  # 2. orders-reporter (HTTP Basic too) may request orders.write, but does not hold it: 403
+  TOKEN=$(curl -s -X POST ${tokenEndpoint} -u ${reporter.client_id}:${reporter.client_secret} -d grant_type=client_credentials -d scope="orders.read orders.write" ${token})
   curl -i -w '\\n' ${api}/orders -H ${bearer}
   curl -i -w '\\n' -X PATCH ${api}/orders/$ORDER -H ${bearer} -H 'Content-Type: application/json' -d '{"status":"shipped"}'
 

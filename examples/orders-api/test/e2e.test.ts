@@ -41,7 +41,7 @@ async function token(as: string, clientId: string, secret: string, scope: string
 }
 
 const worker = (as: string, scope = 'orders.read orders.write') => token(as, 'orders-worker', 'worker-secret', scope, 'client_secret_basic');
-const reporter = (as: string, scope = 'orders.read orders.write') => token(as, 'orders-reporter', 'reporter-secret', scope, 'client_secret_post');
+const reporter = (as: string, scope = 'orders.read orders.write') => token(as, 'orders-reporter', 'reporter-secret', scope, 'client_secret_basic');
 const admin = (as: string) => token(as, 'orders-admin', 'admin-secret', 'orders.read orders.write orders.admin', 'client_secret_post');
 const bearer = (value: string) => ({ authorization: `Bearer ${value}` });
 const json = (value: string) => ({ 'content-type': 'application/json', authorization: `Bearer ${value}` });

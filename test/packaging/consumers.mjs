@@ -1,0 +1,251 @@
+#!/usr/bin/env node
+/**
+ * `npm run test:packages`: packs every package and installs the tarballs into fresh consumer projects
+ * outside the repository, as users install them from the registry, then type-checks, answers one
+ * request each, and runs one consumer's plain `npx jest` with the test kit and no Jest config:
+ *   express5-ts   TypeScript strict, module nodenext, CommonJS, Express 5 — and its Jest test
+ *   express4-js   plain CommonJS JavaScript, Express 4
+ *   nest11-node10 Nest 11, CommonJS, TypeScript moduleResolution node10, skipLibCheck false, no @nestjs/swagger
+ *   esm           an ES module project ("type": "module") importing the packages by name
+ * Needs the npm registry (the consumers' own dependencies). Builds first.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const PACKAGES = ['core', 'express', 'nestjs', 'testing'];
+const work = mkdtempSync(join(tmpdir(), 'scopeguard-consumers-'));
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+function run(cwd, command, args, label) {
+  try {
+    return execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true' } });
+  } catch (error) {
+    throw new Error(`${label}: ${command} ${args.join(' ')} failed\n${error.stdout ?? ''}${error.stderr ?? ''}`);
+  }
+}
+
+function write(dir, files) {
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), typeof content === 'string' ? content : JSON.stringify(content, null, 2));
+  }
+}
+
+// 1. Build and pack.
+run(ROOT, npm, ['run', 'build'], 'build');
+const tarballs = {};
+for (const name of PACKAGES) {
+  const out = run(join(ROOT, 'packages', name), npm, ['pack', '--pack-destination', work, '--json'], `pack ${name}`);
+  tarballs[`@scopeguard/${name}`] = join(work, JSON.parse(out)[0].filename);
+}
+const dep = (...names) => Object.fromEntries(names.map((name) => [name, `file:${tarballs[name]}`]));
+
+/** One request with a token (200) and one without (401), against an app listening on `base`. */
+const requestCheck = `
+async function check(base, issuer) {
+  const token = await issuer.mint({ clientId: 'worker', scope: 'orders.read' });
+  const ok = await fetch(base + '/orders', { headers: { authorization: 'Bearer ' + token } });
+  const none = await fetch(base + '/orders');
+  if (ok.status !== 200 || none.status !== 401 || !/^Bearer /.test(none.headers.get('www-authenticate') ?? '')) {
+    throw new Error('unexpected answers: ' + ok.status + ' ' + none.status);
+  }
+  return 'GET /orders: 200 with a token, 401 with a Bearer challenge without';
+}`;
+
+const consumers = {
+  'express5-ts': {
+    package: { name: 'express5-ts', private: true, type: 'commonjs', dependencies: { ...dep('@scopeguard/core', '@scopeguard/express', '@scopeguard/testing'), express: '^5.1.0' }, devDependencies: { typescript: '~5.9.3', '@types/express': '^5.0.3', '@types/node': '^20.19.0', jest: '^30.2.0' } },
+    files: {
+      'tsconfig.json': { compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', outDir: 'dist', skipLibCheck: false, types: ['node'] }, include: ['src'] },
+      'src/app.ts': `import express from 'express';
+import { requireScopes, scopeguard } from '@scopeguard/express';
+import type { IssuerOptions } from '@scopeguard/core';
+
+export function createApp(issuer: Pick<IssuerOptions, 'issuer' | 'audience' | 'keys'>): express.Express {
+  const app = express();
+  app.use(scopeguard({ ...issuer, permissions: { worker: ['orders.read'] }, logger: false }));
+  app.get('/orders', requireScopes('orders.read'), (req, res) => {
+    res.json({ caller: req.auth?.clientId ?? null });
+  });
+  return app;
+}
+`,
+      'src/main.ts': `import { createTestIssuer } from '@scopeguard/testing';
+import { createApp } from './app';
+${requestCheck}
+async function main(): Promise<void> {
+  const issuer = await createTestIssuer();
+  const server = createApp(issuer.options()).listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as import('node:net').AddressInfo;
+  try {
+    console.log(await check('http://127.0.0.1:' + port, issuer));
+  } finally {
+    server.close();
+    await issuer.close();
+  }
+}
+main().catch((error: unknown) => { console.error(error); process.exit(1); });
+`,
+      // A user's test: plain JavaScript, plain \`npx jest\`, no Jest config at all.
+      'test/app.test.js': `const { createTestIssuer } = require('@scopeguard/testing');
+const { createApp } = require('../dist/app');
+
+let issuer;
+let server;
+let base;
+beforeAll(async () => {
+  issuer = await createTestIssuer();
+  server = createApp(issuer.options()).listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  base = 'http://127.0.0.1:' + server.address().port;
+});
+afterAll(async () => {
+  server.close();
+  await issuer.close();
+});
+
+test('a caller with orders.read gets its orders', async () => {
+  const res = await fetch(base + '/orders', { headers: { authorization: await issuer.bearer({ clientId: 'worker', scope: 'orders.read' }) } });
+  expect(res.status).toBe(200);
+  expect(await res.json()).toEqual({ caller: 'worker' });
+});
+
+test('a caller without it gets 403 with the scope in the challenge', async () => {
+  const res = await fetch(base + '/orders', { headers: { authorization: await issuer.bearer({ clientId: 'worker', scope: 'orders.write' }) } });
+  expect(res.status).toBe(403);
+  expect(res.headers.get('www-authenticate')).toMatch(/scope="orders.read"/);
+});
+`,
+    },
+    steps: [['npx', ['tsc', '-p', '.']], ['node', ['dist/main.js']], ['npx', ['jest']]],
+  },
+  'express4-js': {
+    package: { name: 'express4-js', private: true, type: 'commonjs', dependencies: { ...dep('@scopeguard/core', '@scopeguard/express', '@scopeguard/testing'), express: '^4.21.2' } },
+    files: {
+      'main.js': `const express = require('express');
+const { scopeguard, requireScopes } = require('@scopeguard/express');
+const { createTestIssuer } = require('@scopeguard/testing');
+${requestCheck}
+(async () => {
+  const issuer = await createTestIssuer();
+  const app = express();
+  app.use(scopeguard({ issuer: issuer.issuer, audience: issuer.audience, permissions: 'token' }));
+  app.get('/orders', requireScopes('orders.read'), (req, res) => res.json({ caller: req.auth.clientId }));
+  const server = app.listen(0, '127.0.0.1', async () => {
+    try {
+      console.log(await check('http://127.0.0.1:' + server.address().port, issuer));
+    } catch (error) {
+      console.error(error);
+      process.exitCode = 1;
+    } finally {
+      server.close();
+      await issuer.close();
+    }
+  });
+})();
+`,
+    },
+    steps: [['node', ['main.js']]],
+  },
+  'nest11-node10': {
+    package: {
+      name: 'nest11-node10',
+      private: true,
+      dependencies: {
+        ...dep('@scopeguard/core', '@scopeguard/nestjs', '@scopeguard/testing'),
+        '@nestjs/common': '^11.1.0', '@nestjs/core': '^11.1.0', '@nestjs/platform-express': '^11.1.0', '@nestjs/passport': '^11.0.5', passport: '^0.7.0', 'reflect-metadata': '^0.2.2', rxjs: '^7.8.2',
+      },
+      devDependencies: { typescript: '~5.9.3', '@types/node': '^20.19.0', '@types/express': '^5.0.3' },
+    },
+    files: {
+      // Older Nest CLI projects: node10 resolution (no "exports"), and here no skipLibCheck and no @nestjs/swagger.
+      'tsconfig.json': { compilerOptions: { strict: true, module: 'commonjs', moduleResolution: 'node10', target: 'es2021', outDir: 'dist', experimentalDecorators: true, emitDecoratorMetadata: true, skipLibCheck: false, types: ['node'], ignoreDeprecations: '6.0' }, include: ['src'] },
+      'src/main.ts': `import 'reflect-metadata';
+import { Controller, Get, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Principal, RequireScopes, ScopeguardModule, type ScopeguardPrincipal } from '@scopeguard/nestjs';
+import { ScopeguardStrategy } from '@scopeguard/nestjs/passport';
+import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
+${requestCheck.replace('async function check(base, issuer)', 'async function check(base: string, issuer: TestIssuer)')}
+@Controller('orders')
+class OrdersController {
+  @RequireScopes('orders.read')
+  @Get()
+  list(@Principal() caller: ScopeguardPrincipal) {
+    return { caller: caller.clientId };
+  }
+}
+
+async function main(): Promise<void> {
+  const issuer = await createTestIssuer();
+  @Module({ imports: [ScopeguardModule.forRoot({ ...issuer.options(), permissions: 'token', global: true })], controllers: [OrdersController] })
+  class AppModule {}
+  const app = await NestFactory.create(AppModule, { logger: false });
+  await app.listen(0, '127.0.0.1');
+  try {
+    console.log(await check((await app.getUrl()).replace('[::1]', '127.0.0.1'), issuer), typeof ScopeguardStrategy);
+  } finally {
+    await app.close();
+    await issuer.close();
+  }
+}
+main().catch((error: unknown) => { console.error(error); process.exit(1); });
+`,
+    },
+    steps: [['npx', ['tsc', '-p', '.']], ['node', ['dist/main.js']]],
+  },
+  esm: {
+    package: { name: 'esm', private: true, type: 'module', dependencies: { ...dep('@scopeguard/core', '@scopeguard/express', '@scopeguard/testing'), express: '^5.1.0' } },
+    files: {
+      'main.js': `import express from 'express';
+import { Scopeguard, isPrincipal } from '@scopeguard/core';
+import { requireScopes, scopeguard } from '@scopeguard/express';
+import { createTestIssuer } from '@scopeguard/testing';
+${requestCheck}
+const issuer = await createTestIssuer();
+const engine = new Scopeguard({ ...issuer.options(), permissions: 'token' });
+if (!isPrincipal(await engine.verify(await issuer.mint()))) throw new Error('no principal');
+const app = express();
+app.use(scopeguard(engine));
+app.get('/orders', requireScopes('orders.read'), (req, res) => res.json({ caller: req.auth.clientId }));
+const server = app.listen(0, '127.0.0.1');
+await new Promise((resolve) => server.once('listening', resolve));
+try {
+  console.log(await check('http://127.0.0.1:' + server.address().port, issuer));
+} finally {
+  server.close();
+  await issuer.close();
+}
+`,
+    },
+    steps: [['node', ['main.js']]],
+  },
+};
+
+const only = process.argv.slice(2);
+let failed = 0;
+for (const [name, consumer] of Object.entries(consumers)) {
+  if (only.length > 0 && !only.includes(name)) continue;
+  const dir = join(work, name);
+  mkdirSync(dir);
+  write(dir, { 'package.json': consumer.package, ...consumer.files });
+  try {
+    run(dir, npm, ['install', '--no-audit', '--no-fund', '--prefer-offline'], `${name}: install`);
+    for (const [command, args] of consumer.steps) {
+      const out = run(dir, command === 'npx' ? 'npx' : command === 'node' ? process.execPath : command, args, name);
+      console.log(`✓ ${name}: ${command} ${args.join(' ')}${out.trim() ? ` — ${out.trim().split('\n').pop()}` : ''}`);
+    }
+  } catch (error) {
+    failed++;
+    console.error(`✗ ${error.message}`);
+  }
+}
+if (!process.env.KEEP_CONSUMERS) rmSync(work, { recursive: true, force: true });
+else console.log(`consumers kept in ${work}`);
+console.log(failed === 0 ? 'every consumer installed, type-checked and answered' : `${failed} consumer(s) failed`);
+process.exit(failed === 0 ? 0 : 1);
