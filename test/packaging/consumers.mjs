@@ -9,7 +9,7 @@
  *   esm           an ES module project ("type": "module") importing the packages by name
  * Needs the npm registry (the consumers' own dependencies). Builds first.
  */
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -20,12 +20,12 @@ const PACKAGES = ['core', 'express', 'nestjs', 'testing'];
 const work = mkdtempSync(join(tmpdir(), 'scopeguard-consumers-'));
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
-function run(cwd, command, args, label) {
-  try {
-    return execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true' } });
-  } catch (error) {
-    throw new Error(`${label}: ${command} ${args.join(' ')} failed\n${error.stdout ?? ''}${error.stderr ?? ''}`);
-  }
+/** Runs a command; its stdout (and, with `both`, stderr too, where Jest writes), or throws with both. */
+function run(cwd, command, args, label, both = true) {
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
+  if (result.status !== 0) throw new Error(`${label}: ${command} ${args.join(' ')} failed\n${output}`);
+  return both ? output : result.stdout;
 }
 
 function write(dir, files) {
@@ -39,7 +39,7 @@ function write(dir, files) {
 run(ROOT, npm, ['run', 'build'], 'build');
 const tarballs = {};
 for (const name of PACKAGES) {
-  const out = run(join(ROOT, 'packages', name), npm, ['pack', '--pack-destination', work, '--json'], `pack ${name}`);
+  const out = run(join(ROOT, 'packages', name), npm, ['pack', '--pack-destination', work, '--json'], `pack ${name}`, false);
   tarballs[`@scopeguard/${name}`] = join(work, JSON.parse(out)[0].filename);
 }
 const dep = (...names) => Object.fromEntries(names.map((name) => [name, `file:${tarballs[name]}`]));
@@ -74,9 +74,9 @@ export function createApp(issuer: Pick<IssuerOptions, 'issuer' | 'audience' | 'k
   return app;
 }
 `,
-      'src/main.ts': `import { createTestIssuer } from '@scopeguard/testing';
+      'src/main.ts': `import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
 import { createApp } from './app';
-${requestCheck}
+${requestCheck.replace('async function check(base, issuer)', 'async function check(base: string, issuer: TestIssuer)')}
 async function main(): Promise<void> {
   const issuer = await createTestIssuer();
   const server = createApp(issuer.options()).listen(0, '127.0.0.1');
@@ -160,11 +160,12 @@ ${requestCheck}
         ...dep('@scopeguard/core', '@scopeguard/nestjs', '@scopeguard/testing'),
         '@nestjs/common': '^11.1.0', '@nestjs/core': '^11.1.0', '@nestjs/platform-express': '^11.1.0', '@nestjs/passport': '^11.0.5', passport: '^0.7.0', 'reflect-metadata': '^0.2.2', rxjs: '^7.8.2',
       },
-      devDependencies: { typescript: '~5.9.3', '@types/node': '^20.19.0', '@types/express': '^5.0.3' },
+      // The Passport entry's types extend passport's Strategy: its README install line has @types/passport.
+      devDependencies: { typescript: '~5.9.3', '@types/node': '^20.19.0', '@types/express': '^5.0.3', '@types/passport': '^1.0.17' },
     },
     files: {
       // Older Nest CLI projects: node10 resolution (no "exports"), and here no skipLibCheck and no @nestjs/swagger.
-      'tsconfig.json': { compilerOptions: { strict: true, module: 'commonjs', moduleResolution: 'node10', target: 'es2021', outDir: 'dist', experimentalDecorators: true, emitDecoratorMetadata: true, skipLibCheck: false, types: ['node'], ignoreDeprecations: '6.0' }, include: ['src'] },
+      'tsconfig.json': { compilerOptions: { strict: true, module: 'commonjs', moduleResolution: 'node10', target: 'es2021', outDir: 'dist', experimentalDecorators: true, emitDecoratorMetadata: true, skipLibCheck: false, types: ['node'] }, include: ['src'] },
       'src/main.ts': `import 'reflect-metadata';
 import { Controller, Get, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -238,7 +239,8 @@ for (const [name, consumer] of Object.entries(consumers)) {
     run(dir, npm, ['install', '--no-audit', '--no-fund', '--prefer-offline'], `${name}: install`);
     for (const [command, args] of consumer.steps) {
       const out = run(dir, command === 'npx' ? 'npx' : command === 'node' ? process.execPath : command, args, name);
-      console.log(`✓ ${name}: ${command} ${args.join(' ')}${out.trim() ? ` — ${out.trim().split('\n').pop()}` : ''}`);
+      const summary = out.split('\n').filter((line) => /^Tests:|^GET /.test(line.trim())).map((line) => line.trim());
+      console.log(`✓ ${name}: ${command} ${args.join(' ')}${summary.length ? ` — ${summary.join('; ')}` : ''}`);
     }
   } catch (error) {
     failed++;
