@@ -92,3 +92,11 @@ describe('README snippets', () => {
 });
 
 export { relative };
+
+describe('package READMEs, as published', () => {
+  it.each(['core', 'express', 'nestjs', 'testing'])('%s: starts with an install line and links nothing relative (npm shows it outside the repository)', (name) => {
+    const readme = readFileSync(join(ROOT, 'packages', name, 'README.md'), 'utf8');
+    expect(readme).toMatch(new RegExp(`npm install (--save-dev )?@scopeguard/${name}`));
+    expect(readme.match(/\]\((?!https?:|#)[^)]*\)/g) ?? []).toEqual([]);
+  });
+});
