@@ -105,7 +105,7 @@ function serveApiDocs(app: INestApplication, tokenEndpoint: string): void {
  */
 class DecisionsLogger extends ConsoleLogger {
   constructor() {
-    super('orders-api', { logLevels: ['fatal', 'error', 'warn', 'log'] });
+    super('orders-api', { logLevels: ['fatal', 'error', 'warn', 'log'], colors: process.stdout.isTTY === true });
   }
 
   override log(message: unknown, context?: string): void {
@@ -145,7 +145,7 @@ Try it (copy and paste):
   curl -i -w '\\n' ${api}/orders -H "Authorization: Bearer not.a.token"
   curl -i -w '\\n' ${api}/health
 
-  # 5. the worker client (caches its token), from the repository root: PORT=<this port> npm run worker
+  # 5. the worker client (caches its token), from the repository root: PORT=${new URL(api).port} AS_PORT=${new URL(tokenEndpoint).port} npm run worker
 `;
 }
 
