@@ -28,9 +28,29 @@ function expressApp(kind) {
     // The shape of app.use(guard) + requireScopes(...) with nothing inside: Express's own cost.
     app.use((_req, _res, next) => next());
     app.get('/orders', (_req, _res, next) => next(), ok);
+  } else if (kind === 'props2') {
+    // The same two layers, each setting a property on req (as an auth layer must hand over its caller).
+    app.use((req, _res, next) => ((req.authProbe = 1), next()));
+    app.get('/orders', (req, _res, next) => ((req.scopeProbe = 1), next()), ok);
+  } else if (kind === 'locals2') {
+    // The same, setting them on res.locals (a fresh object Express makes per request) instead of req.
+    const probe = Symbol('probe');
+    app.use((_req, res, next) => ((res.locals[probe] = 1), next()));
+    app.get('/orders', (_req, res, next) => ((res.locals.scope = 1), next()), ok);
+  } else if (kind === 'verify') {
+    // The floor for unique tokens: a bare crypto.verify of the token's signature, nothing else.
+    const { createPublicKey, verify } = require('node:crypto');
+    let key;
+    fetch(jwksUri).then((r) => r.json()).then((jwks) => (key = createPublicKey({ key: jwks.keys.find((k) => k.alg === 'RS256'), format: 'jwk' })));
+    app.get('/orders', (req, res, next) => {
+      const token = (req.headers.authorization ?? '').slice(7);
+      const dot = token.lastIndexOf('.');
+      if (key && verify('sha256', Buffer.from(token.slice(0, dot)), key, Buffer.from(token.slice(dot + 1), 'base64url'))) return next();
+      res.status(401).end();
+    }, ok);
   } else if (kind === 'scopeguard') {
     const { scopeguard, requireScopes } = require('@scopeguard/express');
-    const guard = scopeguard({ issuer, audience, jwksUri, algorithms });
+    const guard = scopeguard({ issuer, audience, jwksUri, algorithms, permissions: 'token' });
     engine = guard.engine;
     app.use(guard);
     app.get('/orders', requireScopes('orders.read'), ok);
@@ -88,7 +108,7 @@ async function nestApp(platform, kind) {
   const providers = [];
   if (kind === 'scopeguard') {
     const { ScopeguardModule, RequireScopes } = require('@scopeguard/nestjs');
-    imports.push(ScopeguardModule.forRoot({ issuer, audience, jwksUri, algorithms, global: true }));
+    imports.push(ScopeguardModule.forRoot({ issuer, audience, jwksUri, algorithms, permissions: 'token', global: true }));
     decorate(OrdersController, 'list', Get(), RequireScopes('orders.read'));
   } else if (kind === 'passport') {
     const { PassportModule, PassportStrategy, AuthGuard } = require('@nestjs/passport');

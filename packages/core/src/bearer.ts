@@ -160,16 +160,18 @@ const thumbprints = new WeakMap<object, string | undefined>();
 class NodeTokenRequest implements TokenRequest {
   readonly #parsed: { readonly query?: unknown; readonly body?: unknown } | undefined;
   readonly #message: NodeRequestLike;
+  readonly #carrier: object;
   // Read on first use: a stage that finds its request already admitted reads no header at all.
   #authorization: string | string[] | undefined | null = null;
 
-  constructor(message: NodeRequestLike, parsed: { readonly query?: unknown; readonly body?: unknown } | undefined) {
+  constructor(message: NodeRequestLike, parsed: { readonly query?: unknown; readonly body?: unknown } | undefined, carrier: object | undefined) {
     this.#message = message;
     this.#parsed = parsed;
+    this.#carrier = carrier ?? message;
   }
 
   get carrier(): object {
-    return this.#message;
+    return this.#carrier;
   }
 
   get authorization(): string | string[] | undefined {
@@ -225,7 +227,11 @@ class NodeTokenRequest implements TokenRequest {
   }
 }
 
-/** A {@link TokenRequest} for a Node HTTP request; see {@link NodeTokenRequest}. */
-export function tokenRequestFromNode(message: NodeRequestLike, parsed?: { readonly query?: unknown; readonly body?: unknown }): TokenRequest {
-  return new NodeTokenRequest(message, parsed);
+/**
+ * A {@link TokenRequest} for a Node HTTP request; see {@link NodeTokenRequest}. `carrier` is the object
+ * the engine marks with its admission (default: the request itself): an adapter may name another object
+ * of the same request's life (Express's `res.locals`), when adding properties to the request costs more.
+ */
+export function tokenRequestFromNode(message: NodeRequestLike, parsed?: { readonly query?: unknown; readonly body?: unknown }, carrier?: object): TokenRequest {
+  return new NodeTokenRequest(message, parsed, carrier);
 }

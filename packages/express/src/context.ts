@@ -1,8 +1,13 @@
 /**
  * How errors are reported for each engine, and the one way both stages (the middleware and the
- * route checks) hand the pipeline's verdict to Express. Nothing is stored on the request but
- * `req.auth` and the engine's own admission mark: each new property on Express's `req` measured a
- * few percent of throughput.
+ * route checks) hand the pipeline's verdict to Express.
+ *
+ * Nothing is added to Express's `req` on the hot path: Express swaps each request's prototype, and
+ * every property added to such an object afterwards measured 5–15 µs of CPU per request (bench/
+ * compare/pinned.js, the `props2` row). The engine marks its admission on `res.locals` (a small object
+ * Express makes per request), and `req.auth` is an accessor defined once on the app's request
+ * prototype, reading the principal from there. Assigning `req.auth` (other code may) still works: it
+ * makes an own property, which route checks never read.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Scopeguard, ScopeguardError, type Principal, type RequestInfo } from '@scopeguard/core';
@@ -48,9 +53,63 @@ export function registerContext(context: GuardContext): void {
   contexts.set(context.engine, context);
 }
 
-/** The context of the engine that admitted `req` in `scopeguard()`, if one did. */
-export function contextOf(req: GuardedRequest): GuardContext | undefined {
-  const engine = Scopeguard.admitting(req);
+/** Where the principal handed to the route lives: on `res.locals`, under a key nobody else holds. */
+const PRINCIPAL = Symbol('scopeguard.principal');
+
+type Locals = Record<PropertyKey, unknown>;
+interface ExpressResponse extends ServerResponse {
+  locals?: Locals;
+}
+interface ExpressRequest extends GuardedRequest {
+  res?: ExpressResponse;
+}
+
+/** Express's per-request object the engine marks (`res.locals`), or the request itself outside Express. */
+export function carrierOf(req: GuardedRequest, res: ServerResponse): object {
+  const locals = (res as ExpressResponse).locals;
+  return typeof locals === 'object' && locals !== null ? locals : req;
+}
+
+/** Request prototypes that already have the `auth` accessor. */
+const withAccessor = new WeakSet<object>();
+
+/**
+ * `req.auth` as an accessor on the request's prototype (Express's `app.request`), defined once: it reads
+ * the principal from `req.res.locals`; an assignment by other code makes an own property, as before.
+ */
+function defineAuth(req: GuardedRequest): void {
+  const prototype = Object.getPrototypeOf(req) as object | null;
+  if (prototype === null || withAccessor.has(prototype)) return;
+  withAccessor.add(prototype);
+  if (Object.getOwnPropertyDescriptor(prototype, 'auth') !== undefined) return; // someone else's: leave it
+  Object.defineProperty(prototype, 'auth', {
+    configurable: true,
+    enumerable: false,
+    get(this: ExpressRequest) {
+      return this.res?.locals?.[PRINCIPAL] as Principal | undefined;
+    },
+    set(this: ExpressRequest, value: unknown) {
+      Object.defineProperty(this, 'auth', { value, writable: true, enumerable: true, configurable: true });
+    },
+  });
+}
+
+/** Hands the admitted principal to the route: through `res.locals` and the accessor, or `req.auth` outside Express. */
+function handOver(req: GuardedRequest, res: ServerResponse, principal: Principal): void {
+  const locals = (res as ExpressResponse).locals;
+  if (typeof locals !== 'object' || locals === null || (req as ExpressRequest).res !== res) {
+    req.auth = principal;
+    return;
+  }
+  locals[PRINCIPAL] = principal;
+  defineAuth(req);
+  // Other code set req.auth before us (express-jwt, a stub): its own property would hide the accessor.
+  if (Object.hasOwn(req, 'auth')) req.auth = principal;
+}
+
+/** The context of the engine that admitted this request in `scopeguard()`, if one did. */
+export function contextOf(req: GuardedRequest, res: ServerResponse): GuardContext | undefined {
+  const engine = Scopeguard.admitting(carrierOf(req, res));
   return engine && contexts.get(engine);
 }
 
@@ -66,12 +125,12 @@ export function pass(context: GuardContext, admit: () => Principal | Promise<Pri
     return refuse(context, error, res, next);
   }
   if (!(admitted instanceof Promise)) {
-    req.auth = admitted;
+    handOver(req, res, admitted);
     return next();
   }
   admitted.then(
     (principal) => {
-      req.auth = principal;
+      handOver(req, res, principal);
       next();
     },
     (error: unknown) => refuse(context, error, res, next),

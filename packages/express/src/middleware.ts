@@ -4,7 +4,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { Scopeguard, describeDecision, tokenRequestFromNode, withAuditLog, type DecisionEvent, type Principal, type ScopeguardOptions } from '@scopeguard/core';
-import { pass, registerContext, requestInfo, type ErrorMode, type GuardContext, type GuardedRequest, type Next } from './context';
+import { carrierOf, pass, registerContext, requestInfo, type ErrorMode, type GuardContext, type GuardedRequest, type Next } from './context';
 import { scopesBehind } from './declared-scopes';
 
 declare global {
@@ -79,7 +79,7 @@ export function scopeguard(options: ScopeguardMiddlewareOptions | Scopeguard): S
       return serveMetadata(engine, scopesBehind((req as { app?: unknown }).app, middleware), res);
     }
     // Express's parsed query and body, read only when those token sources are enabled.
-    const request = tokenRequestFromNode(req, req as { query?: unknown; body?: unknown });
+    const request = tokenRequestFromNode(req, req as { query?: unknown; body?: unknown }, carrierOf(req, res));
     pass(context, () => engine.admit(request, undefined, engine.auditing ? requestInfo(req) : undefined), req, res, next);
   };
   return Object.assign(middleware, { engine });

@@ -5,7 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { scopeRequirement, tokenRequestFromNode, type ScopeRequirement } from '@scopeguard/core';
-import { contextOf, pass, requestInfo, type GuardedRequest, type Next } from './context';
+import { carrierOf, contextOf, pass, requestInfo, type GuardedRequest, type Next } from './context';
 import { SCOPES } from './declared-scopes';
 
 /** A route-level check. */
@@ -15,10 +15,10 @@ function check(requirement: ScopeRequirement): ScopeCheck {
   const requirements = [requirement];
   const routeCheck: ScopeCheck = (req, res, next) => {
     // The engine that admitted this request in scopeguard(); fail closed and loudly without one.
-    const context = contextOf(req);
+    const context = contextOf(req, res);
     if (context === undefined) return next(new Error('scopeguard: requireScopes()/requireAnyScope() must run after the scopeguard() middleware'));
     const { engine } = context;
-    const request = tokenRequestFromNode(req, req as { query?: unknown; body?: unknown });
+    const request = tokenRequestFromNode(req, req as { query?: unknown; body?: unknown }, carrierOf(req, res));
     pass(context, () => engine.admit(request, requirements, engine.auditing ? requestInfo(req) : undefined), req, res, next);
   };
   // For scopes_supported: the middleware's metadata reads them off the router (declared-scopes.ts).

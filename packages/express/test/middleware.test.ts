@@ -344,3 +344,41 @@ describe('auditLog', () => {
     expect(() => scopeguard({ issuer: issuer.issuer, audience: issuer.audience, auditLog: 'yes' as never })).toThrow(/auditLog/);
   });
 });
+
+describe('req.auth without new properties on req', () => {
+  it('is the admitted principal, even where other code set req.auth before a stage', async () => {
+    const app = express5();
+    app.use((req, _res, next) => ((req as { auth?: unknown }).auth = { clientId: 'stub-before' }, next()));
+    app.use(scopeguard({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri, permissions: 'token', logger: false }));
+    app.get('/me', requireScopes('orders.read'), (req, res) => void res.json({ client: req.auth?.clientId, own: Object.hasOwn(req, 'auth') }));
+    app.get('/later', (req, _res, next) => ((req as { auth?: unknown }).auth = { clientId: 'stub-after' }, next()), requireScopes('orders.read'), (req, res) => void res.json({ client: req.auth?.clientId }));
+    const { createServer } = await import('node:http');
+    const server = createServer(app);
+    const base = await listen(server);
+    try {
+      const headers = { authorization: `Bearer ${await issuer.mint({ clientId: 'worker', scope: 'orders.read' })}` };
+      expect((await send(`${base}/me`, { headers })).body).toEqual({ client: 'worker', own: true });
+      // A stub between the stages never counts for requireScopes, which hands the admitted principal on again.
+      expect((await send(`${base}/later`, { headers })).body).toEqual({ client: 'worker' });
+      const noScope = { authorization: `Bearer ${await issuer.mint({ clientId: 'worker', scope: 'orders.write' })}` };
+      expect((await send(`${base}/later`, { headers: noScope })).status).toBe(403);
+    } finally {
+      await close(server);
+    }
+  });
+
+  it('an app with no stub keeps req free of own properties of ours', async () => {
+    const app = express5();
+    app.use(scopeguard({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri, permissions: 'token', logger: false }));
+    app.get('/me', requireScopes('orders.read'), (req, res) => void res.json({ client: req.auth?.clientId, ours: Object.getOwnPropertyNames(req).filter((name) => name === 'auth').length + Object.getOwnPropertySymbols(req).filter((symbol) => String(symbol.description).startsWith('scopeguard')).length }));
+    const { createServer } = await import('node:http');
+    const server = createServer(app);
+    const base = await listen(server);
+    try {
+      const headers = { authorization: `Bearer ${await issuer.mint({ clientId: 'worker', scope: 'orders.read' })}` };
+      expect((await send(`${base}/me`, { headers })).body).toEqual({ client: 'worker', ours: 0 });
+    } finally {
+      await close(server);
+    }
+  });
+});
