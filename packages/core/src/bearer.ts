@@ -70,10 +70,13 @@ export function authorizationValues(rawHeaders: readonly string[]): string | str
   return found;
 }
 
-function checkToken(token: string, where: string, options: ExtractOptions): string {
+function checkToken(token: string, where: string, options: ExtractOptions, known: ((token: string) => boolean) | undefined): string {
   if (token.length === 0) throw new InvalidRequestError('ERR_BEARER_MALFORMED', `the bearer token in the ${where} is empty`);
   // The size check comes first so that no pattern ever runs over an oversized input.
   if (token.length > options.maxTokenLength) throw new InvalidTokenError('ERR_TOKEN_TOO_LARGE', 'the access token exceeds the size limit');
+  // A token the verdict cache holds is this exact string, checked when it was verified: the pattern
+  // (~1.4 µs over a typical token) need not run again on every reuse.
+  if (known?.(token)) return token;
   if (!B64TOKEN.test(token)) {
     throw new InvalidRequestError('ERR_BEARER_MALFORMED', `the bearer token in the ${where} is not a valid b64token`);
   }
@@ -81,7 +84,7 @@ function checkToken(token: string, where: string, options: ExtractOptions): stri
 }
 
 /** `undefined` when the header is absent or of another scheme (reported in `otherScheme`). */
-function fromHeader(request: TokenRequest, options: ExtractOptions, seen: { otherScheme: boolean }): string | undefined {
+function fromHeader(request: TokenRequest, options: ExtractOptions, seen: { otherScheme: boolean }, known: ((token: string) => boolean) | undefined): string | undefined {
   const header = request.authorization;
   if (header === undefined) return undefined;
   if (typeof header !== 'string') {
@@ -100,7 +103,7 @@ function fromHeader(request: TokenRequest, options: ExtractOptions, seen: { othe
   // 1*SP between scheme and token; Node already trimmed trailing whitespace.
   let start = space;
   while (start !== -1 && start < value.length && value.charCodeAt(start) === 0x20) start++;
-  return checkToken(start === -1 ? '' : value.slice(start), 'Authorization header', options);
+  return checkToken(start === -1 ? '' : value.slice(start), 'Authorization header', options, known);
 }
 
 function fromParameter(container: unknown, where: string, options: ExtractOptions): string | undefined {
@@ -108,7 +111,7 @@ function fromParameter(container: unknown, where: string, options: ExtractOption
   const value = (container as Record<string, unknown>).access_token;
   if (Array.isArray(value)) throw new InvalidRequestError('ERR_BEARER_MULTIPLE', `the ${where} has more than one access_token`);
   if (typeof value !== 'string') throw new InvalidRequestError('ERR_BEARER_MALFORMED', `the access_token in the ${where} is not a string`);
-  return checkToken(value, where, options);
+  return checkToken(value, where, options, undefined);
 }
 
 function hasFormBody(request: TokenRequest): boolean {
@@ -120,12 +123,13 @@ function hasFormBody(request: TokenRequest): boolean {
  * The bearer token of `request`.
  * @throws {@link MissingTokenError} (401, bare challenge) when there is none, or only another scheme;
  * {@link InvalidRequestError} (400) when it is malformed, empty or sent in more than one place;
- * {@link InvalidTokenError} `ERR_TOKEN_TOO_LARGE` when it exceeds `maxTokenLength`.
+ * {@link InvalidTokenError} `ERR_TOKEN_TOO_LARGE` when it exceeds `maxTokenLength`. `known` names tokens
+ * already verified (the verdict cache's), whose b64token syntax need not be checked again.
  */
-export function extractBearerToken(request: TokenRequest, options: ExtractOptions): string {
+export function extractBearerToken(request: TokenRequest, options: ExtractOptions, known?: (token: string) => boolean): string {
   const seen = { otherScheme: false };
   const sources = options.tokenSources;
-  let token = sources.has('header') ? fromHeader(request, options, seen) : undefined;
+  let token = sources.has('header') ? fromHeader(request, options, seen, known) : undefined;
   for (const source of ['body', 'query'] as const) {
     if (!sources.has(source) || (source === 'body' && !hasFormBody(request))) continue;
     const found = fromParameter(source === 'body' ? request.body : request.query, source === 'body' ? 'request body' : 'query string', options);

@@ -20,6 +20,9 @@ export interface CacheableVerdict {
 // Bookkeeping per entry beyond the token text itself (claims, principal, map slots), estimated.
 const ENTRY_OVERHEAD_BYTES = 1024;
 
+/** Least time between two recency updates of one cached token, in milliseconds. */
+const TOUCH_INTERVAL_MS = 1000;
+
 /** How many first-sight fingerprints the doorkeeper holds before it starts over. */
 const DOORKEEPER_SIZE = 4096;
 
@@ -32,6 +35,8 @@ const DOORKEEPER_SIZE = 4096;
  */
 export class VerifiedTokenCache<V extends CacheableVerdict> {
   readonly #entries: LRUCache<string, V>;
+  /** When each verdict last moved to the LRU's tail. */
+  readonly #touched = new WeakMap<V, number>();
   #seen = new Set<string>();
 
   constructor(options: Required<TokenCacheOptions>) {
@@ -42,13 +47,28 @@ export class VerifiedTokenCache<V extends CacheableVerdict> {
     });
   }
 
-  /** The verdict for `token` if still valid at `now` with its key still in its issuer's set. */
+  /**
+   * The verdict for `token` if still valid at `now` with its key still in its issuer's set. Recency is
+   * updated at most once a second per token: moving an entry to the LRU's tail on every hit measured
+   * ~1.5 µs per request, and a reused token hit every second stays as recent as one hit every time.
+   */
   get(token: string, now: number): V | undefined {
-    const verdict = this.#entries.get(token);
+    const verdict = this.#entries.peek(token);
     if (verdict === undefined) return undefined;
-    if (now < verdict.notAfter && verdict.keySet.isCurrent(verdict.keyId)) return verdict;
+    if (now < verdict.notAfter && verdict.keySet.isCurrent(verdict.keyId)) {
+      if (now - (this.#touched.get(verdict) ?? -Infinity) >= TOUCH_INTERVAL_MS) {
+        this.#entries.get(token);
+        this.#touched.set(verdict, now);
+      }
+      return verdict;
+    }
     this.#entries.delete(token);
     return undefined;
+  }
+
+  /** Whether `token` is held (valid or not): it was a well-formed token when it was verified. */
+  has(token: string): boolean {
+    return this.#entries.has(token);
   }
 
   /** Offers a fresh verdict; it is kept when the token was verified before (see the doorkeeper). */

@@ -70,6 +70,8 @@ export class Scopeguard {
   readonly #issuers: IssuerRegistry;
   #announced = false;
   readonly #cache: VerifiedTokenCache<Verdict> | undefined;
+  /** Tokens the verdict cache holds, for extraction to skip their syntax check. */
+  readonly #known: ((token: string) => boolean) | undefined;
   readonly #onDecision: ((event: DecisionEvent) => unknown) | undefined;
   readonly #clock: () => number;
   readonly #declaredScopes = new Set<string>();
@@ -90,6 +92,8 @@ export class Scopeguard {
     this.notices = Object.freeze(this.options.issuers.filter((entry) => entry.permissions === undefined).map(intersectionOffNotice));
     this.#clock = clock;
     this.#cache = this.options.tokenCache ? new VerifiedTokenCache<Verdict>(this.options.tokenCache) : undefined;
+    const cache = this.#cache;
+    this.#known = cache && ((token: string) => cache.has(token));
     this.#onDecision = this.options.onDecision;
     this.#metadataUrl = this.options.resourceMetadata && resourceMetadataUrl(this.options.resourceMetadata.resource);
     this.#introspecting = this.#issuers.introspecting;
@@ -150,7 +154,7 @@ export class Scopeguard {
     let dpop = false;
     let found: Principal | Promise<Principal>;
     try {
-      const token = extractBearerToken(request, this.options);
+      const token = extractBearerToken(request, this.options, this.#known);
       dpop = this.#dpop !== undefined && usesDpopScheme(request);
       found = this.#authenticate(token, request, dpop);
     } catch (error) {
