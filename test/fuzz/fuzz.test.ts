@@ -32,7 +32,7 @@ beforeAll(async () => {
   valid = await issuer.mint({ clientId: 'fuzz', scope: 'a' });
   await engine.verify(valid); // warm the key set
   const app = express();
-  app.use(scopeguard({ ...options, algorithms: [...options.algorithms] }));
+  app.use(scopeguard({ ...options, algorithms: [...options.algorithms], logger: false }));
   app.get('/', (_req, res) => void res.json({ ok: true }));
   server = createServer(app);
   base = await listen(server);

@@ -11,6 +11,7 @@ import { Scopeguard, type ScopeguardOptions } from '@scopeguard/core';
 import { startAdapter, type AdapterName } from '../conformance/adapters';
 import { send } from '../support/http';
 import { CONFIGURATIONS, providerTable, type ProviderConfiguration } from './configurations';
+import { codeOf } from '../support/outcome';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const KID = 'provider-key';
@@ -34,15 +35,6 @@ function optionsFor(configuration: ProviderConfiguration, extra: Partial<Scopegu
     ...configuration.options,
     ...extra,
   } as ScopeguardOptions;
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'OK';
-  } catch (error) {
-    return (error as { code: string }).code;
-  }
 }
 
 describe.each(CONFIGURATIONS.map((configuration) => [configuration.name, configuration] as const))('%s', (_, configuration) => {

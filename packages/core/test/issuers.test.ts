@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Scopeguard, ScopeguardConfigError, resolveOptions, type ScopeguardOptions } from '@scopeguard/core';
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
+import { codeOf } from '../../../test/support/outcome';
 
 /** An EC key pair with a JWK for the published set; signs ES256 tokens with node:crypto. */
 function ecKey(kid: string = randomUUID()) {
@@ -24,15 +25,6 @@ const now = () => Math.floor(Date.now() / 1000);
 
 function claimsFor(iss: string, extra: Record<string, unknown> = {}) {
   return { iss, aud: 'https://api.example.com', sub: 'worker', client_id: 'worker', scope: 'orders.read', iat: now(), exp: now() + 300, jti: randomUUID(), ...extra };
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'OK';
-  } catch (error) {
-    return (error as { code: string }).code;
-  }
 }
 
 function optionAtFault(options: unknown): string | undefined {

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Scopeguard, unusableReason, metadataUrls, type ScopeguardOptions } from '@scopeguard/core';
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
+import { codeOf } from '../../../test/support/outcome';
 
 let issuer: TestIssuer;
 beforeEach(async () => {
@@ -11,15 +12,6 @@ afterEach(() => issuer.close());
 
 function guard(options: Partial<ScopeguardOptions> = {}): Scopeguard {
   return new Scopeguard({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri, ...options });
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'OK';
-  } catch (error) {
-    return (error as { code: string }).code;
-  }
 }
 
 describe('JWKS key source', () => {
