@@ -9,7 +9,7 @@
  * prototype, reading the principal from there. Assigning `req.auth` (other code may) still works: it
  * makes an own property, which route checks never read.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { IncomingMessage, type ServerResponse } from 'node:http';
 import { Scopeguard, ScopeguardError, type Principal, type RequestInfo } from '@scopeguard/core';
 
 /** How a refusal reaches the client. */
@@ -70,6 +70,20 @@ export function carrierOf(req: GuardedRequest, res: ServerResponse): object {
   return typeof locals === 'object' && locals !== null ? locals : req;
 }
 
+/**
+ * The request prototype every Express app of this `express` shares: Express gives each app (and each
+ * mounted sub-app, while a request is inside it) its own `app.request`, made from express's `request`,
+ * which inherits from `IncomingMessage.prototype`. The accessor goes there, so `req.auth` reads the same
+ * in a sub-app as in the app that ran the middleware. Outside Express: the request's own prototype.
+ */
+function sharedPrototype(req: GuardedRequest): object | null {
+  const own = Object.getPrototypeOf(req) as object | null;
+  for (let candidate = own; candidate !== null; candidate = Object.getPrototypeOf(candidate) as object | null) {
+    if (Object.getPrototypeOf(candidate) === IncomingMessage.prototype) return candidate;
+  }
+  return own;
+}
+
 /** Request prototypes that already have the `auth` accessor. */
 const withAccessor = new WeakSet<object>();
 
@@ -78,7 +92,7 @@ const withAccessor = new WeakSet<object>();
  * the principal from `req.res.locals`; an assignment by other code makes an own property, as before.
  */
 function defineAuth(req: GuardedRequest): void {
-  const prototype = Object.getPrototypeOf(req) as object | null;
+  const prototype = sharedPrototype(req);
   if (prototype === null || withAccessor.has(prototype)) return;
   withAccessor.add(prototype);
   if (Object.getOwnPropertyDescriptor(prototype, 'auth') !== undefined) return; // someone else's: leave it

@@ -382,3 +382,27 @@ describe('req.auth without new properties on req', () => {
     }
   });
 });
+
+describe('req.auth in mounted sub-apps', () => {
+  it.each([
+    ['Express 5', express5],
+    ['Express 4', express4],
+  ])('%s: a sub-app behind the middleware reads the same req.auth, with or without its own requireScopes', async (_name, flavour) => {
+    const app = flavour();
+    app.use(scopeguard({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri, permissions: 'token', logger: false }));
+    const sub = flavour();
+    sub.get('/plain', (req, res) => void res.json({ client: (req as { auth?: { clientId?: string } }).auth?.clientId ?? null }));
+    sub.get('/scoped', requireScopes('orders.read'), (req, res) => void res.json({ client: (req as { auth?: { clientId?: string } }).auth?.clientId ?? null }));
+    app.use('/sub', sub);
+    app.get('/after', (req, res) => void res.json({ client: (req as { auth?: { clientId?: string } }).auth?.clientId ?? null }));
+    const { createServer } = await import('node:http');
+    const server = createServer(app);
+    const base = await listen(server);
+    try {
+      const headers = { authorization: `Bearer ${await issuer.mint({ clientId: 'worker', scope: 'orders.read' })}` };
+      for (const path of ['/sub/plain', '/sub/scoped', '/after']) expect([path, (await send(`${base}${path}`, { headers })).body]).toEqual([path, { client: 'worker' }]);
+    } finally {
+      await close(server);
+    }
+  });
+});
