@@ -283,11 +283,14 @@ export class ScopeguardConfigError extends TypeError {
   readonly code = 'ERR_INVALID_OPTION';
   /** The option at fault, as a dotted path (`jwks.timeout`). */
   readonly option: string;
+  /** What is wrong with it (the message without the option's name). */
+  readonly reason: string;
 
-  constructor(option: string, message: string) {
-    super(`scopeguard: option "${option}" ${message}`);
+  constructor(option: string, reason: string) {
+    super(`scopeguard: option "${option}" ${reason}`);
     this.name = 'ScopeguardConfigError';
     this.option = option;
+    this.reason = reason;
   }
 }
 

@@ -132,7 +132,7 @@ class PatternIssuers {
         known.withdrawn = true;
         this.#trusted.delete(issuer);
       }
-      this.#refused.set(issuer, this.#clock() + this.#pattern.trustLookup.ttl * 1000);
+      this.#refused.set(issuer, this.#answerUntil());
       throw untrusted();
     }
     this.#refused.delete(issuer);
@@ -140,7 +140,7 @@ class PatternIssuers {
   }
 
   #trust(issuer: string, known: TrustedIssuer | undefined): TrustedIssuer {
-    const until = this.#clock() + this.#pattern.trustLookup.ttl * 1000;
+    const until = this.#answerUntil();
     if (known !== undefined && !known.withdrawn) {
       known.until = until;
       this.#trusted.set(issuer, known);
@@ -172,24 +172,28 @@ class PatternIssuers {
   }
 
   #recheck(issuer: string, entry: TrustedIssuer): void {
-    if (entry.checking || this.#pattern.isTrusted === undefined) {
-      if (this.#pattern.isTrusted === undefined) entry.until = this.#clock() + this.#pattern.trustLookup.ttl * 1000;
+    if (this.#pattern.isTrusted === undefined) {
+      entry.until = this.#answerUntil(); // the pattern alone trusts: nothing to ask
       return;
     }
+    if (entry.checking) return;
     entry.checking = true;
     Promise.resolve()
       .then(() => callHook(() => this.#pattern.isTrusted!(issuer, Object.freeze(this.match(issuer) ?? {})), this.#policy))
-      .then(
-        (trusted) => {
-          if (trusted) entry.until = this.#clock() + this.#pattern.trustLookup.ttl * 1000;
-          else this.#settle(issuer, false, entry);
-        },
-        () => undefined, // an outage keeps the last answer; the next cache hit asks again
-      )
+      .then((trusted) => {
+        if (trusted) entry.until = this.#answerUntil();
+        else this.#settle(issuer, false, entry); // withdraws the trust (and throws its refusal, dropped here)
+      })
+      // An outage keeps the last answer; the next cache hit asks again.
       .catch(() => undefined)
       .finally(() => {
         entry.checking = false;
       });
+  }
+
+  /** Until when an answer of `isTrusted` given now holds. */
+  #answerUntil(): number {
+    return this.#clock() + this.#pattern.trustLookup.ttl * 1000;
   }
 }
 

@@ -604,7 +604,7 @@ function inEntry<T>(prefix: string, resolve: () => T): T {
   try {
     return resolve();
   } catch (error) {
-    if (error instanceof ScopeguardConfigError && prefix) throw new ScopeguardConfigError(`${prefix}${error.option}`, error.message.slice(`scopeguard: option "${error.option}" `.length));
+    if (error instanceof ScopeguardConfigError && prefix) throw new ScopeguardConfigError(`${prefix}${error.option}`, error.reason);
     throw error;
   }
 }
