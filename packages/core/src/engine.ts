@@ -15,10 +15,10 @@ import { isCompactJws, type IntrospectedClaims } from './introspection';
 import { IssuerRegistry, type IssuerContext } from './issuers';
 import { resolveOptions, type ResolvedOptions, type ScopeguardOptions } from './options';
 import { effectivePermissions } from './permissions';
-import { principalOf, tokenFacts, type Principal, type TokenFacts } from './principal';
+import { originOf, principalOf, tokenFacts, type Principal, type TokenFacts } from './principal';
 import { resourceMetadataDocument, resourceMetadataUrl } from './resource-metadata';
 import { assertRequirement, type ScopeRequirement } from './scopes';
-import { checkBeforeKeys, unverifiedPayload, verifyAccessToken, type VerifiedToken } from './verify';
+import { checkBeforeKeys, unverifiedPayload, verifyNow, type VerifiedToken } from './verify';
 
 /** Introspection answers carry no key: their verdicts stay valid for as long as the answer is cached. */
 const NO_KEY = { isCurrent: () => true };
@@ -36,8 +36,8 @@ const ADMITTED = Symbol('scopeguard.admitted');
 /** A request object as an engine marks it (see {@link ADMITTED}). */
 type Carrier = { [ADMITTED]?: Principal | ScopeguardError | undefined };
 
-/** The verdict behind each principal, of every engine (built once per verdict: no cost per request). */
-const verdicts = new WeakMap<Principal, Verdict>();
+/** The verdict behind a principal (of any engine), held by the principal itself. */
+const verdictOf = (principal: Principal): Verdict | undefined => originOf(principal) as Verdict | undefined;
 
 interface Verdict extends CacheableVerdict {
   /** The engine that reached it. */
@@ -107,7 +107,7 @@ export class Scopeguard {
    */
   static admitting(carrier: object): Scopeguard | undefined {
     const known = (carrier as Carrier)[ADMITTED];
-    return known instanceof ScopeguardError || known === undefined ? undefined : verdicts.get(known)?.engine;
+    return known instanceof ScopeguardError || known === undefined ? undefined : verdictOf(known)?.engine;
   }
 
   /**
@@ -295,7 +295,9 @@ export class Scopeguard {
     }
     const verdict = this.#cache?.get(token, this.#clock());
     if (verdict !== undefined) return this.#principal(verdict, token);
-    return this.#verifyToken(token).then((verified) => this.#principal(this.#remember(token, verified), token));
+    const verified = this.#verifyToken(token);
+    if (verified instanceof Promise) return verified.then((done) => this.#principal(this.#remember(token, done), token));
+    return this.#principal(this.#remember(token, verified), token);
   }
 
   /**
@@ -323,7 +325,7 @@ export class Scopeguard {
    * of a WebSocket, is judged anew once it does not.
    */
   #stillValid(principal: Principal): boolean {
-    const verdict = verdicts.get(principal);
+    const verdict = verdictOf(principal);
     // Another engine's admission (two engines on one request) does not count here.
     if (verdict === undefined || verdict.engine !== this) return false;
     try {
@@ -417,14 +419,19 @@ export class Scopeguard {
     return this.#issuers.contextFor(unverifiedPayload(token).iss, (rules) => void checkBeforeKeys(token, rules, this.#clock() / 1000));
   }
 
-  /** Every refusal a token can cause is a ScopeguardError; anything else (a failing clock) is a 500. */
-  async #verifyToken(token: string): Promise<{ context: IssuerContext; verified: VerifiedToken; facts: TokenFacts }> {
+  /**
+   * Verification, synchronous when the issuer and its key are known (a new token then costs no
+   * promise); every refusal a token can cause is a ScopeguardError, anything else (a failing clock)
+   * becomes a 500 in {@link admit}.
+   */
+  #verifyToken(token: string): VerifiedFacts | Promise<VerifiedFacts> {
     const found = this.#contextFor(token);
-    const context = found instanceof Promise ? await found : found;
-    const { rules } = context;
-    const verified = await verifyAccessToken(token, rules, context.keys, this.#clock() / 1000);
-    const facts = tokenFacts(verified.payload, rules.profile, rules.requireClientCredentials);
-    return { context, verified, facts };
+    return found instanceof Promise ? found.then((context) => this.#verifyWith(context, token)) : this.#verifyWith(found, token);
+  }
+
+  #verifyWith(context: IssuerContext, token: string): VerifiedFacts | Promise<VerifiedFacts> {
+    const verified = verifyNow(token, context.rules, context.keys, this.#clock() / 1000);
+    return verified instanceof Promise ? verified.then((done) => factsOf(context, done)) : factsOf(context, verified);
   }
 
   #cachedIntrospection(context: IssuerContext, token: string): Verdict | undefined {
@@ -455,7 +462,7 @@ export class Scopeguard {
   }
 
   /** Caches a verdict until `exp` (+ tolerance), or `iat + maxTokenAge` when that comes first. */
-  #remember(token: string, { context, verified, facts }: { context: IssuerContext; verified: VerifiedToken; facts: TokenFacts }): Verdict {
+  #remember(token: string, { context, verified, facts }: VerifiedFacts): Verdict {
     const verdict: Verdict = {
       engine: this,
       notAfter: validUntil(verified.payload, context.rules) * 1000,
@@ -487,12 +494,23 @@ export class Scopeguard {
 
   /** A verdict's principal for the permissions held (`undefined`: no permission source). */
   #build(verdict: Verdict, held: ReadonlySet<string> | undefined, token: string): Principal {
-    const principal = principalOf(verdict.facts, effectivePermissions(verdict.facts.scopes, held, verdict.context.rules.scopeMap), token);
+    const principal = principalOf(verdict.facts, effectivePermissions(verdict.facts.scopes, held, verdict.context.rules.scopeMap), token, verdict);
     verdict.principal = principal;
     verdict.held = held;
-    verdicts.set(principal, verdict);
     return principal;
   }
+}
+
+/** A verified token, the issuer it was verified for, and the facts read from it. */
+interface VerifiedFacts {
+  readonly context: IssuerContext;
+  readonly verified: VerifiedToken;
+  readonly facts: TokenFacts;
+}
+
+function factsOf(context: IssuerContext, verified: VerifiedToken): VerifiedFacts {
+  const { rules } = context;
+  return { context, verified, facts: tokenFacts(verified.payload, rules.profile, rules.requireClientCredentials) };
 }
 
 /** The start-up notice for an issuer entry that leaves `permissions` out. */

@@ -80,6 +80,6 @@ export async function fetchJsonObject(url: string, timeoutMs: number, request?: 
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new FetchFailure(`${url} did not answer a JSON object`);
   // The same JSON rule as for tokens (RFC 8725): with two `active` or `keys` members, parsers disagree.
-  if (hasDuplicateMembers(text)) throw new FetchFailure(`${url} answered JSON with duplicate member names`);
+  if (hasDuplicateMembers(text, parsed)) throw new FetchFailure(`${url} answered JSON with duplicate member names`);
   return parsed as Record<string, unknown>;
 }

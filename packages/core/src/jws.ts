@@ -41,7 +41,7 @@ function parseJsonObject(bytes: Buffer, what: string, fail: (description: string
     fail(`the token ${what} is not valid UTF-8 JSON`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`the token ${what} is not a JSON object`);
-  if (hasDuplicateMembers(text)) fail('the token has duplicate JSON member names');
+  if (hasDuplicateMembers(text, value)) fail('the token has duplicate JSON member names');
   return value as Record<string, unknown>;
 }
 

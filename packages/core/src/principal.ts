@@ -68,25 +68,68 @@ export function tokenFacts(payload: Record<string, unknown>, profile: ClaimProfi
 }
 
 /**
- * Every principal an engine built, and the token it was built from. Only these count: an object of
- * the same shape set on `req.auth` by other code is not a principal (provenance). Principals are
- * built once per verdict, so this costs nothing per request.
+ * A principal an engine built. Provenance is a private field, not a registry: only objects built
+ * here have it, so an object of the same shape set on `req.auth` by other code is not a principal.
+ * (A WeakMap of every principal measured ~3 µs per new token in ephemeron bookkeeping.)
  */
-const issued = new WeakMap<Principal, string>();
+class IssuedPrincipal implements Principal {
+  readonly clientId: string | undefined;
+  readonly subject: string | undefined;
+  readonly issuer: string;
+  readonly audience: readonly string[];
+  readonly scopes: readonly string[];
+  readonly permissions: readonly string[];
+  readonly isClientCredentials: boolean;
+  readonly expiresAt: Date;
+  readonly claims: Claims;
+  readonly #token: string;
+  /** What the engine that built it needs to find again (its verdict); opaque here. */
+  readonly #origin: unknown;
 
-/** A frozen principal from facts and effective permissions, for `token`. */
-export function principalOf(facts: TokenFacts, permissions: readonly string[], token: string): Principal {
-  const principal: Principal = Object.freeze({ ...facts, permissions: Object.freeze([...permissions]) });
-  issued.set(principal, token);
-  return principal;
+  constructor(facts: TokenFacts, permissions: readonly string[], token: string, origin: unknown) {
+    this.clientId = facts.clientId;
+    this.subject = facts.subject;
+    this.issuer = facts.issuer;
+    this.audience = facts.audience;
+    this.scopes = facts.scopes;
+    this.permissions = Object.freeze([...permissions]);
+    this.isClientCredentials = facts.isClientCredentials;
+    this.expiresAt = facts.expiresAt;
+    this.claims = facts.claims;
+    this.#token = token;
+    this.#origin = origin;
+    Object.freeze(this);
+  }
+
+  static isIssued(value: object): value is IssuedPrincipal {
+    return #token in value;
+  }
+
+  static tokenOf(principal: IssuedPrincipal): string {
+    return principal.#token;
+  }
+
+  static originOf(principal: IssuedPrincipal): unknown {
+    return principal.#origin;
+  }
+}
+
+/** A frozen principal from facts and effective permissions, for `token`; `origin` is kept for {@link originOf}. */
+export function principalOf(facts: TokenFacts, permissions: readonly string[], token: string, origin: unknown): Principal {
+  return new IssuedPrincipal(facts, permissions, token, origin);
 }
 
 /** Whether `value` is a principal a scopeguard engine built (not merely an object of its shape). */
 export function isPrincipal(value: unknown): value is Principal {
-  return typeof value === 'object' && value !== null && issued.has(value as Principal);
+  return typeof value === 'object' && value !== null && IssuedPrincipal.isIssued(value);
 }
 
 /** The access token a principal was built from; `undefined` for anything {@link isPrincipal} refuses. Never log it. */
 export function accessTokenOf(principal: Principal): string | undefined {
-  return issued.get(principal);
+  return isPrincipal(principal) ? IssuedPrincipal.tokenOf(principal as IssuedPrincipal) : undefined;
+}
+
+/** The `origin` a principal was built with; `undefined` for anything {@link isPrincipal} refuses. */
+export function originOf(principal: Principal): unknown {
+  return isPrincipal(principal) ? IssuedPrincipal.originOf(principal as IssuedPrincipal) : undefined;
 }

@@ -94,12 +94,21 @@ export function checkBeforeKeys(token: string, options: ResolvedIssuer, nowSecon
  * @throws {@link ScopeguardError} (401 or 503).
  */
 export async function verifyAccessToken(token: string, options: ResolvedIssuer, keys: KeySource, nowSeconds = Date.now() / 1000): Promise<VerifiedToken> {
-  const { header, payload, signature, signingInput } = checkBeforeKeys(token, options, nowSeconds);
+  return verifyNow(token, options, keys, nowSeconds);
+}
 
-  // Synchronous when the key is already loaded: no tick on the common path.
-  const found = keys.candidates(header.alg, header.kid);
-  const candidates: readonly CandidateKey[] = found instanceof Promise ? await found : found;
-  // Several keys can share a kid (or a token has none): the first that verifies wins.
+/**
+ * {@link verifyAccessToken}, synchronous when the key is already loaded (the common case): a new token
+ * costs no promise, no tick. A promise only while keys are fetched; failures throw or reject.
+ */
+export function verifyNow(token: string, options: ResolvedIssuer, keys: KeySource, nowSeconds: number): VerifiedToken | Promise<VerifiedToken> {
+  const parsed = checkBeforeKeys(token, options, nowSeconds);
+  const found = keys.candidates(parsed.header.alg, parsed.header.kid);
+  return found instanceof Promise ? found.then((candidates) => verifiedWith(parsed, candidates)) : verifiedWith(parsed, found);
+}
+
+/** The signature check: several keys can share a kid (or a token has none), the first that verifies wins. */
+function verifiedWith({ header, payload, signature, signingInput }: ParsedJws & { header: JoseHeader }, candidates: readonly CandidateKey[]): VerifiedToken {
   const verifiedBy = candidates.find((candidate) => verifySignature(header.alg, candidate.key, signingInput, signature));
   if (verifiedBy === undefined) throw new InvalidTokenError('ERR_TOKEN_SIGNATURE', 'the token signature is invalid');
   return { header, payload, keyId: verifiedBy.id };
