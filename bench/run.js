@@ -3,12 +3,12 @@
  * `npm run bench`: every scenario, one after the other, each measuring its contenders side by side
  * in the same run. Prints tables of medians and ratios, then the targets. Options (environment):
  * BENCH_QUICK=1 (tiny runs, used by the smoke test), BENCH_DURATION, BENCH_ROUNDS,
- * BENCH_CONNECTIONS, BENCH_ONLY=reused-express,unique-tokens,…
+ * BENCH_CONNECTIONS, BENCH_TOKENS, BENCH_ONLY=pinned,reused-express,unique-tokens,…
  */
 const { arch, cpus, totalmem } = require('node:os');
 const { startIssuer, DURATION, ROUNDS } = require('./lib/harness');
 
-const SCENARIOS = ['reused-express', 'reused-nest', 'unique-tokens', 'hostile', 'memory', 'scale'];
+const SCENARIOS = ['pinned', 'reused-express', 'reused-nest', 'unique-tokens', 'hostile', 'memory', 'scale'];
 
 async function main() {
   const only = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : SCENARIOS;

@@ -3,13 +3,48 @@
  * Contender servers, one per child process (`node bench/lib/servers.js <name>`), so the load
  * generator never shares their event loop. Each serves GET /orders (needs orders.read) and
  * GET /__stats (memory, JWKS fetches) and prints its port as JSON on stdout.
- * Environment: ISSUER, AUDIENCE, JWKS_URI, CLUSTER (workers, default 1).
+ * Environment: ISSUER, AUDIENCE, JWKS_URI, CLUSTER (workers, default 1), ALG (the algorithm of the
+ * `verify` floors' key, default RS256).
  */
 require('reflect-metadata');
 const cluster = require('node:cluster');
 const { ISSUER: issuer, AUDIENCE: audience, JWKS_URI: jwksUri } = process.env;
 const algorithms = ['RS256', 'PS256', 'ES256', 'EdDSA'];
 const ORDERS = [{ id: '1', item: 'widget', quantity: 3 }];
+
+/**
+ * The floor for unique tokens: a bare `crypto.verify` of the token's signature with the issuer's key,
+ * nothing else (no header, no claims). `pool`: on libuv's thread pool (the callback form) instead.
+ */
+function bareVerifier(pool = false) {
+  const { createPublicKey, verify } = require('node:crypto');
+  const alg = process.env.ALG || 'RS256';
+  let key;
+  fetch(jwksUri)
+    .then((r) => r.json())
+    .then((jwks) => {
+      const material = createPublicKey({ key: jwks.keys.find((k) => k.alg === alg), format: 'jwk' });
+      key = alg.startsWith('ES') ? { key: material, dsaEncoding: 'ieee-p1363' } : material;
+    });
+  const parts = (authorization) => {
+    const token = (authorization ?? '').slice(7);
+    const dot = token.lastIndexOf('.');
+    return [Buffer.from(token.slice(0, dot)), Buffer.from(token.slice(dot + 1), 'base64url')];
+  };
+  if (pool) {
+    return (authorization) =>
+      new Promise((done) => {
+        if (!key) return done(false);
+        const [input, signature] = parts(authorization);
+        verify('sha256', input, key, signature, (error, valid) => done(!error && valid));
+      });
+  }
+  return (authorization) => {
+    if (key === undefined) return false;
+    const [input, signature] = parts(authorization);
+    return verify('sha256', input, key, signature);
+  };
+}
 
 function stats(engine) {
   return { memory: process.memoryUsage(), cpu: process.cpuUsage(), ...(engine && engine.stats()) };
@@ -38,16 +73,11 @@ function expressApp(kind) {
     app.use((_req, res, next) => ((res.locals[probe] = 1), next()));
     app.get('/orders', (_req, res, next) => ((res.locals.scope = 1), next()), ok);
   } else if (kind === 'verify') {
-    // The floor for unique tokens: a bare crypto.verify of the token's signature, nothing else.
-    const { createPublicKey, verify } = require('node:crypto');
-    let key;
-    fetch(jwksUri).then((r) => r.json()).then((jwks) => (key = createPublicKey({ key: jwks.keys.find((k) => k.alg === 'RS256'), format: 'jwk' })));
-    app.get('/orders', (req, res, next) => {
-      const token = (req.headers.authorization ?? '').slice(7);
-      const dot = token.lastIndexOf('.');
-      if (key && verify('sha256', Buffer.from(token.slice(0, dot)), key, Buffer.from(token.slice(dot + 1), 'base64url'))) return next();
-      res.status(401).end();
-    }, ok);
+    const verified = bareVerifier();
+    app.get('/orders', (req, res, next) => (verified(req.headers.authorization) ? next() : res.status(401).end()), ok);
+  } else if (kind === 'verify-pool') {
+    const verified = bareVerifier(true);
+    app.get('/orders', (req, res, next) => verified(req.headers.authorization).then((valid) => (valid ? next() : res.status(401).end())), ok);
   } else if (kind === 'scopeguard') {
     const { scopeguard, requireScopes } = require('@scopeguard/express');
     const guard = scopeguard({ issuer, audience, jwksUri, algorithms, permissions: 'token' });
@@ -136,6 +166,15 @@ async function nestApp(platform, kind) {
     imports.push(PassportModule);
     providers.push(JwtStrategy);
     decorate(OrdersController, 'list', Get(), UseGuards(AuthGuard('jwt'), ScopesGuard));
+  } else if (kind === 'noop' || kind === 'verify') {
+    // Floors: a route guard that admits everything (reused tokens), or a bare crypto.verify (unique).
+    const verified = kind === 'verify' ? bareVerifier() : () => true;
+    class FloorGuard {
+      canActivate(context) {
+        return verified(context.switchToHttp().getRequest().headers.authorization);
+      }
+    }
+    decorate(OrdersController, 'list', Get(), UseGuards(FloorGuard));
   } else {
     decorate(OrdersController, 'list', Get());
   }

@@ -1,0 +1,171 @@
+'use strict';
+/**
+ * CPU per request on pinned cores, shared by `npm run bench` (scenario `pinned`) and
+ * `bench/compare/pinned.js`. Each contender server runs in its own process pinned to one core
+ * (`taskset`), the load generator (`wrk`, a C program, from Debian) on another, contenders alternating
+ * over rounds. The figure that holds on a noisy machine is the server's own CPU time per request
+ * (utime + stime from /proc/<pid>/stat), reported beside req/s and p50/p99 with the spread over rounds.
+ */
+const { execFileSync, spawn } = require('node:child_process');
+const { readFileSync, writeFileSync, mkdtempSync, rmSync } = require('node:fs');
+const { cpus, tmpdir } = require('node:os');
+const { createInterface } = require('node:readline');
+const { join } = require('node:path');
+const { median } = require('./harness');
+
+const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+// Server on the last core, load generator on the first; one core: no pinning (and the report says so).
+const PINNED = cpus().length >= 2;
+const SERVER_CORE = String(cpus().length - 1);
+const LOAD_CORE = '0';
+
+/** Whether wrk can be run, installing it from Debian when missing and `install` (needs root). */
+function ensureWrk({ install = true } = {}) {
+  const works = () => {
+    try {
+      execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+      return true;
+    } catch (error) {
+      return error.code !== 'ENOENT'; // wrk --version exits 1 after printing its version
+    }
+  };
+  if (works()) return true;
+  if (!install) return false;
+  try {
+    console.error('installing wrk from Debian …');
+    execFileSync('apt-get', ['install', '-y', '-qq', 'wrk'], { stdio: 'inherit' });
+  } catch {
+    return false;
+  }
+  return works();
+}
+
+const onCore = (core, command, args) => (PINNED ? ['taskset', ['-c', core, command, ...args]] : [command, args]);
+
+/** A contender server from bench/lib/servers.js of the checkout at `root`, on the server core. */
+function startServer(root, name, issuer, env = {}) {
+  const [command, args] = onCore(SERVER_CORE, process.execPath, [join(root, 'bench/lib/servers.js'), name]);
+  const child = spawn(command, args, {
+    env: { ...process.env, ISSUER: issuer.issuer, AUDIENCE: issuer.audience, JWKS_URI: issuer.jwksUri, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((done, fail) => {
+    createInterface({ input: child.stdout }).once('line', (line) => {
+      const { port, pid } = JSON.parse(line);
+      done({ url: `http://127.0.0.1:${port}/orders`, child, pid });
+    });
+    child.once('exit', (code) => fail(new Error(`${name} (${root}) exited with ${code}`)));
+  });
+}
+
+/** CPU time of a process so far, in µs (user + system, from the kernel's accounting). */
+function cpuMicros(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_US; // utime, stime (fields 14, 15)
+}
+
+/**
+ * One wrk run. Asynchronous: the test issuer serving the key set lives in this process, and a server's
+ * first JWKS fetch must not wait on a blocked event loop.
+ */
+function wrk(url, script, duration, connections) {
+  const [command, args] = onCore(LOAD_CORE, 'wrk', ['-t1', `-c${connections}`, `-d${duration}s`, '--latency', '-s', script, url]);
+  return new Promise((done, fail) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.once('error', fail);
+    child.once('exit', (code) => {
+      if (code !== 0) return fail(new Error(`wrk exited with ${code}`));
+      const number = (pattern) => Number(pattern.exec(out)?.[1] ?? NaN);
+      const micros = (pattern) => {
+        const match = pattern.exec(out);
+        return match ? Number(match[1]) * { us: 1, ms: 1000, s: 1e6 }[match[2]] : NaN;
+      };
+      done({
+        requests: number(/(\d+) requests in/),
+        rps: number(/Requests\/sec:\s+([\d.]+)/),
+        p50: micros(/50%\s+([\d.]+)(us|ms|s)/),
+        p99: micros(/99%\s+([\d.]+)(us|ms|s)/),
+        non2xx: number(/Non-2xx or 3xx responses: (\d+)/) || 0,
+      });
+    });
+  });
+}
+
+/** A wrk script sending the token(s): one reused token, or a pool rotated per request. */
+function writeScript(dir, tokens) {
+  const file = join(dir, `tokens-${tokens.length}.lua`);
+  const list = tokens.map((token) => `"${token}"`).join(',\n');
+  writeFileSync(
+    file,
+    `local tokens = {\n${list}\n}\nlocal i = 0\nrequest = function()\n  i = i % #tokens + 1\n  return wrk.format("GET", nil, { ["Authorization"] = "Bearer " .. tokens[i] })\nend\n`,
+  );
+  return file;
+}
+
+/**
+ * Measures `contenders` ([{ name, root }]) with `tokens` (one: reused; many: rotated per request),
+ * alternating. Returns a row per contender with medians and per-round values.
+ */
+async function measure(issuer, contenders, tokens, { rounds = 7, duration = 4, connections = 32, env = {} } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'scopeguard-pinned-'));
+  const script = writeScript(dir, tokens);
+  const running = [];
+  try {
+    for (const c of contenders) running.push({ ...c, ...(await startServer(c.root, c.server ?? c.name, issuer, env)), runs: [] });
+    for (const c of running) await wrk(c.url, script, 1, connections); // warm-up: JIT, key set, caches
+    for (let round = 0; round < rounds; round++) {
+      for (const c of running) {
+        const before = cpuMicros(c.pid);
+        const run = await wrk(c.url, script, duration, connections);
+        run.cpuPerRequest = (cpuMicros(c.pid) - before) / run.requests;
+        c.runs.push(run);
+      }
+    }
+  } finally {
+    for (const c of running) c.child.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return running.map((c) => ({
+    name: c.name,
+    cpu: median(c.runs.map((r) => r.cpuPerRequest)),
+    cpus: c.runs.map((r) => r.cpuPerRequest),
+    rps: median(c.runs.map((r) => r.rps)),
+    rpss: c.runs.map((r) => r.rps),
+    p50: median(c.runs.map((r) => r.p50)),
+    p99: median(c.runs.map((r) => r.p99)),
+    non2xx: c.runs.reduce((sum, r) => sum + r.non2xx, 0),
+  }));
+}
+
+const spread = (values, digits = 0) => `${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)}`;
+
+/**
+ * Table rows: req/s, latency, CPU µs/req (spread), and against `base` (a row name, or a function of
+ * the row giving one): added CPU µs and the req/s ratio.
+ */
+function rowsAgainst(results, baseOf) {
+  return results.map((r) => {
+    const base = results.find((other) => other.name === baseOf(r));
+    const against = base && base !== r;
+    return [
+      r.name,
+      `${Math.round(r.rps)} (${spread(r.rpss)})`,
+      Math.round(r.p50),
+      Math.round(r.p99),
+      `${r.cpu.toFixed(1)} (${spread(r.cpus, 1)})`,
+      against ? (r.cpu - base.cpu).toFixed(1) : '',
+      against ? (r.rps / base.rps).toFixed(2) : '',
+      r.non2xx,
+    ];
+  });
+}
+
+const HEADER = ['contender', 'req/s (spread)', 'p50 µs', 'p99 µs', 'CPU µs/req (spread)', 'added µs', '× base', 'non-2xx'];
+
+/** How the run was laid out, for a table's title. */
+const layout = (rounds, duration, connections) =>
+  `${PINNED ? `server on core ${SERVER_CORE}, wrk on core ${LOAD_CORE}` : 'one core: not pinned'}; ${rounds} rounds × ${duration} s, ${connections} connections; medians (spread over rounds)`;
+
+module.exports = { ensureWrk, measure, rowsAgainst, HEADER, layout, PINNED };

@@ -1,0 +1,79 @@
+'use strict';
+/**
+ * 0. CPU per request on pinned cores (bench/lib/pinned.js): the server's own CPU µs per request and
+ * req/s, for Express 5, Nest on Express and Nest on Fastify, each beside its floor and its peers.
+ *   a. Reused token (RS256): no auth (the base), the floor (two no-op layers on Express, a no-op
+ *      guard on Nest), scopeguard, express-oauth2-jwt-bearer, passport-jwt + jwks-rsa.
+ *   b. Unique tokens (RS256, then ES256): a bare `crypto.verify` of each token (the base: the
+ *      physical limit), scopeguard and the peers.
+ * Targets: reused, added CPU over no auth ≤ 5 µs (Express 5), ≤ 3 µs (Nest on Fastify), req/s ≥ 0.96 ×
+ * no auth on Express; unique, ≤ +15 µs over crypto.verify, ≥ 1.25 × express-oauth2-jwt-bearer req/s.
+ * Needs `wrk` (installed from Debian when missing, where that is allowed); without it the scenario
+ * says so and the autocannon scenarios (1–3) stand in.
+ */
+const { resolve } = require('node:path');
+const { QUICK, table } = require('../lib/harness');
+const { ensureWrk, measure, rowsAgainst, HEADER, layout } = require('../lib/pinned');
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS || (QUICK ? 1 : 5));
+const DURATION = Number(process.env.BENCH_DURATION || (QUICK ? 1 : 4));
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 32);
+// More than the verdict cache's doorkeeper remembers (4 096 first sights): no token is ever cached.
+const TOKENS = Number(process.env.BENCH_TOKENS || (QUICK ? 200 : 20_000));
+const ROOT = resolve(__dirname, '../..');
+
+// Quick mode (the smoke test) checks the script with a few contenders; its numbers mean nothing.
+const REUSED = QUICK ? ['express:none', 'express:scopeguard', 'nest-fastify:none', 'nest-fastify:scopeguard'] : [
+  'express:none', 'express:noop2', 'express:scopeguard', 'express:auth0', 'express:passport',
+  'nest-express:none', 'nest-express:noop', 'nest-express:scopeguard', 'nest-express:passport',
+  'nest-fastify:none', 'nest-fastify:noop', 'nest-fastify:scopeguard', 'nest-fastify:passport',
+];
+const UNIQUE = QUICK ? { RS256: ['express:verify', 'express:scopeguard', 'express:auth0'], ES256: ['express:verify', 'express:scopeguard'] } : {
+  RS256: ['express:verify', 'express:scopeguard', 'express:auth0', 'express:passport', 'nest-express:verify', 'nest-express:scopeguard', 'nest-express:passport', 'nest-fastify:verify', 'nest-fastify:scopeguard', 'nest-fastify:passport'],
+  // express-oauth2-jwt-bearer takes one algorithm (RS256 here).
+  ES256: ['express:verify', 'express:scopeguard', 'express:passport', 'nest-fastify:verify', 'nest-fastify:scopeguard'],
+};
+
+const familyOf = (name) => name.replace(/:[^:]+$/, '');
+const find = (results, name) => results.find((r) => r.name === name);
+
+async function mint(issuer, alg, count) {
+  const tokens = [];
+  // An hour's validity: minting a pool and the rounds take minutes.
+  for (let i = 0; i < count; i++) tokens.push(await issuer.mint({ alg, clientId: 'orders-worker', scope: 'orders.read orders.write', expiresIn: 3600, claims: { n: i } }));
+  return tokens;
+}
+
+module.exports = async function pinned(issuer) {
+  // The smoke test does not install anything; `npm run bench` and .ci/run do.
+  if (!ensureWrk({ install: !QUICK })) {
+    return { text: '\n0. Pinned cores: skipped (wrk is missing and could not be installed: apt-get install wrk)', targets: [], failed: false };
+  }
+  const options = { rounds: ROUNDS, duration: DURATION, connections: CONNECTIONS };
+  const contenders = (names) => names.map((name) => ({ name, root: ROOT }));
+  const texts = [];
+  const targets = [];
+  let failed = false;
+
+  const reused = await measure(issuer, contenders(REUSED), await mint(issuer, 'RS256', 1), options);
+  texts.push(table(`0a. Reused token (RS256), CPU per request; ${layout(ROUNDS, DURATION, CONNECTIONS)}; base: each family's no-auth app`, HEADER, rowsAgainst(reused, (r) => `${familyOf(r.name)}:none`)));
+  const added = (family) => find(reused, `${family}:scopeguard`).cpu - find(reused, `${family}:none`).cpu;
+  targets.push(
+    { name: 'pinned/reused/express: scopeguard added CPU over no auth ≤ 5 µs', value: added('express'), max: 5 },
+    { name: 'pinned/reused/express: scopeguard req/s ≥ 0.96 × no auth', value: find(reused, 'express:scopeguard').rps / find(reused, 'express:none').rps, min: 0.96 },
+    { name: 'pinned/reused/nest-fastify: guard added CPU over no guard ≤ 3 µs', value: added('nest-fastify'), max: 3 },
+  );
+  failed ||= reused.some((r) => r.non2xx > 0);
+
+  for (const [alg, names] of Object.entries(UNIQUE)) {
+    const results = await measure(issuer, contenders(names), await mint(issuer, alg, TOKENS), { ...options, env: { ALG: alg } });
+    texts.push(table(`0b. Unique tokens (a new ${alg} token per request), CPU per request; base: each family's bare crypto.verify`, HEADER, rowsAgainst(results, (r) => `${familyOf(r.name)}:verify`)));
+    for (const family of new Set(names.map(familyOf))) {
+      targets.push({ name: `pinned/unique/${alg}/${family}: scopeguard added CPU over crypto.verify ≤ 15 µs`, value: find(results, `${family}:scopeguard`).cpu - find(results, `${family}:verify`).cpu, max: 15 });
+    }
+    const auth0 = find(results, 'express:auth0');
+    if (auth0) targets.push({ name: `pinned/unique/${alg}/express: scopeguard ≥ 1.25 × express-oauth2-jwt-bearer req/s`, value: find(results, 'express:scopeguard').rps / auth0.rps, min: 1.25 });
+    failed ||= results.some((r) => r.non2xx > 0);
+  }
+  return { text: texts.join('\n'), targets, failed };
+};
