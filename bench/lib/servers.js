@@ -209,6 +209,10 @@ async function main() {
     const server = expressApp(kind).listen(Number(process.env.PORT || 0), '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     port = server.address().port;
+  } else if (family === 'fastify' || family === 'hono' || family === 'koa') {
+    // Each in a file of its own (servers-<family>.js): resolves with the port it listens on.
+    const listen = require(`./servers-${family}.js`);
+    port = await listen(kind, { issuer, audience, jwksUri, algorithms, orders: ORDERS, stats, bareVerifier, port: Number(process.env.PORT || 0) });
   } else {
     const app = await nestApp(family === 'nest-fastify' ? 'fastify' : 'express', kind);
     await app.listen(Number(process.env.PORT || 0), '127.0.0.1');

@@ -17,6 +17,9 @@ import { RequireAnyScope, RequireScopes, ScopeguardGuard, ScopeguardModule } fro
 import { ScopeguardStrategy } from '@scopeguard/nestjs/passport';
 import passportRegistry from 'passport';
 import { close, listen } from '../support/http';
+import { startFastify } from './frameworks/fastify';
+import { startHono } from './frameworks/hono';
+import { startKoa } from './frameworks/koa';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const express4 = require('express4') as typeof express5;
@@ -33,8 +36,14 @@ export interface RunningAdapter {
  * `passport`: `@UseGuards(AuthGuard('scopeguard'), ScopeguardGuard)` on the controller;
  * `passport-global`: the module's global guard, and `AuthGuard('scopeguard')` on the controller too.
  */
-export type AdapterName = 'express5' | 'express4' | 'nest-express' | 'nest-fastify' | 'passport' | 'passport-global';
-export const ADAPTERS: readonly AdapterName[] = ['express5', 'express4', 'nest-express', 'nest-fastify', 'passport', 'passport-global'];
+export type AdapterName = 'express5' | 'express4' | 'nest-express' | 'nest-fastify' | 'passport' | 'passport-global' | 'fastify' | 'hono' | 'koa';
+const ALL: readonly AdapterName[] = ['express5', 'express4', 'nest-express', 'nest-fastify', 'passport', 'passport-global', 'fastify', 'hono', 'koa'];
+/** Adapters still being built: run only when named in ADAPTERS. */
+const BUILDING: readonly AdapterName[] = ['fastify', 'koa'];
+/** Every adapter; `ADAPTERS=hono,koa npx jest test/conformance` runs some while working on them. */
+export const ADAPTERS: readonly AdapterName[] = process.env.ADAPTERS
+  ? ALL.filter((name) => process.env.ADAPTERS!.split(',').includes(name))
+  : ALL.filter((name) => !BUILDING.includes(name));
 
 /** What an app around the guard does besides. */
 export interface AppExtras {
@@ -152,5 +161,8 @@ export function startAdapter(name: AdapterName, options: ScopeguardOptions, tls?
     case 'nest-fastify': return startNest('fastify', options, 'no', tls, extras);
     case 'passport': return startNest('express', options, 'local', tls, extras);
     case 'passport-global': return startNest('express', options, 'global', tls, extras);
+    case 'fastify': return startFastify(options, tls, extras);
+    case 'hono': return startHono(options, tls, extras);
+    case 'koa': return startKoa(options, tls, extras);
   }
 }

@@ -221,14 +221,19 @@ class NodeTokenRequest implements TokenRequest {
       const der = typeof value === 'string' && !value.includes(',') ? derFromPem(value) : undefined;
       return der && certificateThumbprint(der);
     }
-    const socket = this.#message.socket as { getPeerCertificate?(detailed: boolean): { raw?: Buffer } | null } | null | undefined;
-    if (!socket || typeof socket.getPeerCertificate !== 'function') return undefined;
-    if (!thumbprints.has(socket)) {
-      const raw = socket.getPeerCertificate(false)?.raw;
-      thumbprints.set(socket, raw && raw.length ? certificateThumbprint(raw) : undefined);
-    }
-    return thumbprints.get(socket);
+    return socketThumbprint(this.#message.socket);
   }
+}
+
+/** The SHA-256 thumbprint of the certificate a TLS socket's peer presented; `undefined` without TLS or one. */
+export function socketThumbprint(value: object | null | undefined): string | undefined {
+  const socket = value as { getPeerCertificate?(detailed: boolean): { raw?: Buffer } | null } | null | undefined;
+  if (!socket || typeof socket.getPeerCertificate !== 'function') return undefined;
+  if (!thumbprints.has(socket)) {
+    const raw = socket.getPeerCertificate(false)?.raw;
+    thumbprints.set(socket, raw && raw.length ? certificateThumbprint(raw) : undefined);
+  }
+  return thumbprints.get(socket);
 }
 
 /**

@@ -4,8 +4,8 @@
  * the TLS socket, or, behind a TLS-terminating proxy, from a header that proxy sets (configured; the
  * proxy must strip it from client requests).
  */
-import { createHash, X509Certificate } from 'node:crypto';
 import { InvalidTokenError } from './errors';
+import { nodeOnly } from './platform';
 
 /** How certificate binding is enforced. */
 export interface MtlsOptions {
@@ -16,19 +16,19 @@ export interface MtlsOptions {
 }
 
 /** SHA-256 thumbprint of a DER certificate, base64url (RFC 8705 §3.1). */
-export function certificateThumbprint(der: Buffer): string {
-  return createHash('sha256').update(der).digest('base64url');
+export function certificateThumbprint(der: Uint8Array): string {
+  return nodeOnly('sha256Base64url', 'mTLS')(der);
 }
 
 /**
  * The DER bytes of a PEM certificate as proxies forward it (often URL-encoded); `undefined` if
  * unreadable, or if the value holds more than one certificate (which one the proxy vouches for is unknown).
  */
-export function derFromPem(value: string): Buffer | undefined {
+export function derFromPem(value: string): Uint8Array | undefined {
   try {
     const pem = value.includes('%') ? decodeURIComponent(value) : value;
     if (pem.split('-----BEGIN CERTIFICATE-----').length > 2) return undefined;
-    return new X509Certificate(pem.replace(/\\n/g, '\n')).raw;
+    return nodeOnly('certificateDer', 'mTLS')(pem.replace(/\\n/g, '\n'));
   } catch {
     return undefined;
   }

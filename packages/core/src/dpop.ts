@@ -3,12 +3,12 @@
  * `DPoP` proof, a JWT signed with the client's key that names the method and URL, is fresh, is used
  * once (`jti`), hashes the access token (`ath`), and whose key's thumbprint is the token's `cnf.jkt`.
  */
-import { createHash, createHmac, randomBytes, type KeyObject } from 'node:crypto';
 import { ScopeguardError, UnavailableError } from './errors';
 import { callHook, type HookPolicy } from './hooks';
 import { parseCompactJws } from './jws';
 import { PRIVATE_MEMBERS, keyTypeFor, unusableReason } from './jwks';
-import { publicKeyFromJwk, verifySignature } from './signature';
+import { nodeOnly } from './platform';
+import { publicKeyFromJwk, verifySignature, type VerificationKey } from './signature';
 
 /** Remembers proof `jti`s until they expire; a shared store (Redis, …) can implement it. */
 export interface DpopReplayStore {
@@ -133,7 +133,7 @@ const NONCE_PERIOD_MS = 5 * 60 * 1000;
 export function jwkThumbprint(jwk: Record<string, unknown>): string {
   const members = jwk.kty === 'RSA' ? ['e', 'kty', 'n'] : jwk.kty === 'EC' ? ['crv', 'kty', 'x', 'y'] : ['crv', 'kty', 'x'];
   const canonical = `{${members.map((name) => `${JSON.stringify(name)}:${JSON.stringify(jwk[name])}`).join(',')}}`;
-  return createHash('sha256').update(canonical).digest('base64url');
+  return nodeOnly('sha256Base64url', 'DPoP')(canonical);
 }
 
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
@@ -163,7 +163,7 @@ export class DpopVerifier {
   readonly #options: DpopOptions;
   readonly #store: DpopReplayStore;
   readonly #storePolicy: HookPolicy<boolean>;
-  readonly #nonceKey = randomBytes(32);
+  readonly #nonceKey = nodeOnly('randomBytes', 'DPoP')(32);
   readonly #clock: () => number;
 
   constructor(options: DpopOptions, clock: () => number = Date.now) {
@@ -188,7 +188,7 @@ export class DpopVerifier {
   }
 
   #nonceFor(period: number): string {
-    return createHmac('sha256', this.#nonceKey).update(String(period)).digest('base64url');
+    return nodeOnly('hmacSha256Base64url', 'DPoP')(this.#nonceKey, String(period));
   }
 
   /**
@@ -220,13 +220,14 @@ export class DpopVerifier {
     // The binding before the signature: comparing a hash is cheap, verifying is not.
     const thumbprint = jwkThumbprint(jwk!);
     if (jkt !== thumbprint) fail('the access token is not bound to the DPoP proof key');
-    let key: KeyObject;
+    let key: VerificationKey;
     try {
       key = publicKeyFromJwk(jwk!);
     } catch {
       return fail('the DPoP proof key is not a valid public key');
     }
-    if (!verifySignature(header.alg as string, key, signingInput, signature)) fail('the DPoP proof signature is invalid');
+    // DPoP runs on node:crypto only (options.ts), where verification is synchronous: a promise is never `true`.
+    if (verifySignature(header.alg as string, key, signingInput, signature) !== true) fail('the DPoP proof signature is invalid');
 
     if (claims.htm !== request.method) fail('the DPoP proof htm does not match the request method');
     const base = this.#options.publicBaseUrl ?? (request.host ? `${request.secure ? 'https' : 'http'}://${request.host}` : undefined);
@@ -236,7 +237,7 @@ export class DpopVerifier {
     const window = this.#options.iatWindow ?? 60;
     if (typeof claims.iat !== 'number' || !Number.isFinite(claims.iat) || Math.abs(claims.iat - now) > window) fail('the DPoP proof is not fresh');
     if (typeof claims.jti !== 'string' || claims.jti.length === 0 || claims.jti.length > 256) fail('the DPoP proof has no valid jti');
-    const ath = createHash('sha256').update(accessToken).digest('base64url');
+    const ath = nodeOnly('sha256Base64url', 'DPoP')(accessToken);
     if (claims.ath !== ath) fail('the DPoP proof ath does not match the access token');
 
     if (this.#options.nonce) {

@@ -29,10 +29,11 @@ export function callHook<T>(call: () => unknown, policy: HookPolicy<T>): T | Pro
   } catch (cause) {
     throw policy.unavailable(cause);
   }
-  let timer: NodeJS.Timeout | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within ${policy.timeoutMs} ms`)), policy.timeoutMs);
-    timer.unref();
+    // Node: the deadline alone does not keep the process up. (Deno's and workers' timers are numbers.)
+    (timer as { unref?: () => void }).unref?.();
   });
   // Promise.resolve adopts foreign thenables; a thenable whose `then` throws rejects here too.
   return Promise.race([Promise.resolve(result), deadline]).then(

@@ -29,7 +29,13 @@ async function readCapped(response: Response, url: string): Promise<string> {
     if (size > MAX_BODY_BYTES) throw new FetchFailure(`${url} answered more than ${MAX_BODY_BYTES} bytes`);
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
 }
 
 /** A request other than a plain GET (introspection POSTs a form). */

@@ -4,8 +4,8 @@
  * answers are cached by the token's SHA-256 (never the token itself) until min(`exp`, ttl); failures
  * are never cached, and an endpoint that cannot answer is a 503, never an allow.
  */
-import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { platform } from './platform';
 import { InvalidTokenError, UnavailableError } from './errors';
 import { FetchFailure, fetchJsonObject } from './http';
 
@@ -79,7 +79,8 @@ export class Introspector {
     const form = new URLSearchParams({ token, token_type_hint: 'access_token' });
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
     if (authMethod === 'client_secret_basic') {
-      headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
+      // RFC 6749 §2.3.1: both form-encoded first, so the credentials are ASCII and btoa takes them.
+      headers.authorization = `Basic ${btoa(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`)}`;
     } else {
       form.set('client_id', clientId);
       form.set('client_secret', clientSecret);
@@ -100,8 +101,9 @@ export class Introspector {
   }
 }
 
+/** The cache key of a token: its SHA-256 where hashing is synchronous (Node), else the token itself. */
 function digest(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  return platform().sha256Base64url?.(token) ?? token;
 }
 
 /** Whether `token` looks like a compact JWS (three base64url segments): opaque tokens do not. */

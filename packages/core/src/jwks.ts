@@ -13,16 +13,16 @@
  * refreshed in the background while it keeps serving; unusable keys (`use` other than `sig`,
  * private or symmetric material, RSA under 2048 bits) are never loaded.
  */
-import { createPublicKey, KeyObject } from 'node:crypto';
 import { InvalidTokenError, UnavailableError } from './errors';
 import { fetchJsonObject } from './http';
-import { publicKeyFromJwk } from './signature';
+import { platform } from './platform';
+import { publicKeyFromJwk, type VerificationKey } from './signature';
 import type { JwksOptions } from './options';
 
 /** A key chosen for a token: `id` identifies the exact key material (see {@link KeySource.isCurrent}). */
 export interface CandidateKey {
   readonly id: string;
-  readonly key: KeyObject;
+  readonly key: VerificationKey;
 }
 
 /** What the verifier asks of a key store; implemented by {@link RemoteKeySet} and {@link PinnedKeySet}. */
@@ -52,7 +52,7 @@ interface KeyDescription {
 interface LoadedKey {
   readonly id: string;
   readonly jwk: KeyDescription;
-  readonly key: KeyObject;
+  readonly key: VerificationKey;
   /** A pinned PEM or `KeyObject` has no `kid`: it is a candidate whatever `kid` a token names. */
   readonly anyKid?: boolean;
 }
@@ -85,7 +85,7 @@ export function keyTypeFor(alg: string): { kty: string; crv?: readonly string[] 
 }
 
 function rsaModulusBits(n: string): number {
-  const bytes = Buffer.from(n, 'base64url');
+  const bytes = platform().decodeBase64url(n);
   let start = 0;
   while (start < bytes.length && bytes[start] === 0) start++;
   if (start === bytes.length) return 0;
@@ -106,7 +106,7 @@ export function unusableReason(jwk: Record<string, unknown>): string | undefined
     if (bits < 2048) return 'RSA modulus shorter than 2048 bits';
     // Verification cost grows with the key: no issuer needs more, and a proof key must not cost more.
     if (bits > 8192) return 'RSA modulus longer than 8192 bits';
-    if (Buffer.from(jwk.e, 'base64url').length > 4) return 'RSA exponent longer than 32 bits';
+    if (platform().decodeBase64url(jwk.e).length > 4) return 'RSA exponent longer than 32 bits';
   } else if (typeof jwk.crv !== 'string' || typeof jwk.x !== 'string' || (jwk.kty === 'EC' && typeof jwk.y !== 'string')) {
     return `${jwk.kty} key without crv and coordinates`;
   }
@@ -147,23 +147,19 @@ function loadJwk(jwk: Record<string, unknown>, anyKid: boolean): LoadedKey | str
   }
 }
 
-/** A PEM public key (or certificate) or a public `KeyObject`, as a key without `kid`. */
-function loadKeyObject(value: string | KeyObject, index: number): LoadedKey {
-  let key: KeyObject;
-  if (typeof value === 'string') {
-    if (/PRIVATE KEY-----/.test(value)) throw new Error(`[${index}] is a private key: pin the public key`);
-    try {
-      key = createPublicKey(value);
-    } catch {
-      throw new Error(`[${index}] is not a PEM public key or certificate`);
-    }
-  } else {
-    if (value.type !== 'public') throw new Error(`[${index}] is a ${value.type} KeyObject: pin the public key`);
-    key = value;
+/** A PEM public key (or certificate) or a public `KeyObject`, as a key without `kid` (Node only). */
+function loadKeyMaterial(value: unknown, index: number): LoadedKey {
+  const { importKeyMaterial } = platform();
+  if (importKeyMaterial === undefined) throw new Error(`[${index}]: PEM and KeyObject keys need node:crypto, which this runtime does not offer; pin a JWK Set`);
+  let material: { jwk: Record<string, unknown>; key: VerificationKey };
+  try {
+    material = importKeyMaterial(value);
+  } catch (error) {
+    throw new Error(`[${index}] ${(error as Error).message}`);
   }
-  const loaded = loadJwk(key.export({ format: 'jwk' }) as Record<string, unknown>, true);
+  const loaded = loadJwk(material.jwk, true);
   if (typeof loaded === 'string') throw new Error(`[${index}] is not usable: ${loaded}`);
-  return { ...loaded, key };
+  return { ...loaded, key: material.key };
 }
 
 /**
@@ -173,10 +169,11 @@ function loadKeyObject(value: string | KeyObject, index: number): LoadedKey {
  */
 export function loadPinnedKeys(value: unknown): PinnedKey[] {
   let keys: LoadedKey[];
-  if (typeof value === 'string' || value instanceof KeyObject) keys = [loadKeyObject(value, 0)];
+  const isKeyObject = platform().isKeyObject ?? (() => false);
+  if (typeof value === 'string' || isKeyObject(value)) keys = [loadKeyMaterial(value, 0)];
   else if (Array.isArray(value)) keys = value.map((item: unknown, index) => {
-    if (typeof item !== 'string' && !(item instanceof KeyObject)) throw new Error(`[${index}] must be a PEM string or a KeyObject`);
-    return loadKeyObject(item, index);
+    if (typeof item !== 'string' && !isKeyObject(item)) throw new Error(`[${index}] must be a PEM string or a KeyObject`);
+    return loadKeyMaterial(item, index);
   });
   else if (typeof value === 'object' && value !== null && Array.isArray((value as { keys?: unknown }).keys)) {
     keys = ((value as { keys: unknown[] }).keys).map((member, index) => {

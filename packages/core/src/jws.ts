@@ -4,12 +4,13 @@
  * Nothing here checks a signature or a claim.
  */
 import { hasDuplicateMembers } from './json';
+import { platform } from './platform';
 
 /** A parsed compact JWS. */
 export interface ParsedJws {
   readonly header: Record<string, unknown>;
   readonly payload: Record<string, unknown>;
-  readonly signature: Buffer;
+  readonly signature: Uint8Array;
   /** `header.payload` as sent: what the signature covers. */
   readonly signingInput: string;
 }
@@ -22,16 +23,16 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
  * Decodes one segment; only the canonical, unpadded base64url of its bytes is accepted (RFC 7515
  * §2): no length of 4n+1, and no bits set in the last character beyond the encoded bytes.
  */
-function decodeSegment(segment: string, fail: (description: string) => never): Buffer {
+function decodeSegment(segment: string, fail: (description: string) => never): Uint8Array {
   if (!BASE64URL_SEGMENT.test(segment)) fail('the token is not made of three base64url segments');
   const tail = segment.length % 4;
   const unusedBits = tail === 2 ? 0b1111 : tail === 3 ? 0b11 : 0;
   if (tail === 1 || (ALPHABET.indexOf(segment[segment.length - 1]!) & unusedBits) !== 0) fail('the token uses non-canonical base64url');
-  return Buffer.from(segment, 'base64url');
+  return platform().decodeBase64url(segment);
 }
 
 /** A JOSE header or claims set: UTF-8 JSON, an object, no duplicate member names (RFC 8725 §3.x). */
-function parseJsonObject(bytes: Buffer, what: string, fail: (description: string) => never): Record<string, unknown> {
+function parseJsonObject(bytes: Uint8Array, what: string, fail: (description: string) => never): Record<string, unknown> {
   let text = '';
   let value: unknown;
   try {

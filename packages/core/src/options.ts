@@ -5,6 +5,7 @@
 import { ScopeguardConfigError } from './errors';
 import type { PermissionMap, PermissionResolver } from './permissions';
 import type { KeyObject } from 'node:crypto';
+import { platform } from './platform';
 import { fitsAlgorithm, loadPinnedKeys, type PinnedKey } from './jwks';
 import { PRESETS, claimPathProblem, type ClaimPath, type ClaimProfile, type PresetName } from './presets';
 import { isScopeToken } from './scopes';
@@ -484,6 +485,8 @@ function introspection(value: unknown): IntrospectionOptions | undefined {
 function dpop(value: unknown): DpopOptions | undefined {
   if (value === undefined) return undefined;
   const input = object('dpop', value);
+  // Proofs are checked with Node's synchronous hashing; refused where the runtime has none, never skipped.
+  if (platform().sha256Base64url === undefined) fail('dpop', 'needs node:crypto, which this runtime does not offer');
   only('dpop', input, ['mode', 'algorithms', 'publicBaseUrl', 'iatWindow', 'nonce', 'replayStore', 'replayStoreTimeoutMs']);
   const mode = input.mode ?? 'allowed';
   if (mode !== 'allowed' && mode !== 'required') fail('dpop.mode', 'must be "allowed" or "required"');
@@ -505,6 +508,7 @@ function dpop(value: unknown): DpopOptions | undefined {
 function mtls(value: unknown): ResolvedOptions['mtls'] {
   if (value === undefined) return undefined;
   const input = object('mtls', value);
+  if (platform().certificateDer === undefined) fail('mtls', 'needs node:crypto, which this runtime does not offer');
   only('mtls', input, ['mode', 'certificateHeader']);
   const mode = input.mode ?? 'bound';
   if (mode !== 'bound' && mode !== 'required') fail('mtls.mode', 'must be "bound" or "required"');

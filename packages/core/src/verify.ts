@@ -107,9 +107,19 @@ export function verifyNow(token: string, options: ResolvedIssuer, keys: KeySourc
   return found instanceof Promise ? found.then((candidates) => verifiedWith(parsed, candidates)) : verifiedWith(parsed, found);
 }
 
-/** The signature check: several keys can share a kid (or a token has none), the first that verifies wins. */
-function verifiedWith({ header, payload, signature, signingInput }: ParsedJws & { header: JoseHeader }, candidates: readonly CandidateKey[]): VerifiedToken {
-  const verifiedBy = candidates.find((candidate) => verifySignature(header.alg, candidate.key, signingInput, signature));
-  if (verifiedBy === undefined) throw new InvalidTokenError('ERR_TOKEN_SIGNATURE', 'the token signature is invalid');
-  return { header, payload, keyId: verifiedBy.id };
+/**
+ * The signature check: several keys can share a kid (or a token has none), the first that verifies
+ * wins. Synchronous on Node; on WebCrypto the keys are tried in turn, asynchronously.
+ */
+function verifiedWith(parsed: ParsedJws & { header: JoseHeader }, candidates: readonly CandidateKey[], from = 0): VerifiedToken | Promise<VerifiedToken> {
+  const { header, payload, signature, signingInput } = parsed;
+  for (let i = from; i < candidates.length; i++) {
+    const candidate = candidates[i]!;
+    const valid = verifySignature(header.alg, candidate.key, signingInput, signature);
+    if (valid instanceof Promise) {
+      return valid.then((ok) => (ok ? { header, payload, keyId: candidate.id } : verifiedWith(parsed, candidates, i + 1)));
+    }
+    if (valid) return { header, payload, keyId: candidate.id };
+  }
+  throw new InvalidTokenError('ERR_TOKEN_SIGNATURE', 'the token signature is invalid');
 }

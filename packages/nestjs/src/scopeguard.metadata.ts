@@ -4,7 +4,7 @@
  */
 import { Injectable, type NestMiddleware, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { Scopeguard, type ScopeRequirement } from '@scopeguard/core';
+import { Scopeguard, metadataAnswer, type ScopeRequirement } from '@scopeguard/core';
 import type { ServerResponse } from 'node:http';
 import { SCOPES_METADATA } from './scopeguard.constants';
 
@@ -34,10 +34,9 @@ export class ScopeguardMetadataMiddleware implements NestMiddleware, OnModuleIni
   }
 
   use(_req: unknown, res: ServerResponse, _next: () => void): void {
-    const metadata = this.engine.resourceMetadata()!;
-    res.statusCode = 200;
-    res.setHeader('content-type', 'application/json; charset=utf-8');
-    res.setHeader('cache-control', 'public, max-age=300');
-    res.end(JSON.stringify(metadata.document));
+    const { status, headers, body } = metadataAnswer(this.engine)!;
+    res.statusCode = status;
+    for (const name in headers) res.setHeader(name, headers[name]!);
+    res.end(body);
   }
 }

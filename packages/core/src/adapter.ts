@@ -1,0 +1,105 @@
+/**
+ * What every framework adapter needs besides {@link Scopeguard.admit}, written once: the options all
+ * adapters take (a logger for start-up notices, a decision log), and the HTTP answers they send (a
+ * refusal, the RFC 9728 metadata document) as status, headers and body text, for the adapter to copy
+ * onto its framework's reply.
+ */
+import { describeDecision, withAuditLog, type DecisionEvent } from './audit';
+import { Scopeguard } from './engine';
+import type { ScopeguardError } from './errors';
+import type { ScopeguardOptions } from './options';
+
+/** Where start-up notices go. */
+export interface NoticeLogger {
+  warn(message: string): void;
+}
+
+/** The options every adapter takes besides the engine's. */
+export interface AdapterOptions {
+  /**
+   * Where the engine's start-up notices go (for instance: no `permissions`, so the intersection is
+   * off), once per engine. Default `console`; `false` for none.
+   */
+  logger?: NoticeLogger | false;
+  /**
+   * One line per decision (method, route, client, status, code, why; never the token), as
+   * {@link describeDecision} writes it: `true` for the console (refusals to `console.warn`, outages to
+   * `console.error`, allowed requests to `console.log`; admissions, which a route's verdict follows,
+   * left out), or a function of your logger's, given every event. `onDecision` still runs.
+   */
+  auditLog?: boolean | ((line: string, event: DecisionEvent) => void);
+}
+
+/** An adapter's options: the engine's and {@link AdapterOptions}. */
+export type GuardOptions = ScopeguardOptions & AdapterOptions;
+
+/**
+ * The engine an adapter uses: `options` itself when it is an engine (shared with other code), else a
+ * new one from the engine's options, with `auditLog` wired into `onDecision`. Start-up notices go to
+ * the logger. `adapter` names the caller in errors about these options.
+ * @throws {@link ScopeguardConfigError} for a wrong engine option; `TypeError` for a wrong `logger` or `auditLog`.
+ */
+export function engineFrom(options: GuardOptions | Scopeguard, adapter: string): Scopeguard {
+  if (options instanceof Scopeguard) {
+    options.announce((notice) => console.warn(notice));
+    return options;
+  }
+  const { logger = console, auditLog, ...engineOptions } = options;
+  if (logger !== false && typeof (logger as { warn?: unknown } | null)?.warn !== 'function') {
+    throw new TypeError(`${adapter}: option "logger" must have a warn(message) method, or be false`);
+  }
+  if (auditLog !== undefined && typeof auditLog !== 'boolean' && typeof auditLog !== 'function') {
+    throw new TypeError(`${adapter}: option "auditLog" must be true, false or a function`);
+  }
+  const { onDecision } = engineOptions;
+  const audit = auditLog ? withAuditLog((event) => writeDecision(event, auditLog), onDecision) : onDecision;
+  const engine = new Scopeguard({ ...engineOptions, ...(audit && { onDecision: audit }) });
+  if (logger !== false) engine.announce((notice) => logger.warn(notice));
+  return engine;
+}
+
+/**
+ * The `auditLog` option's line for `event`. On the console, an admission is left out: the route's
+ * verdict follows it (`allowed` or `refused`); a function gets every event.
+ */
+function writeDecision(event: DecisionEvent, auditLog: true | ((line: string, event: DecisionEvent) => void)): void {
+  const line = describeDecision(event);
+  if (typeof auditLog === 'function') return auditLog(line, event);
+  if (event.outcome === 'authenticated') return;
+  if (event.outcome === 'refused') console.warn(line);
+  else if (event.outcome === 'allowed') console.log(line);
+  else console.error(line);
+}
+
+/** An HTTP answer: status, headers (content type included) and the body text. */
+export interface HttpAnswer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** A refusal from {@link Scopeguard.admit} as `engine` answers it: status, `WWW-Authenticate`, JSON body. */
+export function refusalAnswer(engine: Scopeguard, error: ScopeguardError): HttpAnswer {
+  const { status, headers, body } = engine.errorResponse(error);
+  return { status, headers: { ...headers, 'content-type': JSON_TYPE }, body: JSON.stringify(body) };
+}
+
+/**
+ * Whether a request is for `engine`'s RFC 9728 metadata document (GET or HEAD of its path, with or
+ * without a query): public, answered before authentication with {@link metadataAnswer}.
+ */
+export function isMetadataRequest(engine: Scopeguard, method: string | undefined, target: string | undefined): boolean {
+  const path = engine.resourceMetadata()?.path;
+  if (path === undefined || (method !== 'GET' && method !== 'HEAD') || target === undefined) return false;
+  return target === path || target.startsWith(`${path}?`);
+}
+
+/** The RFC 9728 document with `scopes` (the routes' required scopes) added to `scopes_supported`. */
+export function metadataAnswer(engine: Scopeguard, scopes: Iterable<string> = []): HttpAnswer | undefined {
+  engine.declareScopes(scopes);
+  const metadata = engine.resourceMetadata();
+  if (metadata === undefined) return undefined;
+  return { status: 200, headers: { 'content-type': JSON_TYPE, 'cache-control': 'public, max-age=300' }, body: JSON.stringify(metadata.document) };
+}

@@ -1,0 +1,60 @@
+/**
+ * The runtime's cryptographic primitives, behind one interface: `node:crypto` on Node (the package's
+ * default entry, index.ts) and WebCrypto where `node:crypto` is missing (the `workerd`, `deno`,
+ * `worker` and `browser` entry, web.ts). Every JWS rule is above this line and shared, so both
+ * paths run the same checks; only the primitive differs.
+ */
+
+/** A public key ready for {@link Platform.verify}; what it holds is the platform's own. */
+export type VerificationKey = object;
+
+export interface Platform {
+  /** `node` (node:crypto, synchronous) or `web` (WebCrypto, asynchronous). */
+  readonly name: 'node' | 'web';
+  /** The bytes of unpadded base64url text (the caller checked its alphabet). */
+  decodeBase64url(text: string): Uint8Array;
+  /** A verification key from a public JWK the caller validated; throws for material it cannot use. */
+  importJwk(jwk: Record<string, unknown>): VerificationKey;
+  /**
+   * Whether `signature` over the ASCII `signingInput` verifies with `key` under `alg` (whose key type
+   * and signature size the caller checked). Never throws or rejects: a failure is `false`.
+   */
+  verify(alg: string, key: VerificationKey, signingInput: string, signature: Uint8Array): boolean | Promise<boolean>;
+  /**
+   * Node only: a PEM public key or certificate, or a public `KeyObject`, as its JWK and key; throws
+   * saying why not. Absent where the runtime has no such key formats (pin a JWK Set there).
+   */
+  readonly importKeyMaterial?: (value: unknown) => { jwk: Record<string, unknown>; key: VerificationKey };
+  /** Node only: whether `value` is a `KeyObject`. */
+  readonly isKeyObject?: (value: unknown) => boolean;
+  /**
+   * Node only, synchronous hashing and randomness for DPoP (RFC 9449), certificate-bound tokens
+   * (RFC 8705) and introspection's cache keys. Where they are absent, DPoP and mTLS are refused at
+   * construction, never skipped.
+   */
+  readonly sha256Base64url?: (data: string | Uint8Array) => string;
+  readonly hmacSha256Base64url?: (key: Uint8Array, data: string) => string;
+  readonly randomBytes?: (size: number) => Uint8Array;
+  /** The DER of a PEM certificate, `undefined` when it is not one. */
+  readonly certificateDer?: (pem: string) => Uint8Array | undefined;
+}
+
+let current: Platform | undefined;
+
+/** Chooses the platform; each entry point (index.ts, web.ts) calls it once, before anything runs. */
+export function usePlatform(chosen: Platform): void {
+  current = chosen;
+}
+
+/** The platform the package was loaded for. */
+export function platform(): Platform {
+  if (current === undefined) throw new Error('scopeguard: no crypto platform was chosen; import @scopeguard/core, not its files');
+  return current;
+}
+
+/** What a feature that needs Node's synchronous primitives (DPoP, mTLS) gets on this platform, or why not. */
+export function nodeOnly<K extends 'sha256Base64url' | 'hmacSha256Base64url' | 'randomBytes' | 'certificateDer'>(name: K, feature: string): NonNullable<Platform[K]> {
+  const found = platform()[name];
+  if (found === undefined) throw new Error(`${feature} needs node:crypto, which this runtime does not offer`);
+  return found as NonNullable<Platform[K]>;
+}

@@ -1,0 +1,12 @@
+/**
+ * @scopeguard/core on runtimes without `node:crypto` (Cloudflare Workers, Deno, browsers' workers),
+ * chosen by the package's conditional exports: the same engine and rules, verifying with WebCrypto.
+ * DPoP and certificate-bound tokens (mTLS) need node:crypto and are refused at construction here.
+ * @packageDocumentation
+ */
+import { usePlatform } from './platform';
+import { webPlatform } from './platform/web';
+
+usePlatform(webPlatform);
+
+export * from './exports';

@@ -1,0 +1,76 @@
+/** The web-standard entry: Fetch API Requests in, the principal or a refusal Response out. */
+import { Scopeguard, admitFetch, isPrincipal, scopeRequirement, type ScopeguardOptions } from '@scopeguard/core';
+import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
+
+let issuer: TestIssuer;
+beforeAll(async () => {
+  issuer = await createTestIssuer();
+});
+afterAll(() => issuer.close());
+
+const engine = (options: Partial<ScopeguardOptions> = {}) => new Scopeguard({ ...issuer.options(), permissions: 'token', ...options } as ScopeguardOptions);
+const read = [scopeRequirement('all', ['orders.read'])];
+const request = (init: RequestInit & { url?: string } = {}) => new Request(init.url ?? 'https://api.example.com/orders', init);
+
+describe('admitFetch', () => {
+  it('admits a valid token and answers refusals as Responses with the challenge and JSON body', async () => {
+    const guard = engine();
+    const token = await issuer.mint({ scope: 'orders.read' });
+    const auth = await admitFetch(guard, request({ headers: { authorization: `Bearer ${token}` } }), read);
+    expect(isPrincipal(auth)).toBe(true);
+
+    const missing = (await admitFetch(guard, request(), read)) as Response;
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toMatch(/^Bearer realm="[^"]*"$/);
+
+    const weak = await issuer.mint({ scope: 'orders.list' });
+    const forbidden = (await admitFetch(guard, request({ headers: { authorization: `Bearer ${weak}` } }), read)) as Response;
+    expect(forbidden.status).toBe(403);
+    expect(forbidden.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
+    expect(forbidden.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(await forbidden.json()).toMatchObject({ error: 'insufficient_scope' });
+  });
+
+  it('refuses two Authorization headers (which Fetch joins with a comma), but reads one other scheme with commas as that scheme', async () => {
+    const guard = engine();
+    const token = await issuer.mint({ scope: 'orders.read' });
+    const headers = new Headers();
+    headers.append('authorization', `Bearer ${token}`);
+    headers.append('authorization', `Bearer ${token}`);
+    const twice = (await admitFetch(guard, request({ headers }), read)) as Response;
+    expect(twice.status).toBe(400);
+    expect(await twice.json()).toMatchObject({ error: 'invalid_request' });
+    const digest = (await admitFetch(guard, request({ headers: { authorization: 'Digest username="a", realm="b"' } }), read)) as Response;
+    expect(digest.status).toBe(401);
+    expect(digest.headers.get('www-authenticate')).toMatch(/^Bearer realm="[^"]*"$/);
+  });
+
+  it('reads a form-body token only when that source is on, and leaves the body readable for the app', async () => {
+    const token = await issuer.mint({ scope: 'orders.read' });
+    const form = () => request({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `access_token=${token}&item=widget` });
+    const off = (await admitFetch(engine(), form(), read)) as Response;
+    expect(off.status).toBe(401);
+    const posted = form();
+    expect(isPrincipal(await admitFetch(engine({ tokenSources: ['header', 'body'] }), posted, read))).toBe(true);
+    expect(await posted.text()).toBe(`access_token=${token}&item=widget`);
+    const doubled = request({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `access_token=${token}&access_token=${token}` });
+    expect(((await admitFetch(engine({ tokenSources: ['header', 'body'] }), doubled, read)) as Response).status).toBe(400);
+    const huge = request({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `access_token=${token}&pad=${'x'.repeat(200_000)}` });
+    expect(((await admitFetch(engine({ tokenSources: ['header', 'body'] }), huge, read)) as Response).status).toBe(400);
+  });
+
+  it('reads a query token only when that source is on', async () => {
+    const token = await issuer.mint({ scope: 'orders.read' });
+    const url = `https://api.example.com/orders?access_token=${token}`;
+    expect(((await admitFetch(engine(), request({ url }), read)) as Response).status).toBe(401);
+    expect(isPrincipal(await admitFetch(engine({ tokenSources: ['query'] }), request({ url }), read))).toBe(true);
+  });
+
+  it('answers a 503 with Retry-After when the key set cannot be fetched', async () => {
+    const guard = new Scopeguard({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: 'http://127.0.0.1:9/jwks', permissions: 'token' });
+    const token = await issuer.mint({ scope: 'orders.read' });
+    const down = (await admitFetch(guard, request({ headers: { authorization: `Bearer ${token}` } }), read)) as Response;
+    expect(down.status).toBe(503);
+    expect(down.headers.get('retry-after')).toMatch(/^\d+$/);
+  });
+});

@@ -1,0 +1,110 @@
+/**
+ * @scopeguard/hono — Hono middleware for scopeguard, on every runtime Hono runs on (Node, Deno, Bun,
+ * Cloudflare Workers): `app.use(scopeguard(options))` admits each request through the core pipeline
+ * and sets `c.get('auth')`; `requireScopes()` / `requireAnyScope()` check routes. Translation only:
+ * core's web-standard entry (`admitFetch`) takes the Fetch `Request` and answers refusals.
+ * @packageDocumentation
+ */
+import {
+  Scopeguard,
+  admitFetch,
+  engineFrom,
+  isMetadataRequest,
+  metadataAnswer,
+  responseOf,
+  scopeRequirement,
+  type FetchRequestExtras,
+  type GuardOptions,
+  type Principal,
+  type ScopeRequirement,
+} from '@scopeguard/core';
+import type { Context, MiddlewareHandler } from 'hono';
+
+export { Scopeguard, ScopeguardConfigError, ScopeguardError, type GuardOptions, type Principal, type ScopeguardOptions } from '@scopeguard/core';
+
+/** Hono's `Env` for apps behind scopeguard: `c.get('auth')` is the principal. */
+export interface ScopeguardEnv {
+  Variables: {
+    /** The authenticated caller: `permissions` are the token's scopes ∩ the service user's. */
+    auth: Principal;
+  };
+}
+
+/** The middleware, with the engine it uses and route checks bound to it. */
+export type ScopeguardMiddleware = MiddlewareHandler<ScopeguardEnv> & {
+  /** The engine (for `engine.refreshKeys()`, `engine.stats()` and tests). */
+  readonly engine: Scopeguard;
+  /** {@link requireScopes}, with the scopes declared to this engine's metadata when the route is defined. */
+  requireScopes(...scopes: string[]): MiddlewareHandler<ScopeguardEnv>;
+  /** {@link requireAnyScope}, declared likewise. */
+  requireAnyScope(...scopes: string[]): MiddlewareHandler<ScopeguardEnv>;
+};
+
+/**
+ * What the pipeline reads besides the `Request`: the carrier (Hono's context, one per request) and,
+ * on Node (`@hono/node-server`), the TLS socket for certificate-bound tokens.
+ */
+function extrasOf(c: Context): FetchRequestExtras {
+  const incoming = (c.env as { incoming?: { socket?: object } } | undefined)?.incoming;
+  return { carrier: c, socket: incoming?.socket };
+}
+
+const infoOf = (engine: Scopeguard, c: Context) => (engine.auditing ? { method: c.req.method, route: c.req.routePath === '/*' ? c.req.path : c.req.routePath } : undefined);
+
+/**
+ * Creates the authentication middleware. Pass options (the engine's, `logger`, `auditLog`), or an
+ * engine shared with other code.
+ * @throws {@link ScopeguardConfigError} at once for a wrong option.
+ */
+export function scopeguard(options: GuardOptions | Scopeguard): ScopeguardMiddleware {
+  const engine = engineFrom(options, 'scopeguard');
+  const middleware: MiddlewareHandler<ScopeguardEnv> = async (c, next) => {
+    const url = new URL(c.req.url);
+    // RFC 9728: the metadata is public, served before authentication.
+    if (isMetadataRequest(engine, c.req.method, `${url.pathname}${url.search}`)) {
+      return responseOf(metadataAnswer(engine)!, c.req.method);
+    }
+    const auth = await admitFetch(engine, c.req.raw, undefined, extrasOf(c), infoOf(engine, c));
+    if (auth instanceof Response) return auth;
+    c.set('auth', auth);
+    await next();
+  };
+  const bound = (requirement: ScopeRequirement) => {
+    // Hono's context does not lead to the app's routes: bound checks declare their scopes (RFC 9728
+    // scopes_supported) as the routes are defined.
+    engine.declareScopes(requirement.scopes);
+    return check(requirement);
+  };
+  return Object.assign(middleware, {
+    engine,
+    requireScopes: (...scopes: string[]) => bound(scopeRequirement('all', scopes)),
+    requireAnyScope: (...scopes: string[]) => bound(scopeRequirement('any', scopes)),
+  });
+}
+
+function check(requirement: ScopeRequirement): MiddlewareHandler<ScopeguardEnv> {
+  const requirements = [requirement];
+  return async (c, next) => {
+    // The engine that admitted this request in scopeguard(); fail closed and loudly without one.
+    const engine = Scopeguard.admitting(c);
+    if (engine === undefined) throw new Error('scopeguard: requireScopes()/requireAnyScope() must run after the scopeguard() middleware');
+    // A check not bound to an engine declares its scopes once it runs.
+    engine.declareScopes(requirement.scopes);
+    const auth = await admitFetch(engine, c.req.raw, requirements, extrasOf(c), infoOf(engine, c));
+    if (auth instanceof Response) return auth;
+    await next();
+  };
+}
+
+/**
+ * Requires every one of `scopes` (403 `insufficient_scope` otherwise).
+ * @example app.post('/orders', requireScopes('orders.write'), (c) => c.json(created, 201))
+ */
+export function requireScopes(...scopes: string[]): MiddlewareHandler<ScopeguardEnv> {
+  return check(scopeRequirement('all', scopes));
+}
+
+/** Requires at least one of `scopes`. */
+export function requireAnyScope(...scopes: string[]): MiddlewareHandler<ScopeguardEnv> {
+  return check(scopeRequirement('any', scopes));
+}

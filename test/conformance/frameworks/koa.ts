@@ -1,0 +1,8 @@
+/** Placeholder until the koa adapter lands. */
+import type { ServerOptions as TlsOptions } from 'node:https';
+import type { ScopeguardOptions } from '@scopeguard/core';
+import type { AppExtras, RunningAdapter } from '../adapters';
+
+export async function startKoa(_options: ScopeguardOptions, _tls: TlsOptions | undefined, _extras: AppExtras): Promise<RunningAdapter> {
+  throw new Error('not yet');
+}
