@@ -89,3 +89,4 @@ export {
 export { RFC9068_REQUIRED_CLAIMS, verifyAccessToken, type JoseHeader, type VerifiedToken } from './verify';
 export { checkClaims, type ClaimRules, type ClaimSource } from './claims';
 export { publicKeyFromJwk, verifySignature, type VerificationKey } from './signature';
+export { cryptoPlatform } from './platform';

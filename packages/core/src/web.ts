@@ -1,5 +1,5 @@
 /**
- * @scopeguard/core on runtimes without `node:crypto` (Cloudflare Workers, Deno, browsers' workers),
+ * @scopeguard/core on runtimes without `node:crypto` (Cloudflare Workers, browsers' workers),
  * chosen by the package's conditional exports: the same engine and rules, verifying with WebCrypto.
  * DPoP and certificate-bound tokens (mTLS) need node:crypto and are refused at construction here.
  * @packageDocumentation

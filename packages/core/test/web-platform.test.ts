@@ -1,5 +1,5 @@
 /**
- * The WebCrypto platform (the `workerd`, `deno`, `worker` and `browser` entry, src/web.ts), run here on
+ * The WebCrypto platform (the `workerd`, `worker` and `browser` entry, src/web.ts), run here on
  * Node's WebCrypto: the same engine and rules as the Node entry, verifying asynchronously. The Deno,
  * Bun and workerd runtimes themselves are exercised in test/runtimes.
  */

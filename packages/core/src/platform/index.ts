@@ -1,7 +1,10 @@
 /**
  * The runtime's cryptographic primitives, behind one interface: `node:crypto` on Node (the package's
- * default entry, index.ts) and WebCrypto where `node:crypto` is missing (the `workerd`, `deno`,
- * `worker` and `browser` entry, web.ts). Every JWS rule is above this line and shared, so both
+ * default entry, index.ts) and WebCrypto where `node:crypto` is missing (the `workerd`, `worker`
+ * and `browser` entry, web.ts). Deno loads the default entry: it resolves `require()` with Node's
+ * conditions, so a `deno` entry would give an app that imports core and an adapter that requires it
+ * two copies of the engine (two `Scopeguard` classes, principals one copy does not recognize); Deno's
+ * node:crypto passes every runtime test (test/runtimes). Every JWS rule is above this line and shared, so both
  * paths run the same checks; only the primitive differs.
  */
 
@@ -50,6 +53,14 @@ export function usePlatform(chosen: Platform): void {
 export function platform(): Platform {
   if (current === undefined) throw new Error('scopeguard: no crypto platform was chosen; import @scopeguard/core, not its files');
   return current;
+}
+
+/**
+ * Which primitives this copy of the package verifies with: `node` (node:crypto; Node and Bun load the
+ * default entry, as does Deno) or `web` (WebCrypto; workerd and browsers' workers load the web entry).
+ */
+export function cryptoPlatform(): 'node' | 'web' {
+  return platform().name;
 }
 
 /** What a feature that needs Node's synchronous primitives (DPoP, mTLS) gets on this platform, or why not. */

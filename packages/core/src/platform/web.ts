@@ -1,6 +1,6 @@
 /**
  * The web platform: WebCrypto (`crypto.subtle`), for runtimes without `node:crypto` (Cloudflare
- * Workers, Deno, browsers' workers). Verification is asynchronous there. A JWK is imported once per
+ * Workers, browsers' workers). Verification is asynchronous there. A JWK is imported once per
  * algorithm it is used with (WebCrypto binds a key to one algorithm), on first use.
  */
 // Types only (erased): the WebCrypto types as @types/node declares them; nothing of node:crypto loads.
