@@ -27,6 +27,21 @@ const TOUCH_INTERVAL_MS = 1000;
 const DOORKEEPER_SIZE = 4096;
 
 /**
+ * Entries are found by the token's last characters (its signature's tail: 96 bits for 16 base64url
+ * characters), then compared whole. Hashing a fresh 700-character header string for a Map lookup
+ * measured ~0.6 µs, twice a request; comparing two strings is a memcmp. Only a token that verified
+ * is ever stored, so nobody can place a colliding entry without a valid signature ending the same way;
+ * a collision between two valid tokens costs one of them its caching, never a wrong verdict.
+ */
+const FINGERPRINT_LENGTH = 16;
+const fingerprintOf = (token: string): string => token.slice(-FINGERPRINT_LENGTH);
+
+interface Entry<V> {
+  readonly token: string;
+  readonly verdict: V;
+}
+
+/**
  * An LRU of verdicts by token, behind a doorkeeper (as in TinyLFU): a token is admitted on its
  * second verification, not its first. A reused client-credentials token is cached from its second
  * request on; a stream of one-off tokens (or an attack) never fills the cache, which would only
@@ -34,16 +49,16 @@ const DOORKEEPER_SIZE = 4096;
  * only; a cached verdict is always looked up by the full token.
  */
 export class VerifiedTokenCache<V extends CacheableVerdict> {
-  readonly #entries: LRUCache<string, V>;
+  readonly #entries: LRUCache<string, Entry<V>>;
   /** When each verdict last moved to the LRU's tail. */
   readonly #touched = new WeakMap<V, number>();
   #seen = new Set<string>();
 
   constructor(options: Required<TokenCacheOptions>) {
-    this.#entries = new LRUCache<string, V>({
+    this.#entries = new LRUCache<string, Entry<V>>({
       max: options.maxEntries,
       maxSize: options.maxBytes,
-      sizeCalculation: (_value, token) => token.length * 2 + ENTRY_OVERHEAD_BYTES,
+      sizeCalculation: (entry) => entry.token.length * 2 + ENTRY_OVERHEAD_BYTES,
     });
   }
 
@@ -53,29 +68,31 @@ export class VerifiedTokenCache<V extends CacheableVerdict> {
    * ~1.5 µs per request, and a reused token hit every second stays as recent as one hit every time.
    */
   get(token: string, now: number): V | undefined {
-    const verdict = this.#entries.peek(token);
-    if (verdict === undefined) return undefined;
+    const fingerprint = fingerprintOf(token);
+    const entry = this.#entries.peek(fingerprint);
+    if (entry === undefined || entry.token !== token) return undefined;
+    const { verdict } = entry;
     if (now < verdict.notAfter && verdict.keySet.isCurrent(verdict.keyId)) {
       if (now - (this.#touched.get(verdict) ?? -Infinity) >= TOUCH_INTERVAL_MS) {
-        this.#entries.get(token);
+        this.#entries.get(fingerprint);
         this.#touched.set(verdict, now);
       }
       return verdict;
     }
-    this.#entries.delete(token);
+    this.#entries.delete(fingerprint);
     return undefined;
   }
 
   /** Whether `token` is held (valid or not): it was a well-formed token when it was verified. */
   has(token: string): boolean {
-    return this.#entries.has(token);
+    return this.#entries.peek(fingerprintOf(token))?.token === token;
   }
 
   /** Offers a fresh verdict; it is kept when the token was verified before (see the doorkeeper). */
   offer(token: string, verdict: V): void {
     const fingerprint = token.slice(-24);
     if (this.#seen.delete(fingerprint)) {
-      this.#entries.set(token, verdict);
+      this.#entries.set(fingerprintOf(token), { token, verdict });
       return;
     }
     if (this.#seen.size >= DOORKEEPER_SIZE) this.#seen = new Set();

@@ -136,30 +136,45 @@ export function responseOf(answer: HttpAnswer, method?: string): Response {
 
 /**
  * Admits a Fetch API `Request` through `engine`'s pipeline: the principal, or the refusal as a
- * `Response` (status, `WWW-Authenticate`, JSON body) to return as it is. Errors other than refusals
- * (none are expected) are thrown.
+ * `Response` (status, `WWW-Authenticate`, JSON body) to return as it is. Never rejects for a refusal.
  *
  * ```ts
  * const auth = await admitFetch(guard, request, [scopeRequirement('all', ['orders.read'])]);
  * if (auth instanceof Response) return auth;
  * ```
  */
-export async function admitFetch(
+export function admitFetch(
   engine: Scopeguard,
   request: Request,
   requirements?: readonly ScopeRequirement[],
   extras?: FetchRequestExtras,
   info?: RequestInfo,
 ): Promise<Principal | Response> {
+  const audit = info ?? (engine.auditing ? fetchRequestInfo(request) : undefined);
+  // The body is read only when a token may be in it, and not again by a later stage (a route's
+  // scope check) on a request this engine admitted: the common path awaits nothing here.
+  const readBody = extras?.body === undefined && engine.options.tokenSources.has('body') && Scopeguard.admitting(extras?.carrier ?? request) !== engine;
+  if (!readBody) return settle(engine, tokenRequestFromFetch(request, extras), requirements, audit);
+  return formBodyOf(engine, request).then(
+    (body) => settle(engine, tokenRequestFromFetch(request, { ...extras, body }), requirements, audit),
+    (error: unknown) => refusalResponse(engine, error),
+  );
+}
+
+/** The engine's verdict as a principal or a refusal Response (synchronous verdicts need no tick). */
+function settle(engine: Scopeguard, request: TokenRequest, requirements: readonly ScopeRequirement[] | undefined, info: RequestInfo | undefined): Promise<Principal | Response> {
   try {
-    // A later stage (a route's scope check) on a request this engine admitted reads no body again.
-    const admitted = Scopeguard.admitting(extras?.carrier ?? request) === engine;
-    const body = extras?.body ?? (admitted ? undefined : await formBodyOf(engine, request));
-    return await engine.admit(tokenRequestFromFetch(request, { ...extras, body }), requirements, info ?? (engine.auditing ? fetchRequestInfo(request) : undefined));
+    const admitted = engine.admit(request, requirements, info);
+    return admitted instanceof Promise ? admitted.then(undefined, (error: unknown) => refusalResponse(engine, error)) : Promise.resolve(admitted);
   } catch (error) {
-    if (error instanceof ScopeguardError) return responseOf(refusalAnswer(engine, error));
-    throw error;
+    return Promise.resolve(refusalResponse(engine, error));
   }
+}
+
+/** A refusal as a Response; anything else (a bug, never a refusal) goes on as an error. */
+function refusalResponse(engine: Scopeguard, error: unknown): Response {
+  if (error instanceof ScopeguardError) return responseOf(refusalAnswer(engine, error));
+  throw error;
 }
 
 /** Method and path of a Fetch request, for audit events. */

@@ -145,6 +145,25 @@ describe('verified-token cache', () => {
     // An evicted token is simply verified again.
     expect(await outcome(engine, await issuer.mint({ clientId: 'c0' }))).toHaveProperty('clientId', 'c0');
   });
+
+  it('finds entries by the signature tail but never answers for another token ending the same way', async () => {
+    const engine = guard();
+    const token = await issuer.mint({ scope: 'a' });
+    await engine.verify(token);
+    const cached = await engine.verify(token);
+    expect(engine.admit({ authorization: `Bearer ${token}` })).toBe(cached); // held: answered synchronously
+    const [header, , signature] = token.split('.') as [string, string, string];
+    const tail = signature.slice(-16);
+    // Another payload (more scopes) under a signature that ends like the cached one: verified, refused.
+    const widened = await issuer.mint({ scope: 'a admin' });
+    const forged = `${header}.${widened.split('.')[1]}.${signature.slice(0, -16)}${tail}`;
+    expect(await outcome(engine, forged)).toBe('401 ERR_TOKEN_SIGNATURE');
+    // Not a b64token, same tail: the syntax check still runs (only the exact cached string skips it).
+    expect(await outcome(engine, `${header}.e30.%%%${tail}`)).toBe('400 ERR_BEARER_MALFORMED');
+    // The refusals did not evict or replace the cached verdict.
+    expect(engine.admit({ authorization: `Bearer ${token}` })).toBe(cached);
+    expect(engine.stats().cachedTokens).toBe(1);
+  });
 });
 
 describe('presets', () => {

@@ -58,11 +58,12 @@ const infoOf = (engine: Scopeguard, c: Context) => (engine.auditing ? { method: 
  */
 export function scopeguard(options: GuardOptions | Scopeguard): ScopeguardMiddleware {
   const engine = engineFrom(options, 'scopeguard');
+  const serveMetadata = engine.resourceMetadata() !== undefined;
   const middleware: MiddlewareHandler<ScopeguardEnv> = async (c, next) => {
-    const url = new URL(c.req.url);
     // RFC 9728: the metadata is public, served before authentication.
-    if (isMetadataRequest(engine, c.req.method, `${url.pathname}${url.search}`)) {
-      return responseOf(metadataAnswer(engine)!, c.req.method);
+    if (serveMetadata) {
+      const url = new URL(c.req.url);
+      if (isMetadataRequest(engine, c.req.method, `${url.pathname}${url.search}`)) return responseOf(metadataAnswer(engine)!, c.req.method);
     }
     const auth = await admitFetch(engine, c.req.raw, undefined, extrasOf(c), infoOf(engine, c));
     if (auth instanceof Response) return auth;
