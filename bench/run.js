@@ -6,7 +6,7 @@
  * BENCH_CONNECTIONS, BENCH_TOKENS, BENCH_ONLY=pinned,reused-express,unique-tokens,…
  */
 const { arch, cpus, totalmem } = require('node:os');
-const { startIssuer, DURATION, ROUNDS } = require('./lib/harness');
+const { startIssuer, DURATION, ROUNDS, QUICK } = require('./lib/harness');
 
 const SCENARIOS = ['pinned', 'reused-express', 'reused-nest', 'unique-tokens', 'hostile', 'memory', 'scale'];
 
@@ -32,7 +32,8 @@ async function main() {
   for (const t of targets) {
     const met = (t.min === undefined || t.value >= t.min) && (t.max === undefined || t.value <= t.max);
     const goal = t.min !== undefined ? `≥ ${t.min}` : `≤ ${t.max}`;
-    console.log(`  ${met ? 'met   ' : 'MISSED'}  ${t.name}: ${Number(t.value).toFixed(2)} (goal ${goal})`);
+    // Quick mode (the smoke test) runs tiny, unwarmed rounds: its values say nothing about the goals.
+    console.log(`  ${QUICK ? 'quick ' : met ? 'met   ' : 'MISSED'}  ${t.name}: ${Number(t.value).toFixed(2)} (goal ${goal})`);
   }
   console.log(`\ntotal time ${((Date.now() - started) / 1000).toFixed(0)} s`);
   if (failed) {
