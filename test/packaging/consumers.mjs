@@ -7,6 +7,7 @@
  *   express4-js   plain CommonJS JavaScript, Express 4
  *   nest11-node10 Nest 11, CommonJS, TypeScript moduleResolution node10, skipLibCheck false, no @nestjs/swagger
  *   esm           an ES module project ("type": "module") importing the packages by name
+ *   hono-ts       TypeScript strict, module nodenext, an ES module: Hono on @hono/node-server
  * Needs the npm registry (the consumers' own dependencies). Builds first.
  */
 import { spawnSync } from 'node:child_process';
@@ -16,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const PACKAGES = ['core', 'express', 'nestjs', 'testing'];
+const PACKAGES = ['core', 'express', 'nestjs', 'hono', 'testing'];
 const work = mkdtempSync(join(tmpdir(), 'scopeguard-consumers-'));
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
@@ -225,6 +226,31 @@ try {
 `,
     },
     steps: [['node', ['main.js']]],
+  },
+  'hono-ts': {
+    package: { name: 'hono-ts', private: true, type: 'module', dependencies: { ...dep('@scopeguard/core', '@scopeguard/hono', '@scopeguard/testing'), hono: '^4.13.0', '@hono/node-server': '^2.1.0' }, devDependencies: { typescript: '~5.9.3', '@types/node': '^20.19.0' } },
+    files: {
+      'tsconfig.json': { compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', outDir: 'dist', skipLibCheck: false, types: ['node'] }, include: ['src'] },
+      'src/main.ts': `import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { scopeguard, type ScopeguardEnv } from '@scopeguard/hono';
+import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
+${requestCheck.replace('async function check(base, issuer)', 'async function check(base: string, issuer: TestIssuer)')}
+const issuer = await createTestIssuer();
+const app = new Hono<ScopeguardEnv>();
+const guard = scopeguard({ ...issuer.options(), permissions: { worker: ['orders.read'] }, logger: false });
+app.use(guard);
+app.get('/orders', guard.requireScopes('orders.read'), (c) => c.json({ caller: c.get('auth').clientId }));
+const base = await new Promise<string>((resolve) => serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => resolve('http://127.0.0.1:' + info.port)));
+try {
+  console.log(await check(base, issuer));
+} finally {
+  await issuer.close();
+  process.exit(0);
+}
+`,
+    },
+    steps: [['npx', ['tsc', '-p', '.']], ['node', ['dist/main.js']]],
   },
 };
 
