@@ -36,7 +36,8 @@ const REUSED = QUICK ? ['express:none', 'express:scopeguard', 'nest-fastify:none
 ];
 const UNIQUE = QUICK ? { RS256: ['express:verify', 'express:scopeguard', 'express:auth0', 'hono:verify', 'hono:scopeguard'], ES256: ['express:verify', 'express:scopeguard'] } : {
   RS256: [
-    'express:verify', 'express:scopeguard', 'express:auth0', 'express:passport',
+    // verify-pool: the same bare verify on libuv's thread pool (crypto.verify's callback form).
+    'express:verify', 'express:verify-pool', 'express:scopeguard', 'express:auth0', 'express:passport',
     'nest-express:verify', 'nest-express:scopeguard', 'nest-express:passport',
     'nest-fastify:verify', 'nest-fastify:scopeguard', 'nest-fastify:passport',
     'fastify:verify', 'fastify:scopeguard', 'fastify:jwt',
