@@ -72,30 +72,17 @@ export function tokenFacts(payload: Record<string, unknown>, profile: ClaimProfi
  * here have it, so an object of the same shape set on `req.auth` by other code is not a principal.
  * (A WeakMap of every principal measured ~3 µs per new token in ephemeron bookkeeping.)
  */
-class IssuedPrincipal implements Principal {
-  readonly clientId: string | undefined;
-  readonly subject: string | undefined;
-  readonly issuer: string;
-  readonly audience: readonly string[];
-  readonly scopes: readonly string[];
-  readonly permissions: readonly string[];
-  readonly isClientCredentials: boolean;
-  readonly expiresAt: Date;
-  readonly claims: Claims;
+// The class has the interface's members (declaration merging): its constructor copies the facts.
+// eslint-disable-next-line @typescript-eslint/no-empty-interface, @typescript-eslint/no-unsafe-declaration-merging
+interface IssuedPrincipal extends Principal {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+class IssuedPrincipal {
   readonly #token: string;
   /** What the engine that built it needs to find again (its verdict); opaque here. */
   readonly #origin: unknown;
 
   constructor(facts: TokenFacts, permissions: readonly string[], token: string, origin: unknown) {
-    this.clientId = facts.clientId;
-    this.subject = facts.subject;
-    this.issuer = facts.issuer;
-    this.audience = facts.audience;
-    this.scopes = facts.scopes;
-    this.permissions = Object.freeze([...permissions]);
-    this.isClientCredentials = facts.isClientCredentials;
-    this.expiresAt = facts.expiresAt;
-    this.claims = facts.claims;
+    Object.assign(this, facts, { permissions: Object.freeze([...permissions]) });
     this.#token = token;
     this.#origin = origin;
     Object.freeze(this);
