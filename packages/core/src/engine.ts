@@ -36,6 +36,9 @@ const ADMITTED = Symbol('scopeguard.admitted');
 /** A request object as an engine marks it (see {@link ADMITTED}). */
 type Carrier = { [ADMITTED]?: Principal | ScopeguardError | undefined };
 
+/** The engine that recorded each refusal of {@link Scopeguard.refuse} (rare: no cost per request). */
+const refusedBy = new WeakMap<ScopeguardError, Scopeguard>();
+
 /** The verdict behind a principal (of any engine), held by the principal itself. */
 const verdictOf = (principal: Principal): Verdict | undefined => originOf(principal) as Verdict | undefined;
 
@@ -107,7 +110,9 @@ export class Scopeguard {
    */
   static admitting(carrier: object): Scopeguard | undefined {
     const known = (carrier as Carrier)[ADMITTED];
-    return known instanceof ScopeguardError || known === undefined ? undefined : verdictOf(known)?.engine;
+    if (known === undefined) return undefined;
+    // A refusal recorded after admission (refuse()): the engine that recorded it answers it again.
+    return known instanceof ScopeguardError ? refusedBy.get(known) : verdictOf(known)?.engine;
   }
 
   /**
@@ -205,7 +210,10 @@ export class Scopeguard {
    */
   refuse(error: ScopeguardError, request?: TokenRequest, info?: RequestInfo): ErrorResponse {
     const carrier = request?.carrier as Carrier | undefined;
-    if (carrier !== undefined) carrier[ADMITTED] = error;
+    if (carrier !== undefined) {
+      carrier[ADMITTED] = error;
+      refusedBy.set(error, this);
+    }
     this.#report(error, info, undefined);
     return this.errorResponse(error);
   }

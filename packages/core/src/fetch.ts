@@ -10,6 +10,7 @@ import { certificateThumbprint, derFromPem } from './confirmation';
 import type { DpopRequest } from './dpop';
 import { Scopeguard } from './engine';
 import { InvalidRequestError, ScopeguardError } from './errors';
+import { readTextAtMost } from './http';
 import type { Principal } from './principal';
 import type { ScopeRequirement } from './scopes';
 
@@ -117,13 +118,16 @@ export async function formBodyOf(engine: Scopeguard, request: Request): Promise<
   if (!FORM_CONTENT_TYPE.test(request.headers.get('content-type') ?? '')) return undefined;
   const tooLarge = () => new InvalidRequestError('ERR_BEARER_MALFORMED', `the form body exceeds ${MAX_FORM_BYTES} bytes`);
   if (Number(request.headers.get('content-length') ?? 0) > MAX_FORM_BYTES) throw tooLarge();
+  // Already read by other code (a body parser before us): no body token can be read, none is taken.
+  if (request.bodyUsed || request.body === null) return undefined;
   let text: string;
   try {
-    text = await request.clone().text();
-  } catch {
+    // Counted in bytes as they arrive (a chunked upload has no Content-Length): never read past the cap.
+    text = await readTextAtMost(request.clone().body!, MAX_FORM_BYTES, tooLarge);
+  } catch (error) {
+    if (error instanceof InvalidRequestError) throw error;
     throw new InvalidRequestError('ERR_BEARER_MALFORMED', 'the form body could not be read');
   }
-  if (text.length > MAX_FORM_BYTES) throw tooLarge();
   const form = new URLSearchParams(text);
   const values = form.getAll('access_token');
   return values.length === 0 ? {} : { access_token: values.length === 1 ? values[0] : values };

@@ -19,15 +19,21 @@ export class FetchFailure extends Error {
 
 const MAX_BODY_BYTES = 512 * 1024;
 
-/** The body as text, counted as it arrives: a chunked answer is cut off at the cap, never read whole. */
-async function readCapped(response: Response, url: string): Promise<string> {
-  if (response.body === null) return '';
+/**
+ * A body as UTF-8 text, counted in bytes as it arrives: a chunked answer (no Content-Length) is cut
+ * off at `limit`, never read whole; `tooLarge` is thrown then (after cancelling the rest).
+ */
+export async function readTextAtMost(body: ReadableStream<Uint8Array>, limit: number, tooLarge: () => Error): Promise<string> {
+  const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
-    size += chunk.byteLength;
-    if (size > MAX_BODY_BYTES) throw new FetchFailure(`${url} answered more than ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    size += chunk.value.byteLength;
+    if (size > limit) {
+      void reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(chunk.value);
   }
   const bytes = new Uint8Array(size);
   let offset = 0;
@@ -36,6 +42,12 @@ async function readCapped(response: Response, url: string): Promise<string> {
     offset += chunk.byteLength;
   }
   return new TextDecoder().decode(bytes);
+}
+
+/** The body as text, at most {@link MAX_BODY_BYTES}. */
+function readCapped(response: Response, url: string): Promise<string> {
+  if (response.body === null) return Promise.resolve('');
+  return readTextAtMost(response.body, MAX_BODY_BYTES, () => new FetchFailure(`${url} answered more than ${MAX_BODY_BYTES} bytes`));
 }
 
 /** A request other than a plain GET (introspection POSTs a form). */

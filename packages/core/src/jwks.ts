@@ -63,6 +63,7 @@ export type PinnedKey = LoadedKey;
 /** JWK members that only private or symmetric keys have (RFC 7518 §6). */
 export const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 const MAX_CANDIDATES = 4;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
 /**
  * The first refetch for an unknown kid may come this soon after the last fetch, so that a key
  * published with no overlap is picked up within about a second. Refetches that bring nothing new
@@ -100,6 +101,10 @@ export function unusableReason(jwk: Record<string, unknown>): string | undefined
   if (jwk.key_ops !== undefined && (!Array.isArray(jwk.key_ops) || !jwk.key_ops.includes('verify'))) return 'key_ops lacks verify';
   if (PRIVATE_MEMBERS.some((member) => jwk[member] !== undefined)) return 'it holds private key material';
   if (jwk.kid !== undefined && typeof jwk.kid !== 'string') return 'kid is not a string';
+  // Key material is base64url (RFC 7518 §6): checked here, so that no platform's decoder decides.
+  for (const member of ['n', 'e', 'x', 'y'] as const) {
+    if (typeof jwk[member] === 'string' && !BASE64URL.test(jwk[member])) return `${member} is not base64url`;
+  }
   if (jwk.kty === 'RSA') {
     if (typeof jwk.n !== 'string' || typeof jwk.e !== 'string') return 'RSA key without n and e';
     const bits = rsaModulusBits(jwk.n);

@@ -72,6 +72,9 @@ export function tokenFacts(payload: Record<string, unknown>, profile: ClaimProfi
  * here have it, so an object of the same shape set on `req.auth` by other code is not a principal.
  * (A WeakMap of every principal measured ~3 µs per new token in ephemeron bookkeeping.)
  */
+/** Held by this module only: the key {@link IssuedPrincipal}'s constructor asks for. */
+const CONSTRUCT = Symbol('scopeguard.principal');
+
 // The class has the interface's members (declaration merging): its constructor copies the facts.
 // eslint-disable-next-line @typescript-eslint/no-empty-interface, @typescript-eslint/no-unsafe-declaration-merging
 interface IssuedPrincipal extends Principal {}
@@ -81,7 +84,9 @@ class IssuedPrincipal {
   /** What the engine that built it needs to find again (its verdict); opaque here. */
   readonly #origin: unknown;
 
-  constructor(facts: TokenFacts, permissions: readonly string[], token: string, origin: unknown) {
+  constructor(key: typeof CONSTRUCT, facts: TokenFacts, permissions: readonly string[], token: string, origin: unknown) {
+    // `principal.constructor` is reachable by any code holding a principal: only this module builds one.
+    if (key !== CONSTRUCT) throw new TypeError('principals are built by the scopeguard engine only');
     Object.assign(this, facts, { permissions: Object.freeze([...permissions]) });
     this.#token = token;
     this.#origin = origin;
@@ -103,7 +108,7 @@ class IssuedPrincipal {
 
 /** A frozen principal from facts and effective permissions, for `token`; `origin` is kept for {@link originOf}. */
 export function principalOf(facts: TokenFacts, permissions: readonly string[], token: string, origin: unknown): Principal {
-  return new IssuedPrincipal(facts, permissions, token, origin);
+  return new IssuedPrincipal(CONSTRUCT, facts, permissions, token, origin);
 }
 
 /** Whether `value` is a principal a scopeguard engine built (not merely an object of its shape). */

@@ -164,6 +164,13 @@ describe('verified-token cache', () => {
     expect(engine.admit({ authorization: `Bearer ${token}` })).toBe(cached);
     expect(engine.stats().cachedTokens).toBe(1);
   });
+
+  it('builds principals only itself: the constructor of a principal makes none for other code', async () => {
+    const engine = guard();
+    const principal = await engine.verify(await issuer.mint({ scope: 'a' }));
+    const Forge = principal.constructor as new (...args: unknown[]) => Principal;
+    expect(() => new Forge({ ...principal }, ['admin'], 'x', {})).toThrow(TypeError);
+  });
 });
 
 describe('presets', () => {

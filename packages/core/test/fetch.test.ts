@@ -73,4 +73,33 @@ describe('admitFetch', () => {
     expect(down.status).toBe(503);
     expect(down.headers.get('retry-after')).toMatch(/^\d+$/);
   });
+
+  it('stops reading a form body at the cap, counting bytes, with or without Content-Length', async () => {
+    const guard = engine({ tokenSources: ['header', 'body'] });
+    let pulled = 0;
+    const chunk = new TextEncoder().encode(`pad=${'x'.repeat(64 * 1024)}&`);
+    // A chunked upload without Content-Length that would go on for 200 MiB.
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (pulled > 200 * 1024 * 1024) return controller.close();
+        pulled += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    });
+    const streamed = new Request('https://api.example.com/orders', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: endless, duplex: 'half' } as RequestInit);
+    const refused = (await admitFetch(guard, streamed, read)) as Response;
+    expect(refused.status).toBe(400);
+    expect(pulled).toBeLessThan(1024 * 1024);
+    // 40 000 three-byte characters: 120 kB of bytes, whatever their count as UTF-16 units.
+    const wide = request({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `note=${'€'.repeat(40_000)}` });
+    expect(((await admitFetch(guard, wide, read)) as Response).status).toBe(400);
+  });
+
+  it('admits a header token when another handler already read the form body (no body token can be read then)', async () => {
+    const token = await issuer.mint({ scope: 'orders.read' });
+    const posted = request({ method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-www-form-urlencoded' }, body: 'item=widget' });
+    await posted.text();
+    expect(isPrincipal(await admitFetch(engine({ tokenSources: ['header', 'body'] }), posted, read))).toBe(true);
+  });
 });
+

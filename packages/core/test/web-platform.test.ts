@@ -64,4 +64,24 @@ describe('the WebCrypto platform', () => {
     const forged = signCompact({ alg: 'RS256', typ: 'at+jwt', kid: 'nope' }, { iss: issuer.issuer, aud: issuer.audience, exp: Math.floor(Date.now() / 1000) + 60, client_id: 'x', sub: 'x' }, privateKey as never);
     expect(await codeOf(engine(), await forged)).toMatch(/ERR_TOKEN_(KEY_NOT_FOUND|SIGNATURE)/);
   });
+
+  it('skips a malformed key of a fetched set, as the Node entry does, and names a malformed pinned key', async () => {
+    const good = issuer.jwks().keys.find((key) => key.alg === 'RS256')!;
+    const broken = { ...good, kid: 'broken', n: '!!!!' };
+    const { createServer } = await import('node:http');
+    const server = createServer((_req, res) => res.setHeader('content-type', 'application/json').end(JSON.stringify({ keys: [broken, good] })));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const jwksUri = `http://127.0.0.1:${(server.address() as { port: number }).port}/jwks`;
+      expect(await codeOf(engine({ jwksUri }), await issuer.mint({ alg: 'RS256' }))).toBe('OK');
+    } finally {
+      server.close();
+    }
+    expect(() => new Scopeguard({ issuer: issuer.issuer, audience: issuer.audience, keys: { keys: [good, broken] }, permissions: 'token' })).toThrow(/keys\[1\]/);
+  });
+
+  it('refuses to mix entries in one process: loading the node:crypto entry after this one throws', () => {
+    expect(() => jest.requireActual('../src/index')).toThrow(/both/);
+  });
 });
+

@@ -1,6 +1,7 @@
 /** @scopeguard/hono beyond the conformance table: typed context, bound checks, metadata, wiring errors. */
 import { Hono } from 'hono';
 import { Scopeguard, requireScopes, scopeguard, type ScopeguardEnv } from '@scopeguard/hono';
+import { InsufficientScopeError, tokenRequestFromFetch } from '@scopeguard/core';
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
 
 let issuer: TestIssuer;
@@ -75,4 +76,19 @@ describe('@scopeguard/hono', () => {
     expect(() => requireScopes()).toThrow();
     expect(() => requireScopes('not a scope')).toThrow();
   });
+
+  it("answers a refusal the app recorded with engine.refuse(), not a wiring error", async () => {
+    const app = new Hono<ScopeguardEnv>();
+    const guard = scopeguard(options());
+    app.use(guard);
+    // The app knows no such user (as a Passport validate() may decide): it refuses after admission.
+    app.use(async (c, next) => {
+      guard.engine.refuse(InsufficientScopeError.unknownClient(), tokenRequestFromFetch(c.req.raw, { carrier: c }));
+      await next();
+    });
+    app.get('/orders', requireScopes('orders.read'), (c) => c.json([]));
+    const res = await get(app, '/orders', await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read' }));
+    expect(res.status).toBe(403);
+  });
 });
+

@@ -46,6 +46,10 @@ let current: Platform | undefined;
 
 /** Chooses the platform; each entry point (index.ts, web.ts) calls it once, before anything runs. */
 export function usePlatform(chosen: Platform): void {
+  // Both entries in one module graph would switch every engine's keys to a platform that cannot use them.
+  if (current !== undefined && current !== chosen) {
+    throw new Error(`scopeguard: @scopeguard/core was loaded for both ${current.name === 'node' ? 'node:crypto' : 'WebCrypto'} and ${chosen.name === 'node' ? 'node:crypto' : 'WebCrypto'} in one process; a bundler's conditions mix its entries`);
+  }
   current = chosen;
 }
 

@@ -70,8 +70,14 @@ async function verifyWeb(alg: string, key: VerificationKey, signingInput: string
   }
 }
 
+/** The bytes of base64url text; callers checked the alphabet, and anything atob refuses decodes to nothing. */
 function decodeBase64url(text: string): Uint8Array {
-  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
+  let binary: string;
+  try {
+    binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
+  } catch {
+    return new Uint8Array(0);
+  }
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;
