@@ -38,12 +38,8 @@ export interface RunningAdapter {
  */
 export type AdapterName = 'express5' | 'express4' | 'nest-express' | 'nest-fastify' | 'passport' | 'passport-global' | 'fastify' | 'hono' | 'koa';
 const ALL: readonly AdapterName[] = ['express5', 'express4', 'nest-express', 'nest-fastify', 'passport', 'passport-global', 'fastify', 'hono', 'koa'];
-/** Adapters still being built: run only when named in ADAPTERS. */
-const BUILDING: readonly AdapterName[] = ['fastify'];
 /** Every adapter; `ADAPTERS=hono,koa npx jest test/conformance` runs some while working on them. */
-export const ADAPTERS: readonly AdapterName[] = process.env.ADAPTERS
-  ? ALL.filter((name) => process.env.ADAPTERS!.split(',').includes(name))
-  : ALL.filter((name) => !BUILDING.includes(name));
+export const ADAPTERS: readonly AdapterName[] = process.env.ADAPTERS ? ALL.filter((name) => process.env.ADAPTERS!.split(',').includes(name)) : ALL;
 
 /** What an app around the guard does besides. */
 export interface AppExtras {

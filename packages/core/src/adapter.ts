@@ -91,7 +91,7 @@ export function refusalAnswer(engine: Scopeguard, error: ScopeguardError): HttpA
  * without a query): public, answered before authentication with {@link metadataAnswer}.
  */
 export function isMetadataRequest(engine: Scopeguard, method: string | undefined, target: string | undefined): boolean {
-  const path = engine.resourceMetadata()?.path;
+  const path = engine.resourceMetadataPath;
   if (path === undefined || (method !== 'GET' && method !== 'HEAD') || target === undefined) return false;
   return target === path || target.startsWith(`${path}?`);
 }

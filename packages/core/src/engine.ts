@@ -79,6 +79,7 @@ export class Scopeguard {
   readonly #clock: () => number;
   readonly #declaredScopes = new Set<string>();
   readonly #metadataUrl: string | undefined;
+  readonly #metadataPath: string | undefined;
   readonly #dpop: DpopVerifier | undefined;
   /** How this engine's refusals are rendered: realm, resource metadata URL, DPoP algorithms. */
   readonly #rendering: ChallengeOptions;
@@ -99,6 +100,7 @@ export class Scopeguard {
     this.#known = cache && ((token: string) => cache.has(token));
     this.#onDecision = this.options.onDecision;
     this.#metadataUrl = this.options.resourceMetadata && resourceMetadataUrl(this.options.resourceMetadata.resource);
+    this.#metadataPath = this.#metadataUrl && new URL(this.#metadataUrl).pathname;
     this.#introspecting = this.#issuers.introspecting;
     this.#dpop = this.options.dpop && new DpopVerifier(this.options.dpop, clock);
     this.#rendering = Object.freeze({ realm: this.options.realm, resourceMetadata: this.#metadataUrl, dpopAlgs: this.#dpop?.algorithms.join(' ') });
@@ -223,6 +225,11 @@ export class Scopeguard {
     for (const scope of scopes) this.#declaredScopes.add(scope);
   }
 
+  /** The path the RFC 9728 document is served at, when `resourceMetadata` is configured (read per request: no document is built). */
+  get resourceMetadataPath(): string | undefined {
+    return this.#metadataPath;
+  }
+
   /**
    * RFC 9728 protected resource metadata, when `resourceMetadata` is configured: the URL it is
    * served at (path-inserted, from the configured resource) and the document.
@@ -232,7 +239,7 @@ export class Scopeguard {
     if (configured === undefined || this.#metadataUrl === undefined) return undefined;
     return {
       url: this.#metadataUrl,
-      path: new URL(this.#metadataUrl).pathname,
+      path: this.#metadataPath!,
       document: resourceMetadataDocument(configured, this.#issuers.fixed, this.options.tokenSources, this.#declaredScopes, {
         mtls: this.options.mtls !== undefined,
         dpop: this.#dpop && { algorithms: this.#dpop.algorithms, required: this.#dpop.mode === 'required' },

@@ -58,7 +58,7 @@ const infoOf = (engine: Scopeguard, c: Context) => (engine.auditing ? { method: 
  */
 export function scopeguard(options: GuardOptions | Scopeguard): ScopeguardMiddleware {
   const engine = engineFrom(options, 'scopeguard');
-  const serveMetadata = engine.resourceMetadata() !== undefined;
+  const serveMetadata = engine.resourceMetadataPath !== undefined;
   const middleware: MiddlewareHandler<ScopeguardEnv> = async (c, next) => {
     // RFC 9728: the metadata is public, served before authentication.
     if (serveMetadata) {
