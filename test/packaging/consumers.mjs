@@ -8,6 +8,8 @@
  *   nest11-node10 Nest 11, CommonJS, TypeScript moduleResolution node10, skipLibCheck false, no @nestjs/swagger
  *   esm           an ES module project ("type": "module") importing the packages by name
  *   hono-ts       TypeScript strict, module nodenext, an ES module: Hono on @hono/node-server
+ *   fastify-ts    TypeScript strict, module nodenext, CommonJS: the Fastify 5 plugin, route config scopes
+ *   koa-js        plain CommonJS JavaScript: Koa 3 with @koa/router
  * Needs the npm registry (the consumers' own dependencies). Builds first.
  */
 import { spawnSync } from 'node:child_process';
@@ -17,7 +19,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const PACKAGES = ['core', 'express', 'nestjs', 'hono', 'testing'];
+const PACKAGES = ['core', 'express', 'nestjs', 'fastify', 'hono', 'koa', 'testing'];
 const work = mkdtempSync(join(tmpdir(), 'scopeguard-consumers-'));
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
@@ -251,6 +253,60 @@ try {
 `,
     },
     steps: [['npx', ['tsc', '-p', '.']], ['node', ['dist/main.js']]],
+  },
+  'fastify-ts': {
+    package: { name: 'fastify-ts', private: true, type: 'commonjs', dependencies: { ...dep('@scopeguard/core', '@scopeguard/fastify', '@scopeguard/testing'), fastify: '^5.6.0' }, devDependencies: { typescript: '~5.9.3', '@types/node': '^20.19.0' } },
+    files: {
+      'tsconfig.json': { compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', outDir: 'dist', skipLibCheck: false, types: ['node'] }, include: ['src'] },
+      'src/main.ts': `import Fastify from 'fastify';
+import { scopeguard } from '@scopeguard/fastify';
+import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
+${requestCheck.replace('async function check(base, issuer)', 'async function check(base: string, issuer: TestIssuer)')}
+async function main(): Promise<void> {
+  const issuer = await createTestIssuer();
+  const app = Fastify();
+  await app.register(scopeguard, { ...issuer.options(), permissions: { worker: ['orders.read'] }, logger: false });
+  app.get('/orders', { config: { scopeguard: { scopes: ['orders.read'] } } }, async (request) => ({ caller: request.auth?.clientId ?? null }));
+  const base = await app.listen({ host: '127.0.0.1', port: 0 });
+  try {
+    console.log(await check(base, issuer));
+  } finally {
+    await app.close();
+    await issuer.close();
+  }
+}
+void main();
+`,
+    },
+    steps: [['npx', ['tsc', '-p', '.']], ['node', ['dist/main.js']]],
+  },
+  'koa-js': {
+    package: { name: 'koa-js', private: true, type: 'commonjs', dependencies: { ...dep('@scopeguard/core', '@scopeguard/koa', '@scopeguard/testing'), koa: '^3.0.0', '@koa/router': '^15.0.0' } },
+    files: {
+      'main.js': `const Koa = require('koa');
+const Router = require('@koa/router');
+const { requireScopes, scopeguard } = require('@scopeguard/koa');
+const { createTestIssuer } = require('@scopeguard/testing');
+${requestCheck}
+(async () => {
+  const issuer = await createTestIssuer();
+  const app = new Koa();
+  app.use(scopeguard({ ...issuer.options(), permissions: { worker: ['orders.read'] }, logger: false }));
+  const router = new Router();
+  router.get('/orders', requireScopes('orders.read'), (ctx) => { ctx.body = { caller: ctx.state.auth.clientId }; });
+  app.use(router.routes());
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  try {
+    console.log(await check('http://127.0.0.1:' + server.address().port, issuer));
+  } finally {
+    server.close();
+    await issuer.close();
+  }
+})();
+`,
+    },
+    steps: [['node', ['main.js']]],
   },
 };
 
