@@ -59,6 +59,18 @@ async function check(base, issuer) {
   return 'GET /orders: 200 with a token, 401 with a Bearer challenge without';
 }`;
 
+/** For the JavaScript consumers: waits for `server` to listen, checks it, closes it and the issuer. */
+const serverCheck = `
+async function checkServer(server, issuer) {
+  await new Promise((resolve) => server.once('listening', resolve));
+  try {
+    return await check('http://127.0.0.1:' + server.address().port, issuer);
+  } finally {
+    server.close();
+    await issuer.close();
+  }
+}`;
+
 const consumers = {
   'express5-ts': {
     package: { name: 'express5-ts', private: true, type: 'commonjs', dependencies: { ...dep('@scopeguard/core', '@scopeguard/express', '@scopeguard/testing'), express: '^5.1.0' }, devDependencies: { typescript: '~5.9.3', '@types/express': '^5.0.3', '@types/node': '^20.19.0', jest: '^30.2.0' } },
@@ -133,7 +145,7 @@ test('a caller without it gets 403 with the scope in the challenge', async () =>
       'main.js': `const express = require('express');
 const { scopeguard, requireScopes } = require('@scopeguard/express');
 const { createTestIssuer } = require('@scopeguard/testing');
-${requestCheck}
+${requestCheck}${serverCheck}
 (async () => {
   const issuer = await createTestIssuer();
   const app = express();
@@ -210,21 +222,14 @@ main().catch((error: unknown) => { console.error(error); process.exit(1); });
 import { Scopeguard, isPrincipal } from '@scopeguard/core';
 import { requireScopes, scopeguard } from '@scopeguard/express';
 import { createTestIssuer } from '@scopeguard/testing';
-${requestCheck}
+${requestCheck}${serverCheck}
 const issuer = await createTestIssuer();
 const engine = new Scopeguard({ ...issuer.options(), permissions: 'token' });
 if (!isPrincipal(await engine.verify(await issuer.mint()))) throw new Error('no principal');
 const app = express();
 app.use(scopeguard(engine));
 app.get('/orders', requireScopes('orders.read'), (req, res) => res.json({ caller: req.auth.clientId }));
-const server = app.listen(0, '127.0.0.1');
-await new Promise((resolve) => server.once('listening', resolve));
-try {
-  console.log(await check('http://127.0.0.1:' + server.address().port, issuer));
-} finally {
-  server.close();
-  await issuer.close();
-}
+console.log(await checkServer(app.listen(0, '127.0.0.1'), issuer));
 `,
     },
     steps: [['node', ['main.js']]],
@@ -287,7 +292,7 @@ void main();
 const Router = require('@koa/router');
 const { requireScopes, scopeguard } = require('@scopeguard/koa');
 const { createTestIssuer } = require('@scopeguard/testing');
-${requestCheck}
+${requestCheck}${serverCheck}
 (async () => {
   const issuer = await createTestIssuer();
   const app = new Koa();
@@ -295,14 +300,7 @@ ${requestCheck}
   const router = new Router();
   router.get('/orders', requireScopes('orders.read'), (ctx) => { ctx.body = { caller: ctx.state.auth.clientId }; });
   app.use(router.routes());
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  try {
-    console.log(await check('http://127.0.0.1:' + server.address().port, issuer));
-  } finally {
-    server.close();
-    await issuer.close();
-  }
+  console.log(await checkServer(app.listen(0, '127.0.0.1'), issuer));
 })();
 `,
     },
