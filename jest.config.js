@@ -15,6 +15,7 @@ module.exports = {
     '^@scopeguard/(core|express|testing|nestjs|fastify|hono|koa)$': '<rootDir>/packages/$1/src',
     '^@scopeguard/nestjs/passport$': '<rootDir>/packages/nestjs/src/passport',
     '^@scopeguard/nestjs/swagger$': '<rootDir>/packages/nestjs/src/swagger',
+    '^@scopeguard/nestjs/terminus$': '<rootDir>/packages/nestjs/src/terminus',
   },
   transform: {
     '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }],

@@ -4,7 +4,7 @@
  * refusal, the RFC 9728 metadata document) as status, headers and body text, for the adapter to copy
  * onto its framework's reply.
  */
-import { describeDecision, withAuditLog, type DecisionEvent } from './audit';
+import { callKeySetSink, describeDecision, describeKeySet, withAuditLog, type DecisionEvent } from './audit';
 import { Scopeguard } from './engine';
 import type { ScopeguardError } from './errors';
 import type { ScopeguardOptions } from './options';
@@ -51,9 +51,17 @@ export function engineFrom(options: GuardOptions | Scopeguard, adapter: string):
   if (auditLog !== undefined && typeof auditLog !== 'boolean' && typeof auditLog !== 'function') {
     throw new TypeError(`${adapter}: option "auditLog" must be true, false or a function`);
   }
-  const { onDecision } = engineOptions;
+  const { onDecision, onKeySet } = engineOptions;
   const audit = auditLog ? withAuditLog((event) => writeDecision(event, auditLog), onDecision) : onDecision;
-  const engine = new Scopeguard({ ...engineOptions, ...(audit && { onDecision: audit }) });
+  // Key-set changes (stale, past the bound, recovered) go to the logger too, beside the app's sink.
+  const keySets: ScopeguardOptions['onKeySet'] =
+    logger === false
+      ? onKeySet
+      : (event) => {
+          logger.warn(describeKeySet(event));
+          callKeySetSink(onKeySet, event);
+        };
+  const engine = new Scopeguard({ ...engineOptions, ...(audit && { onDecision: audit }), ...(keySets && { onKeySet: keySets }) });
   if (logger !== false) engine.announce((notice) => logger.warn(notice));
   return engine;
 }
@@ -103,3 +111,18 @@ export function metadataAnswer(engine: Scopeguard, scopes: Iterable<string> = []
   if (metadata === undefined) return undefined;
   return { status: 200, headers: { 'content-type': JSON_TYPE, 'cache-control': 'public, max-age=300' }, body: JSON.stringify(metadata.document) };
 }
+
+/**
+ * A health check's answer (Kubernetes readiness, a load balancer): `200` when every issuer's key set
+ * can verify tokens now, else `503`, with `engine.health()` as JSON (states, ages, the last fetch
+ * error). It names the issuers' URLs: serve it where only your orchestrator asks.
+ */
+export function healthAnswer(engine: Scopeguard): HttpAnswer {
+  const health = engine.health();
+  return {
+    status: health.ready ? 200 : 503,
+    headers: { 'content-type': JSON_TYPE, 'cache-control': 'no-store' },
+    body: JSON.stringify({ status: health.ready ? 'up' : 'down', issuers: health.issuers }),
+  };
+}
+

@@ -5,6 +5,7 @@
  */
 import type { ScopeguardErrorCode } from './errors';
 import { callSink } from './hooks';
+import type { KeySetEvent } from './jwks';
 
 /** Where a decision was made, as the adapter knows it. */
 export interface RequestInfo {
@@ -86,3 +87,25 @@ export function withAuditLog(
     return sink?.(event);
   };
 }
+
+/**
+ * One log line for a key-set change (the `onKeySet` event), as adapters write it to their logger:
+ *   `scopeguard: the keys of https://as.example.com/ are stale (fetched 2026-11-26T09:00:00.000Z): serving the last good set; https://as.example.com/jwks answered HTTP 503`
+ */
+export function describeKeySet(event: KeySetEvent): string {
+  const fetched = event.fetchedAt ? ` (fetched ${event.fetchedAt.toISOString()})` : '';
+  switch (event.state) {
+    case 'stale':
+      return `scopeguard: the keys of ${event.issuer} are stale${fetched}: serving the last good set while the key set cannot be fetched; ${event.error ?? ''}`.trimEnd();
+    case 'expired':
+      return `scopeguard: the keys of ${event.issuer} are past jwks.maxStaleMs${fetched}: requests that need them get 503 until the key set can be fetched; ${event.error ?? ''}`.trimEnd();
+    case 'recovered':
+      return `scopeguard: the keys of ${event.issuer} were fetched again${event.jwksUri ? ` from ${event.jwksUri}` : ''}: fresh`;
+  }
+}
+
+/** Hands `event` to an app's `onKeySet` sink, if any: never awaited, its failures ignored (as for decisions). */
+export function callKeySetSink(sink: ((event: KeySetEvent) => unknown) | undefined, event: KeySetEvent): void {
+  if (sink !== undefined) callSink(sink, event);
+}
+

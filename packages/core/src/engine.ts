@@ -12,7 +12,7 @@ import { confirmCertificateBinding } from './confirmation';
 import { DpopVerifier } from './dpop';
 import { InsufficientScopeError, InternalError, InvalidTokenError, ScopeguardError, type ChallengeOptions, type ErrorResponse } from './errors';
 import { isCompactJws, type IntrospectedClaims } from './introspection';
-import { IssuerRegistry, type IssuerContext } from './issuers';
+import { IssuerRegistry, type IssuerContext, type IssuerHealth } from './issuers';
 import { resolveOptions, type ResolvedOptions, type ScopeguardOptions } from './options';
 import { effectivePermissions } from './permissions';
 import { originOf, principalOf, tokenFacts, type Principal, type TokenFacts } from './principal';
@@ -274,6 +274,31 @@ export class Scopeguard {
   }
 
   /**
+   * Warm start: fetches (discovery and) every key set not loaded yet, so the first requests wait for
+   * nothing. Await it before listening; pinned keys are ready at once. Rejects with an `AggregateError`
+   * of the failures (the engine still works: it keeps fetching on demand and answers 503 meanwhile).
+   */
+  async ready(): Promise<void> {
+    const pending = this.#issuers.keySets().filter((keys) => {
+      const { state } = keys.health();
+      return state === 'loading' || state === 'unavailable' || state === 'expired';
+    });
+    const results = await Promise.allSettled(pending.map((keys) => keys.refresh()));
+    const failures = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected').map((result) => result.reason as unknown);
+    if (failures.length > 0) throw new AggregateError(failures, `${failures.length} of ${results.length} key sets could not be fetched: ${failures.map((failure) => (failure as Error).message).join('; ')}`);
+  }
+
+  /**
+   * Readiness for health checks: each issuer's key set (state, keys, age, the last fetch error), and
+   * `ready` when every set can verify tokens now (fresh, pinned, or stale within `jwks.maxStaleMs`).
+   * Issuers of a pattern appear once seen.
+   */
+  health(): EngineHealth {
+    const issuers = this.#issuers.health();
+    return { ready: issuers.every((entry) => entry.state === 'fresh' || entry.state === 'stale' || entry.state === 'pinned'), issuers };
+  }
+
+  /**
    * Fetches every issuer's key set now (fixed issuers, and the trusted issuers of patterns held):
    * after an out-of-band rotation notice, or to warm up before traffic. Pinned keys are left as they
    * are. Rejects with an `AggregateError` of the failures; the sets that failed keep their keys.
@@ -514,6 +539,13 @@ export class Scopeguard {
     verdict.held = held;
     return principal;
   }
+}
+
+/** What {@link Scopeguard.health} answers. */
+export interface EngineHealth {
+  /** Every key set can verify tokens now. */
+  readonly ready: boolean;
+  readonly issuers: readonly IssuerHealth[];
 }
 
 /** A verified token, the issuer it was verified for, and the facts read from it. */

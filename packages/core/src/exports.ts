@@ -1,7 +1,9 @@
 /** Everything the package exports, on every platform (index.ts: Node; web.ts: WebCrypto runtimes). */
-export { Scopeguard } from './engine';
+export { Scopeguard, type EngineHealth } from './engine';
+export type { IssuerHealth } from './issuers';
 export {
   engineFrom,
+  healthAnswer,
   isMetadataRequest,
   metadataAnswer,
   refusalAnswer,
@@ -38,9 +40,9 @@ export {
   type OAuthErrorCode,
   type ScopeguardErrorCode,
 } from './errors';
-export { PinnedKeySet, RemoteKeySet, unusableReason, type CandidateKey, type IssuerKeys, type KeySource } from './jwks';
+export { PinnedKeySet, RemoteKeySet, unusableReason, type CandidateKey, type IssuerKeys, type KeySetEvent, type KeySetHealth, type KeySource } from './jwks';
 export { discoverJwksUri, metadataUrls } from './discovery';
-export { describeDecision, withAuditLog, type DecisionEvent, type RequestInfo } from './audit';
+export { callKeySetSink, describeDecision, describeKeySet, withAuditLog, type DecisionEvent, type RequestInfo } from './audit';
 export { DpopError, DpopVerifier, MemoryReplayStore, jwkThumbprint, type DpopOptions, type DpopReplayStore, type DpopRequest } from './dpop';
 export { certificateThumbprint, confirmCertificateBinding, derFromPem, type MtlsOptions } from './confirmation';
 export { Introspector, isCompactJws, type IntrospectedClaims, type IntrospectionOptions } from './introspection';
@@ -71,7 +73,7 @@ export {
   type PermissionResolver,
   type ServiceUser,
 } from './permissions';
-export { PRESETS, claimAt, type ClaimPath, type ClaimProfile, type PresetName } from './presets';
+export { PRESETS, claimAt, clientIdFromClaims, type ClaimPath, type ClaimProfile, type PresetName } from './presets';
 export { accessTokenOf, isPrincipal, type Claims, type Principal } from './principal';
 export {
   assertRequirement,
@@ -88,5 +90,6 @@ export {
 } from './scopes';
 export { RFC9068_REQUIRED_CLAIMS, verifyAccessToken, type JoseHeader, type VerifiedToken } from './verify';
 export { checkClaims, type ClaimRules, type ClaimSource } from './claims';
+export { parseCompactJws, type ParsedJws } from './jws';
 export { publicKeyFromJwk, verifySignature, type VerificationKey } from './signature';
 export { cryptoPlatform } from './platform';

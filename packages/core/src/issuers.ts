@@ -13,9 +13,9 @@ import { LRUCache } from 'lru-cache';
 import { checkIssuer } from './claims';
 import { discoverJwksUri } from './discovery';
 import { InvalidTokenError, UnavailableError } from './errors';
-import { callHook, type HookPolicy } from './hooks';
+import { callHook, callSink, type HookPolicy } from './hooks';
 import { Introspector } from './introspection';
-import { PinnedKeySet, RemoteKeySet, type IssuerKeys } from './jwks';
+import { PinnedKeySet, RemoteKeySet, type IssuerKeys, type KeySetEvent, type KeySetHealth } from './jwks';
 import type { ResolvedIssuer, ResolvedIssuerPattern, ResolvedOptions } from './options';
 import { createPermissionSource, type PermissionSource } from './permissions';
 
@@ -28,11 +28,18 @@ export interface IssuerContext {
   readonly introspector: Introspector | undefined;
 }
 
-function keysFor(rules: ResolvedIssuer, issuer: string | undefined, clock: () => number): IssuerKeys {
+/** A key set's readiness and the issuer(s) it serves. */
+export type IssuerHealth = { readonly issuer: string } & KeySetHealth;
+
+/** Where key-set events go: the engine's `onKeySet`, called as a sink (never awaited, failures ignored). */
+type KeySetSink = ((event: KeySetEvent) => unknown) | undefined;
+
+function keysFor(rules: ResolvedIssuer, issuer: string | undefined, clock: () => number, onKeySet: KeySetSink): IssuerKeys {
   if (rules.keys !== undefined) return new PinnedKeySet(rules.keys);
   const { jwksUri, jwks } = rules;
   const resolveUri = jwksUri !== undefined ? async () => jwksUri : () => discoverJwksUri(issuer!, jwks.timeoutMs);
-  return new RemoteKeySet(resolveUri, jwks, clock);
+  const label = issuer ?? rules.pattern?.source ?? rules.issuers.join(', ');
+  return new RemoteKeySet(resolveUri, jwks, clock, onKeySet && ((event) => callSink(onKeySet, { ...event, issuer: label })));
 }
 
 function untrusted(): InvalidTokenError {
@@ -51,6 +58,7 @@ interface TrustedIssuer {
 /** The issuers of one pattern entry, created as they are confirmed. */
 class PatternIssuers {
   readonly #rules: ResolvedIssuer;
+  readonly #onKeySet: KeySetSink;
   readonly #pattern: ResolvedIssuerPattern;
   readonly #clock: () => number;
   readonly #shared: IssuerKeys | undefined;
@@ -61,12 +69,13 @@ class PatternIssuers {
   readonly #pending = new Map<string, Promise<IssuerContext>>();
   readonly #policy: HookPolicy<boolean>;
 
-  constructor(rules: ResolvedIssuer, clock: () => number) {
+  constructor(rules: ResolvedIssuer, clock: () => number, onKeySet: KeySetSink) {
     this.#rules = rules;
     this.#pattern = rules.pattern!;
     this.#clock = clock;
+    this.#onKeySet = onKeySet;
     const fixed = rules.keys !== undefined || rules.jwksUri !== undefined;
-    this.#shared = fixed ? keysFor(rules, undefined, clock) : undefined;
+    this.#shared = fixed ? keysFor(rules, undefined, clock, onKeySet) : undefined;
     this.#permissions = createPermissionSource(rules.permissions, rules.permissionLookup, clock);
     this.#trusted = new LRUCache({ max: this.#pattern.maxIssuers });
     this.#refused = new LRUCache({ max: this.#pattern.trustLookup.maxEntries });
@@ -122,6 +131,12 @@ class PatternIssuers {
     return [...this.#trusted.values()].map((trusted) => trusted.context.keys);
   }
 
+  /** Each key set held, with the issuer it serves (the pattern, for one shared set). */
+  health(): IssuerHealth[] {
+    if (this.#shared !== undefined) return [{ issuer: this.#pattern.source, ...this.#shared.health() }];
+    return [...this.#trusted.entries()].map(([issuer, trusted]) => ({ issuer, ...trusted.context.keys.health() }));
+  }
+
   get size(): { issuers: number; refused: number } {
     return { issuers: this.#trusted.size, refused: this.#refused.size };
   }
@@ -146,7 +161,7 @@ class PatternIssuers {
       this.#trusted.set(issuer, known);
       return known;
     }
-    const keys = this.#shared ?? keysFor(this.#rules, issuer, this.#clock);
+    const keys = this.#shared ?? keysFor(this.#rules, issuer, this.#clock, this.#onKeySet);
     const entry: TrustedIssuer = { context: undefined!, until, withdrawn: false, checking: false };
     // Verdicts of this issuer's tokens stand while its trust does: asked again (in the background,
     // from a cache hit) once the answer is older than the ttl, and dropped when it is withdrawn.
@@ -157,6 +172,7 @@ class PatternIssuers {
         return !entry.withdrawn && keys.isCurrent(id);
       },
       refresh: () => keys.refresh(),
+      health: () => keys.health(),
       get fetchCount() {
         return keys.fetchCount;
       },
@@ -214,14 +230,14 @@ export class IssuerRegistry {
     this.#contexts = exact.map((rules) => {
       const context: IssuerContext = {
         rules,
-        keys: keysFor(rules, rules.issuers[0], clock),
+        keys: keysFor(rules, rules.issuers.length === 1 ? rules.issuers[0] : undefined, clock, options.onKeySet),
         permissions: createPermissionSource(rules.permissions, rules.permissionLookup, clock),
         introspector: rules.introspection && new Introspector(rules.introspection, clock),
       };
       for (const issuer of rules.issuers) this.#exact.set(issuer, context);
       return context;
     });
-    this.#patterns = options.issuers.filter((rules) => rules.pattern !== undefined).map((rules) => new PatternIssuers(rules, clock));
+    this.#patterns = options.issuers.filter((rules) => rules.pattern !== undefined).map((rules) => new PatternIssuers(rules, clock, options.onKeySet));
     this.fixed = [...this.#exact.keys()];
     this.single = this.#contexts.length === 1 && this.#patterns.length === 0 ? this.#contexts[0] : undefined;
     this.introspecting = this.#contexts.find((context) => context.introspector !== undefined);
@@ -248,6 +264,11 @@ export class IssuerRegistry {
   /** Every key set held now (fixed issuers and the trusted issuers of patterns). */
   keySets(): IssuerKeys[] {
     return [...this.#contexts.map((context) => context.keys), ...this.#patterns.flatMap((pattern) => pattern.keySets())];
+  }
+
+  /** Each key set's readiness, with the issuer(s) it serves. */
+  health(): IssuerHealth[] {
+    return [...this.#contexts.map((context) => ({ issuer: context.rules.issuers.join(', '), ...context.keys.health() })), ...this.#patterns.flatMap((pattern) => pattern.health())];
   }
 
   /** Every context with an introspector or permissions, for counters. */

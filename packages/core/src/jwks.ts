@@ -39,6 +39,38 @@ export interface IssuerKeys extends KeySource {
   refresh(): Promise<void>;
   /** How many fetches (JWKS and discovery) were started. */
   readonly fetchCount: number;
+  /** What a health check should know of the set now. */
+  health(): KeySetHealth;
+}
+
+/**
+ * A key set's readiness: `pinned` (given in the options), `loading` (never fetched yet), `fresh`,
+ * `stale` (the last refresh failed: the last good set still serves), `expired` (stale for longer than
+ * `jwks.maxStaleMs` past due: requests needing keys get 503) or `unavailable` (never fetched: failing).
+ */
+export interface KeySetHealth {
+  readonly state: 'pinned' | 'loading' | 'fresh' | 'stale' | 'expired' | 'unavailable';
+  readonly jwksUri: string | undefined;
+  /** Usable keys held. */
+  readonly keys: number;
+  /** When the set being served was fetched. */
+  readonly fetchedAt: Date | undefined;
+  readonly ageMs: number | undefined;
+  /** Why the last fetch failed, when it did (cleared by a successful one). */
+  readonly lastError: string | undefined;
+  readonly lastErrorAt: Date | undefined;
+}
+
+/** A change an operator should hear of: the last good set serves while the issuer is down, is past its bound, or the issuer is back. */
+export interface KeySetEvent {
+  readonly state: 'stale' | 'expired' | 'recovered';
+  /** The issuer whose set it is (for an issuer pattern with one shared key set: the pattern). */
+  readonly issuer: string;
+  readonly jwksUri: string | undefined;
+  /** When the set being served was fetched. */
+  readonly fetchedAt: Date | undefined;
+  /** Why the last fetch failed (`stale`, `expired`). */
+  readonly error?: string;
 }
 
 /** The JWK members selection looks at. */
@@ -228,6 +260,10 @@ export class PinnedKeySet implements IssuerKeys {
   refresh(): Promise<void> {
     return Promise.resolve();
   }
+
+  health(): KeySetHealth {
+    return { state: 'pinned', jwksUri: undefined, keys: this.#keys.length, fetchedAt: undefined, ageMs: undefined, lastError: undefined, lastErrorAt: undefined };
+  }
 }
 
 /** A remote JWK Set with the caching policy described at the top of this file. */
@@ -240,7 +276,11 @@ export class RemoteKeySet implements IssuerKeys {
   #loadedAt = -Infinity;
   #attemptedAt = -Infinity;
   #lastFailure: Error | undefined;
+  #lastFailureAt = -Infinity;
   #pending: Promise<void> | undefined;
+  /** The last change reported: serving stale, or past the bound (cleared by a recovery). */
+  #reported: 'stale' | 'expired' | undefined;
+  readonly #report: ((event: Omit<KeySetEvent, 'issuer'>) => void) | undefined;
   /** The least time between two refetches for unknown kids; doubles while they bring no new key. */
   #kidInterval = UNKNOWN_KID_INTERVAL_MS;
   /** How many JWKS (and discovery) fetches were started; exposed for tests and metrics. */
@@ -251,11 +291,39 @@ export class RemoteKeySet implements IssuerKeys {
   /**
    * @param resolveUri gives the JWKS URL (a constant or discovery); called until it succeeds.
    * @param clock epoch milliseconds, for the set's age and the refetch cooldown.
+   * @param report hears of changes an operator should know of (see {@link KeySetEvent}); must not throw.
    */
-  constructor(resolveUri: () => Promise<string>, options: Required<JwksOptions>, clock: () => number = Date.now) {
+  constructor(resolveUri: () => Promise<string>, options: Required<JwksOptions>, clock: () => number = Date.now, report?: (event: Omit<KeySetEvent, 'issuer'>) => void) {
     this.#resolveUri = resolveUri;
     this.#options = options;
     this.#clock = clock;
+    this.#report = report;
+  }
+
+  health(): KeySetHealth {
+    const now = this.#clock();
+    const loaded = this.#keys.length > 0;
+    const state = !loaded ? (this.#lastFailure ? 'unavailable' : 'loading') : this.#expired(now) ? 'expired' : this.#lastFailure ? 'stale' : 'fresh';
+    return {
+      state,
+      jwksUri: this.#uri,
+      keys: this.#keys.length,
+      fetchedAt: loaded ? new Date(this.#loadedAt) : undefined,
+      ageMs: loaded ? now - this.#loadedAt : undefined,
+      lastError: this.#lastFailure?.message,
+      lastErrorAt: this.#lastFailure ? new Date(this.#lastFailureAt) : undefined,
+    };
+  }
+
+  /** Past the bound of last-known-good: older than `maxAgeMs + maxStaleMs`. */
+  #expired(now: number): boolean {
+    return this.#keys.length > 0 && now - this.#loadedAt > this.#options.maxAgeMs + this.#options.maxStaleMs;
+  }
+
+  #tell(state: 'stale' | 'expired' | 'recovered'): void {
+    if (state !== 'recovered') this.#reported = state;
+    const fetchedAt = this.#keys.length > 0 ? new Date(this.#loadedAt) : undefined;
+    this.#report?.({ state, jwksUri: this.#uri, fetchedAt, ...(state !== 'recovered' && this.#lastFailure && { error: this.#lastFailure.message }) });
   }
 
   /**
@@ -266,6 +334,8 @@ export class RemoteKeySet implements IssuerKeys {
   isCurrent(id: string): boolean {
     const now = this.#clock();
     if (now - this.#loadedAt > this.#options.maxAgeMs && this.#mayFetch(now)) this.#refresh().catch(() => undefined);
+    // Past the bound, a cached verdict is judged anew (and answered 503 while the set cannot be fetched).
+    if (this.#expired(now)) return false;
     return this.#ids.has(id);
   }
 
@@ -284,6 +354,14 @@ export class RemoteKeySet implements IssuerKeys {
       if (this.#mayFetch(now)) await this.#refresh().catch(() => undefined);
       else if (this.#pending) await this.#pending.catch(() => undefined);
       if (this.#keys.length === 0) throw this.#unavailable();
+    } else if (this.#expired(now)) {
+      // Past the bound of last-known-good: only a fresh set will do.
+      if (this.#mayFetch(now)) await this.#refresh().catch(() => undefined);
+      else if (this.#pending) await this.#pending.catch(() => undefined);
+      if (this.#expired(this.#clock())) {
+        if (this.#reported !== 'expired') this.#tell('expired');
+        throw this.#unavailable();
+      }
     } else if (now - this.#loadedAt > this.#options.maxAgeMs && this.#mayFetch(now)) {
       // Stale: refresh in the background, keep serving the last known good set meanwhile.
       this.#refresh().catch(() => undefined);
@@ -339,9 +417,16 @@ export class RemoteKeySet implements IssuerKeys {
       .then(
         () => {
           this.#lastFailure = undefined;
+          if (this.#reported !== undefined) {
+            this.#reported = undefined;
+            this.#tell('recovered');
+          }
         },
         (error: Error) => {
           this.#lastFailure = error;
+          this.#lastFailureAt = this.#clock();
+          // Keys held, the issuer down: the last good set serves, which an operator should know (once).
+          if (this.#keys.length > 0 && this.#reported === undefined) this.#tell('stale');
           throw error;
         },
       )

@@ -6,7 +6,7 @@ import { ScopeguardConfigError } from './errors';
 import type { PermissionMap, PermissionResolver } from './permissions';
 import type { KeyObject } from 'node:crypto';
 import { platform } from './platform';
-import { fitsAlgorithm, loadPinnedKeys, type PinnedKey } from './jwks';
+import { fitsAlgorithm, loadPinnedKeys, type KeySetEvent, type PinnedKey } from './jwks';
 import { PRESETS, claimPathProblem, type ClaimPath, type ClaimProfile, type PresetName } from './presets';
 import { isScopeToken } from './scopes';
 import type { TokenSource } from './bearer';
@@ -38,6 +38,13 @@ export interface JwksOptions {
   cooldownMs?: number;
   /** Refresh the cached set in the background once it is this old, in milliseconds. Default 600000 (10 min). */
   maxAgeMs?: number;
+  /**
+   * While the issuer cannot be reached, the last good set keeps serving for at most this long past
+   * `maxAgeMs`, in milliseconds; after that, requests that need keys (cached verdicts too) get 503
+   * until a fetch succeeds. Default 86400000 (24 h): a day-long outage of the issuer rides through,
+   * a key it withdrew meanwhile is not trusted forever. `onKeySet` hears of each change.
+   */
+  maxStaleMs?: number;
 }
 
 /** Bounds of the verified-token cache. */
@@ -187,6 +194,12 @@ export interface SharedOptions {
    * sink that throws, rejects or never settles changes nothing.
    */
   onDecision?: (event: DecisionEvent) => void | Promise<unknown>;
+  /**
+   * Called when an issuer's key set starts being served stale (its refresh failed), passes
+   * `jwks.maxStaleMs` (requests needing keys get 503), or recovers. Not awaited; failures ignored.
+   * Adapters log these through their `logger` besides.
+   */
+  onKeySet?: (event: KeySetEvent) => void | Promise<unknown>;
   /** The current time in epoch milliseconds, for every time rule (claims, caches, DPoP). Default `Date.now`; tests freeze it. */
   clock?: () => number;
   /** RFC 8705 certificate-bound tokens. Off unless given. */
@@ -259,6 +272,7 @@ export interface ResolvedOptions {
   readonly mtls: { readonly mode: 'bound' | 'required'; readonly certificateHeader: string | undefined } | undefined;
   readonly dpop: Readonly<DpopOptions> | undefined;
   readonly onDecision: ((event: DecisionEvent) => void | Promise<unknown>) | undefined;
+  readonly onKeySet: ((event: KeySetEvent) => void | Promise<unknown>) | undefined;
   readonly clock: () => number;
 }
 
@@ -267,7 +281,7 @@ const ISSUER_OPTIONS = [
   'clockTolerance', 'maxTokenAge', 'strict', 'preset', 'scopeClaims', 'clientIdClaims', 'clientIds', 'requireClientCredentials',
   'permissions', 'permissionLookup', 'scopeMap', 'jwks', 'introspection',
 ];
-const SHARED_OPTIONS = ['tokenSources', 'maxTokenLength', 'realm', 'tokenCache', 'resourceMetadata', 'onDecision', 'mtls', 'dpop', 'clock'];
+const SHARED_OPTIONS = ['tokenSources', 'maxTokenLength', 'realm', 'tokenCache', 'resourceMetadata', 'onDecision', 'onKeySet', 'mtls', 'dpop', 'clock'];
 const TOKEN_SOURCES: readonly TokenSource[] = ['header', 'body', 'query'];
 // A realm is sent as an RFC 9110 quoted-string; we keep to characters that need no escaping.
 const QUOTABLE = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
@@ -571,7 +585,7 @@ function resolveIssuer(entry: IssuerOptions | IssuerPatternOptions): ResolvedIss
   const introspecting = introspection(entry.introspection);
   if (introspecting !== undefined && pattern !== undefined) fail('introspection', 'cannot belong to an issuerPattern entry: an opaque token does not say which issuer it is from');
   const jwks = object('jwks', entry.jwks);
-  only('jwks', jwks, ['timeoutMs', 'cooldownMs', 'maxAgeMs']);
+  only('jwks', jwks, ['timeoutMs', 'cooldownMs', 'maxAgeMs', 'maxStaleMs']);
   const lookup = object('permissionLookup', entry.permissionLookup);
   only('permissionLookup', lookup, ['ttl', 'timeoutMs', 'maxEntries']);
   return Object.freeze({
@@ -598,6 +612,7 @@ function resolveIssuer(entry: IssuerOptions | IssuerPatternOptions): ResolvedIss
       timeoutMs: timeout('jwks.timeoutMs', jwks.timeoutMs, 5000),
       cooldownMs: number('jwks.cooldownMs', jwks.cooldownMs, 30_000, 0),
       maxAgeMs: number('jwks.maxAgeMs', jwks.maxAgeMs, 600_000, 1000),
+      maxStaleMs: number('jwks.maxStaleMs', jwks.maxStaleMs, 86_400_000, 0),
     },
     introspection: introspecting,
   });
@@ -661,6 +676,7 @@ export function resolveOptions(input: ScopeguardOptions): ResolvedOptions {
   }
   const shared = raw as SharedOptions;
   if (shared.onDecision !== undefined && typeof shared.onDecision !== 'function') fail('onDecision', 'must be a function');
+  if (shared.onKeySet !== undefined && typeof shared.onKeySet !== 'function') fail('onKeySet', 'must be a function');
   const sources = stringList('tokenSources', shared.tokenSources ?? ['header'], true);
   for (const source of sources) if (!(TOKEN_SOURCES as string[]).includes(source)) fail('tokenSources', `holds ${source}; use header, body or query`);
 
@@ -694,6 +710,7 @@ export function resolveOptions(input: ScopeguardOptions): ResolvedOptions {
     mtls: mtls(shared.mtls),
     dpop: dpop(shared.dpop),
     onDecision: shared.onDecision,
+    onKeySet: shared.onKeySet,
     clock: clock(shared.clock),
   });
 }

@@ -2,8 +2,8 @@
  * `app.use(scopeguard(options))`: admits every request through the core pipeline and sets
  * `req.auth` to the principal. One engine per middleware, created once. Translation only.
  */
-import type { ServerResponse } from 'node:http';
-import { Scopeguard, engineFrom, isMetadataRequest, metadataAnswer, tokenRequestFromNode, type GuardOptions, type Principal } from '@scopeguard/core';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Scopeguard, engineFrom, healthAnswer, isMetadataRequest, metadataAnswer, tokenRequestFromNode, type GuardOptions, type Principal } from '@scopeguard/core';
 import { carrierOf, pass, registerContext, requestInfo, send, type ErrorMode, type GuardContext, type GuardedRequest, type Next } from './context';
 import { scopesBehind } from './declared-scopes';
 
@@ -62,3 +62,14 @@ export function scopeguard(options: ScopeguardMiddlewareOptions | Scopeguard): S
   };
   return Object.assign(middleware, { engine });
 }
+
+/**
+ * A readiness handler: `200` when every issuer's key set can verify tokens now, else `503`, with the
+ * states, ages and last fetch errors as JSON. Mount it where only your orchestrator asks.
+ * @example app.get('/health/ready', scopeguardHealth(guard))
+ */
+export function scopeguardHealth(guard: ScopeguardMiddleware | Scopeguard): (req: IncomingMessage, res: ServerResponse) => void {
+  const engine = guard instanceof Scopeguard ? guard : guard.engine;
+  return (_req, res) => send(healthAnswer(engine), res);
+}
+

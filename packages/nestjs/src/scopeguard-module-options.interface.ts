@@ -15,4 +15,10 @@ export type ScopeguardModuleOptions = ScopeguardOptions & {
    * unavailability at `error`, allowed requests at `verbose`. Runs beside `onDecision`, if given.
    */
   auditLog?: boolean;
+  /**
+   * Fetch every issuer's key set while the app boots (`engine.ready()`), so the first requests wait for
+   * nothing: `true` (default) logs a failure and starts anyway (keys are then fetched on demand, 503
+   * meanwhile); `'required'` fails start-up when an issuer cannot be reached; `false` skips it.
+   */
+  warmStart?: boolean | 'required';
 };

@@ -1,6 +1,6 @@
-import { Module, RequestMethod, type DynamicModule, type MiddlewareConsumer, type NestModule, type Provider } from '@nestjs/common';
+import { Inject, Module, RequestMethod, type DynamicModule, type MiddlewareConsumer, type NestModule, type OnApplicationBootstrap, type Provider } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, DiscoveryModule } from '@nestjs/core';
-import { Scopeguard, withAuditLog, type ScopeguardOptions } from '@scopeguard/core';
+import { Scopeguard, callKeySetSink, describeKeySet, withAuditLog, type ScopeguardOptions } from '@scopeguard/core';
 import { logDecision, logger } from './scopeguard.audit';
 import { ScopeguardExceptionFilter } from './scopeguard.filter';
 import { ScopeguardMetadataMiddleware } from './scopeguard.metadata';
@@ -11,13 +11,22 @@ import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, OPTIONS_TYPE, SCOPEGUARD_O
 
 const engineProvider: Provider = {
   provide: Scopeguard,
-  useFactory: ({ defaultPolicy, auditLog, ...engineOptions }: ScopeguardModuleOptions) => {
+  useFactory: ({ defaultPolicy, auditLog, warmStart, ...engineOptions }: ScopeguardModuleOptions) => {
     if (defaultPolicy !== undefined && defaultPolicy !== 'authenticated' && defaultPolicy !== 'deny') {
       throw new TypeError('scopeguard: option "defaultPolicy" must be "authenticated" or "deny"');
     }
-    const { onDecision } = engineOptions as { onDecision?: ScopeguardOptions['onDecision'] };
+    if (warmStart !== undefined && typeof warmStart !== 'boolean' && warmStart !== 'required') {
+      throw new TypeError('scopeguard: option "warmStart" must be true, false or "required"');
+    }
+    const { onDecision, onKeySet } = engineOptions as Pick<ScopeguardOptions, 'onDecision' | 'onKeySet'>;
     const audit = auditLog ? withAuditLog(logDecision, onDecision) : onDecision;
-    const engine = new Scopeguard({ ...engineOptions, ...(audit && { onDecision: audit }) } as ScopeguardOptions);
+    // Key-set changes (stale, past jwks.maxStaleMs, recovered) to Nest's logger, beside the app's sink.
+    const keySets: ScopeguardOptions['onKeySet'] = (event) => {
+      if (event.state === 'recovered') logger.log(describeKeySet(event));
+      else logger.warn(describeKeySet(event));
+      callKeySetSink(onKeySet, event);
+    };
+    const engine = new Scopeguard({ ...engineOptions, ...(audit && { onDecision: audit }), onKeySet: keySets } as ScopeguardOptions);
     engine.announce((notice) => logger.warn(notice));
     return engine;
   },
@@ -30,9 +39,28 @@ const engineProvider: Provider = {
  * @example ScopeguardModule.forRootAsync({ imports: [ConfigModule], inject: [ConfigService], useFactory: (c) => ({ … }), global: true })
  */
 @Module({})
-export class ScopeguardModule extends ConfigurableModuleClass implements NestModule {
-  constructor(private readonly engine: Scopeguard) {
+export class ScopeguardModule extends ConfigurableModuleClass implements NestModule, OnApplicationBootstrap {
+  constructor(
+    private readonly engine: Scopeguard,
+    @Inject(SCOPEGUARD_OPTIONS) private readonly options: ScopeguardModuleOptions,
+  ) {
     super();
+  }
+
+  /**
+   * Warm start (`warmStart`, default true): the issuers' key sets are fetched while the app boots, so
+   * the first requests wait for nothing. A failure is logged and the app starts (keys are fetched on
+   * demand, 503 meanwhile), unless `warmStart: 'required'`, which fails start-up instead.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    const { warmStart = true } = this.options;
+    if (warmStart === false) return;
+    try {
+      await this.engine.ready();
+    } catch (error) {
+      if (warmStart === 'required') throw error;
+      logger.warn(`scopeguard: warm start failed, keys will be fetched on demand: ${(error as Error).message}`);
+    }
   }
 
   /** Serves RFC 9728 metadata at the configured resource's well-known path, before any guard. */
