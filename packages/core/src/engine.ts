@@ -10,7 +10,7 @@ import { VerifiedTokenCache, type CacheableVerdict } from './cache';
 import { checkClaims, validUntil } from './claims';
 import { confirmCertificateBinding } from './confirmation';
 import { DpopVerifier } from './dpop';
-import { InsufficientScopeError, InternalError, InvalidTokenError, ScopeguardError, type ChallengeOptions, type ErrorResponse } from './errors';
+import { InsufficientScopeError, InternalError, InvalidTokenError, MissingTokenError, ScopeguardError, type ChallengeOptions, type ErrorResponse } from './errors';
 import { isCompactJws, type IntrospectedClaims } from './introspection';
 import { IssuerRegistry, type IssuerContext, type IssuerHealth } from './issuers';
 import { resolveOptions, type ResolvedOptions, type ScopeguardOptions } from './options';
@@ -151,6 +151,20 @@ export class Scopeguard {
    * again: only `requirements` are checked, against the principal the engine found.
    */
   admit(request: TokenRequest, requirements: readonly ScopeRequirement[] = NO_REQUIREMENTS, info?: RequestInfo): Principal | Promise<Principal> {
+    return this.#admitRequest(request, requirements, info, false) as Principal | Promise<Principal>;
+  }
+
+  /**
+   * Optional authentication, for routes that serve anonymous callers but use the caller when a token
+   * is present: a request with no bearer token at all is let through (`undefined`, and no decision is
+   * reported); any token that is sent goes through the whole pipeline, so an invalid one is still
+   * refused, never silently ignored. Same errors as {@link admit}.
+   */
+  admitOptional(request: TokenRequest, info?: RequestInfo): Principal | undefined | Promise<Principal | undefined> {
+    return this.#admitRequest(request, NO_REQUIREMENTS, info, true);
+  }
+
+  #admitRequest(request: TokenRequest, requirements: readonly ScopeRequirement[], info: RequestInfo | undefined, optional: boolean): Principal | undefined | Promise<Principal> {
     const carrier = request.carrier as Carrier | undefined;
     const known = carrier?.[ADMITTED];
     if (known !== undefined) {
@@ -165,6 +179,8 @@ export class Scopeguard {
       dpop = this.#dpop !== undefined && usesDpopScheme(request);
       found = this.#authenticate(token, request, dpop);
     } catch (error) {
+      // No token at all (not a malformed one: that is a 400): anonymous, where that is allowed.
+      if (optional && error instanceof MissingTokenError) return undefined;
       throw this.#refusal(error, info, dpop);
     }
     if (!(found instanceof Promise)) return this.#admit(carrier, found, requirements, info);

@@ -129,22 +129,23 @@ export function contextOf(req: GuardedRequest, res: ServerResponse): GuardContex
 
 /**
  * Runs one stage of the pipeline: `admit` returns the principal (synchronously on a cache hit) or
- * throws/rejects with a refusal. The request goes on only once the engine admitted it.
+ * throws/rejects with a refusal; `undefined` (optional authentication, no token) goes on with none.
+ * The request goes on only once the engine admitted it.
  */
-export function pass(context: GuardContext, admit: () => Principal | Promise<Principal>, req: GuardedRequest, res: ServerResponse, next: Next): void {
-  let admitted: Principal | Promise<Principal>;
+export function pass(context: GuardContext, admit: () => Principal | undefined | Promise<Principal | undefined>, req: GuardedRequest, res: ServerResponse, next: Next): void {
+  let admitted: Principal | undefined | Promise<Principal | undefined>;
   try {
     admitted = admit();
   } catch (error) {
     return refuse(context, error, res, next);
   }
   if (!(admitted instanceof Promise)) {
-    handOver(req, res, admitted);
+    if (admitted !== undefined) handOver(req, res, admitted);
     return next();
   }
   admitted.then(
     (principal) => {
-      handOver(req, res, principal);
+      if (principal !== undefined) handOver(req, res, principal);
       next();
     },
     (error: unknown) => refuse(context, error, res, next),

@@ -2,7 +2,7 @@
  * @scopeguard/express — `app.use(scopeguard(options))` and per-route `requireScopes(...)`.
  * @packageDocumentation
  */
-export { scopeguard, scopeguardHealth, type ScopeguardMiddleware, type ScopeguardMiddlewareOptions } from './middleware';
+export { optionalAuth, scopeguard, scopeguardHealth, type ScopeguardMiddleware, type ScopeguardMiddlewareOptions } from './middleware';
 export { requireAnyScope, requireScopes, type ScopeCheck } from './require-scopes';
 export type { ErrorMode, GuardedRequest, Next } from './context';
 export {

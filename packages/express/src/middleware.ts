@@ -30,8 +30,14 @@ export type ScopeguardMiddlewareOptions = GuardOptions & {
 /** The middleware, with the engine it uses. */
 export interface ScopeguardMiddleware {
   (req: GuardedRequest, res: ServerResponse, next: Next): void;
-  /** The engine (for `engine.refreshKeys()`, `engine.stats()` and tests). */
+  /** The engine (for `engine.ready()`, `engine.health()`, `engine.stats()` and tests). */
   readonly engine: Scopeguard;
+  /**
+   * Optional authentication for a route mounted before (or without) this middleware: a request with
+   * no bearer token goes on with no `req.auth`; a token that is sent must be valid (else the same
+   * refusal as the middleware's). See {@link optionalAuth}.
+   */
+  readonly optional: (req: GuardedRequest, res: ServerResponse, next: Next) => void;
 }
 
 /**
@@ -60,7 +66,21 @@ export function scopeguard(options: ScopeguardMiddlewareOptions | Scopeguard): S
     const request = tokenRequestFromNode(req, req as { query?: unknown; body?: unknown }, carrierOf(req, res));
     pass(context, () => engine.admit(request, undefined, engine.auditing ? requestInfo(req) : undefined), req, res, next);
   };
-  return Object.assign(middleware, { engine });
+  const optional = (req: GuardedRequest, res: ServerResponse, next: Next): void => {
+    const request = tokenRequestFromNode(req, req as { query?: unknown; body?: unknown }, carrierOf(req, res));
+    pass(context, () => engine.admitOptional(request, engine.auditing ? requestInfo(req) : undefined), req, res, next);
+  };
+  return Object.assign(middleware, { engine, optional });
+}
+
+/**
+ * Optional authentication on a route: anonymous callers are served (no `req.auth`), a caller who
+ * sends a token gets `req.auth`, and an invalid token is refused as everywhere (never ignored). Mount
+ * such routes before `app.use(guard)`, which requires a token on every route after it.
+ * @example app.get('/catalog', optionalAuth(guard), (req, res) => res.json(catalogFor(req.auth)))
+ */
+export function optionalAuth(guard: ScopeguardMiddleware): (req: GuardedRequest, res: ServerResponse, next: Next) => void {
+  return guard.optional;
 }
 
 /**

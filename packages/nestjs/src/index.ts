@@ -5,7 +5,7 @@
  */
 export { ScopeguardModule } from './scopeguard.module';
 export { ScopeguardGuard } from './scopeguard.guard';
-export { AccessToken, Principal, Public, RequireAnyScope, RequireScopes } from './scopeguard.decorators';
+export { AccessToken, OptionalAuth, Principal, Public, RequireAnyScope, RequireScopes } from './scopeguard.decorators';
 export { ScopeguardException } from './scopeguard.exception';
 export { ScopeguardExceptionFilter } from './scopeguard.filter';
 export { PUBLIC_METADATA, SCOPES_METADATA } from './scopeguard.constants';

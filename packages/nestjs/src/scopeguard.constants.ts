@@ -4,3 +4,5 @@
 export const SCOPES_METADATA = 'scopeguard:scopes';
 /** Metadata: whether a class or handler is public (the method's setting wins). */
 export const PUBLIC_METADATA = 'scopeguard:public';
+/** Metadata: whether a class or handler serves anonymous callers too (`@OptionalAuth()`). */
+export const OPTIONAL_METADATA = 'scopeguard:optional';

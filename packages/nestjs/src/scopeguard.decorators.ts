@@ -4,7 +4,7 @@
  */
 import { SetMetadata, createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { accessTokenOf, isPrincipal, scopeRequirement, type Principal as PrincipalType, type ScopeRequirement } from '@scopeguard/core';
-import { PUBLIC_METADATA, SCOPES_METADATA } from './scopeguard.constants';
+import { OPTIONAL_METADATA, PUBLIC_METADATA, SCOPES_METADATA } from './scopeguard.constants';
 import { httpRequestOf } from './scopeguard.context';
 
 function addRequirement(requirement: ScopeRequirement): ClassDecorator & MethodDecorator {
@@ -44,6 +44,15 @@ export function RequireAnyScope(...scopes: string[]): ClassDecorator & MethodDec
  */
 export function Public(isPublic = true): ClassDecorator & MethodDecorator {
   return SetMetadata(PUBLIC_METADATA, isPublic);
+}
+
+/**
+ * Optional authentication: a request with no bearer token reaches the handler with no principal
+ * (`@Principal()` is `undefined`); a token that is sent must be valid, else the usual refusal (never
+ * silently ignored). It cannot go with scope requirements on the same route: the app refuses to start.
+ */
+export function OptionalAuth(): ClassDecorator & MethodDecorator {
+  return SetMetadata(OPTIONAL_METADATA, true);
 }
 
 /** The principal scopeguard admitted for this request; never an object of that shape set by other code. */

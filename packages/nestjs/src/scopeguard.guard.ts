@@ -1,7 +1,7 @@
 import { Inject, Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { NO_ACCESS, Scopeguard, ScopeguardError, type Principal, type ScopeRequirement } from '@scopeguard/core';
-import { PUBLIC_METADATA, SCOPES_METADATA } from './scopeguard.constants';
+import { OPTIONAL_METADATA, PUBLIC_METADATA, SCOPES_METADATA } from './scopeguard.constants';
 import { httpRequestOf, httpResponseOf, requestInfoOf, setHeaders, tokenRequestOf } from './scopeguard.context';
 import { graphqlRefusal } from './scopeguard.graphql';
 import { ScopeguardException } from './scopeguard.exception';
@@ -11,6 +11,8 @@ import { SCOPEGUARD_OPTIONS } from './scopeguard.module-definition';
 /** What a route needs, read once from its decorators. */
 interface RoutePolicy {
   readonly isPublic: boolean;
+  /** `@OptionalAuth()`: no token, no principal; a token sent must be valid. */
+  readonly optional: boolean;
   readonly requirements: readonly ScopeRequirement[];
 }
 
@@ -43,19 +45,20 @@ export class ScopeguardGuard implements CanActivate {
         `scopeguard protects HTTP and GraphQL handlers; ${context.getType()} handlers are refused (mark them @Public() to opt out)`,
       );
     }
-    let admitted: Principal | Promise<Principal>;
+    let admitted: Principal | undefined | Promise<Principal | undefined>;
     try {
-      admitted = this.engine.admit(tokenRequestOf(request), policy.requirements, this.engine.auditing ? requestInfoOf(request) : undefined);
+      const info = this.engine.auditing ? requestInfoOf(request) : undefined;
+      admitted = policy.optional ? this.engine.admitOptional(tokenRequestOf(request), info) : this.engine.admit(tokenRequestOf(request), policy.requirements, info);
     } catch (error) {
       throw this.#refusal(context, error);
     }
     if (!(admitted instanceof Promise)) {
-      request.auth = admitted;
+      if (admitted !== undefined) request.auth = admitted;
       return true;
     }
     return admitted.then(
       (principal) => {
-        request.auth = principal;
+        if (principal !== undefined) request.auth = principal;
         return true;
       },
       (error: unknown) => {
@@ -94,9 +97,11 @@ export class ScopeguardGuard implements CanActivate {
     let policy = byHandler.get(handler);
     if (policy === undefined) {
       const declared = this.reflector.getAllAndMerge<ScopeRequirement[]>(SCOPES_METADATA, [handler, controller]);
+      const optional = this.reflector.getAllAndOverride<boolean | undefined>(OPTIONAL_METADATA, [handler, controller]) === true;
       policy = {
         isPublic: this.#isPublic(handler, controller),
-        requirements: declared.length === 0 && this.options.defaultPolicy === 'deny' ? [NO_ACCESS] : declared,
+        optional,
+        requirements: declared.length === 0 && this.options.defaultPolicy === 'deny' && !optional ? [NO_ACCESS] : declared,
       };
       byHandler.set(handler, policy);
     }

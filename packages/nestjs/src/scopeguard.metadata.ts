@@ -6,7 +6,7 @@ import { Injectable, type NestMiddleware, type OnModuleInit } from '@nestjs/comm
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { Scopeguard, metadataAnswer, type ScopeRequirement } from '@scopeguard/core';
 import type { ServerResponse } from 'node:http';
-import { SCOPES_METADATA } from './scopeguard.constants';
+import { OPTIONAL_METADATA, SCOPES_METADATA } from './scopeguard.constants';
 
 @Injectable()
 export class ScopeguardMetadataMiddleware implements NestMiddleware, OnModuleInit {
@@ -17,19 +17,26 @@ export class ScopeguardMetadataMiddleware implements NestMiddleware, OnModuleIni
     private readonly reflector: Reflector,
   ) {}
 
-  /** Declares the scopes of every controller and handler to the engine. */
+  /**
+   * Declares the scopes of every controller and handler to the engine, and refuses to start on a route
+   * that is both `@OptionalAuth()` and scoped (anonymous callers could not meet its requirement).
+   */
   onModuleInit(): void {
     for (const wrapper of this.discovery.getControllers()) {
       const { instance, metatype } = wrapper;
       if (!instance || !metatype) continue;
-      const declare = (target: object) => {
-        for (const requirement of this.reflector.get<ScopeRequirement[] | undefined>(SCOPES_METADATA, target as never) ?? []) {
-          this.engine.declareScopes(requirement.scopes);
-        }
-      };
-      declare(metatype);
+      const requirementsOf = (target: object) => this.reflector.get<ScopeRequirement[] | undefined>(SCOPES_METADATA, target as never) ?? [];
+      const optional = (target: object) => this.reflector.get<boolean | undefined>(OPTIONAL_METADATA, target as never) === true;
+      for (const requirement of requirementsOf(metatype)) this.engine.declareScopes(requirement.scopes);
       const prototype = Object.getPrototypeOf(instance) as Record<string, object>;
-      for (const name of this.scanner.getAllMethodNames(prototype)) declare(prototype[name]!);
+      for (const name of this.scanner.getAllMethodNames(prototype)) {
+        const method = prototype[name]!;
+        for (const requirement of requirementsOf(method)) this.engine.declareScopes(requirement.scopes);
+        const scoped = requirementsOf(method).length > 0 || requirementsOf(metatype).length > 0;
+        if (scoped && (optional(method) || optional(metatype))) {
+          throw new Error(`scopeguard: ${metatype.name}.${name} is @OptionalAuth() and requires scopes: anonymous callers could never meet them; choose one`);
+        }
+      }
     }
   }
 
