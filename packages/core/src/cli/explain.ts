@@ -365,13 +365,16 @@ function keyFor(header: Record<string, unknown>, rules: ResolvedIssuer, keys: Ke
     const ok = rules.algorithms.some((allowed) => allowed === header.alg) ? false : null;
     return { kidCheck: { check: 'kid', ok, detail: `${kid}: no key of the set fits ${String(header.alg)} and this kid (the set: ${held}${skippedNote})` }, candidates };
   }
-  const names = candidates.map((candidate) => describeKey(usable[Number(candidate.id)]!.jwk)).join(', ');
-  return { kidCheck: { check: 'kid', ok: true, detail: `${kid} → ${names}, of ${usable.length} usable key(s) in the set${skippedNote}` }, candidates };
+  const names = candidates.map((candidate) => `key #${Number(candidate.id) + 1} (${keyType(usable[Number(candidate.id)]!.jwk)})`).join(', ');
+  return { kidCheck: { check: 'kid', ok: true, detail: `${kid} → ${names} of the ${usable.length} usable in the set${skippedNote}` }, candidates };
+}
+
+function keyType(jwk: Record<string, unknown>): string {
+  return [jwk.kty, jwk.crv, jwk.alg].filter((value) => typeof value === 'string').join(' ');
 }
 
 function describeKey(jwk: Record<string, unknown>): string {
-  const kid = typeof jwk.kid === 'string' ? `kid ${jwk.kid}` : 'no kid';
-  return `${kid} (${[jwk.kty, jwk.crv, jwk.alg].filter((value) => typeof value === 'string').join(' ')})`;
+  return `${typeof jwk.kid === 'string' ? `kid ${jwk.kid}` : 'no kid'} (${keyType(jwk)})`;
 }
 
 /** The signature, with core's primitive, against the keys core's selection chose. */
