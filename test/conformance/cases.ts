@@ -206,6 +206,9 @@ export function buildCases(context: CaseContext): Case[] {
     { group: 'Authorization', profile: 'resolver', name: 'permission resolver throws → 503', request: async () => get(bearer(await mint({ clientId: 'boom' }))), expect: UNAVAILABLE },
     { group: 'Authorization', profile: 'resolver', name: 'permission resolver hangs → 503 after its timeout', request: async () => get(bearer(await mint({ clientId: 'hang' }))), expect: UNAVAILABLE },
     { group: 'Authorization', profile: 'resolver', name: 'permission resolver answers', request: async () => get(bearer(await mint())), expect: OK },
+    { group: 'Authorization', profile: 'resolver', name: 'inactive client (the resolver answers INACTIVE_CLIENT) → 401', request: async () => get(bearer(await mint({ clientId: 'retired' }))), expect: INVALID },
+    { group: 'Authorization', profile: 'resolver', name: 'revoked token (isRevoked) → 401', request: async () => get(bearer(await mint({ claims: { jti: 'revoked-jti' } }))), expect: INVALID },
+    { group: 'Authorization', profile: 'resolver', name: 'revocation check throws → 503', request: async () => get(bearer(await mint({ claims: { jti: 'revocation-down' } }))), expect: UNAVAILABLE },
 
     // ── Several issuers (tenants) ────────────────────────────────────────────────────────────
     { group: 'Tenants', profile: 'tenants', name: 'tenant A token', request: async () => get(bearer(await mint())), expect: OK },

@@ -4,7 +4,7 @@
  * `realm` once, the same error code in header and JSON body, no CR/LF, scope only on 403.
  */
 import { createServer, type Server } from 'node:http';
-import type { DecisionEvent, ScopeguardOptions } from '@scopeguard/core';
+import { INACTIVE_CLIENT, type DecisionEvent, type ScopeguardOptions } from '@scopeguard/core';
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
 import { close, listen, send, type TestResponse } from '../support/http';
 import { ADAPTERS, startAdapter, type AdapterName, type RunningAdapter } from './adapters';
@@ -52,9 +52,14 @@ function options(profile: Profile): ScopeguardOptions {
         permissions: (user) => {
           if (user.clientId === 'boom') throw new Error('permission store down');
           if (user.clientId === 'hang') return new Promise<string[]>(() => undefined);
+          if (user.clientId === 'retired') return INACTIVE_CLIENT;
           return ['orders.read'];
         },
         permissionLookup: { timeoutMs: 300 },
+        isRevoked: ({ jti }) => {
+          if (jti === 'revocation-down') throw new Error('deny list down');
+          return jti === 'revoked-jti';
+        },
       };
     case 'down': return { ...base, issuer: down.issuer, jwksUri: down.jwksUri, jwks: { timeoutMs: 300 } };
     case 'tenants': {

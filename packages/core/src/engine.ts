@@ -14,7 +14,7 @@ import { InsufficientScopeError, InternalError, InvalidTokenError, MissingTokenE
 import { isCompactJws, type IntrospectedClaims } from './introspection';
 import { IssuerRegistry, type IssuerContext, type IssuerHealth } from './issuers';
 import { resolveOptions, type ResolvedOptions, type ScopeguardOptions } from './options';
-import { effectivePermissions } from './permissions';
+import { INACTIVE_CLIENT, effectivePermissions, type HeldPermissions } from './permissions';
 import { originOf, principalOf, tokenFacts, type Principal, type TokenFacts } from './principal';
 import { resourceMetadataDocument, resourceMetadataUrl } from './resource-metadata';
 import { assertRequirement, type ScopeRequirement } from './scopes';
@@ -534,6 +534,22 @@ export class Scopeguard {
   }
 
   #principal(verdict: Verdict, token: string): Principal | Promise<Principal> {
+    const { revocation } = verdict.context;
+    // A JWT stands until exp by itself: the app's isRevoked says whether it was revoked before (introspection answers say it themselves).
+    if (revocation !== undefined && verdict.keySet !== NO_KEY) {
+      const revoked = revocation.revoked(verdict.facts, token);
+      if (revoked instanceof Promise) return revoked.then((answer) => this.#notRevoked(answer, verdict, token));
+      return this.#notRevoked(revoked, verdict, token);
+    }
+    return this.#withPermissionSource(verdict, token);
+  }
+
+  #notRevoked(revoked: boolean, verdict: Verdict, token: string): Principal | Promise<Principal> {
+    if (revoked) throw new InvalidTokenError('ERR_TOKEN_REVOKED', 'the token was revoked');
+    return this.#withPermissionSource(verdict, token);
+  }
+
+  #withPermissionSource(verdict: Verdict, token: string): Principal | Promise<Principal> {
     const { permissions: source } = verdict.context;
     if (source === undefined) return verdict.principal ?? this.#build(verdict, undefined, token);
     const { clientId } = verdict.facts;
@@ -542,8 +558,9 @@ export class Scopeguard {
     return held instanceof Promise ? held.then((set) => this.#withPermissions(verdict, set, token)) : this.#withPermissions(verdict, held, token);
   }
 
-  #withPermissions(verdict: Verdict, held: ReadonlySet<string> | undefined, token: string): Principal {
+  #withPermissions(verdict: Verdict, held: HeldPermissions, token: string): Principal {
     if (held === undefined) throw InsufficientScopeError.unknownClient();
+    if (held === INACTIVE_CLIENT) throw new InvalidTokenError('ERR_CLIENT_INACTIVE', "the client's application is not active");
     // Rebuild only when the service user's permissions changed since the last request.
     return verdict.principal !== undefined && verdict.held === held ? verdict.principal : this.#build(verdict, held, token);
   }

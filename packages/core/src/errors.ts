@@ -31,6 +31,8 @@ export type ScopeguardErrorCode =
   | 'ERR_TOKEN_CLAIM'
   | 'ERR_TOKEN_NOT_CLIENT'
   | 'ERR_TOKEN_INACTIVE'
+  | 'ERR_TOKEN_REVOKED'
+  | 'ERR_CLIENT_INACTIVE'
   | 'ERR_TOKEN_BINDING'
   | 'ERR_DPOP_PROOF'
   | 'ERR_DPOP_NONCE'
@@ -41,6 +43,7 @@ export type ScopeguardErrorCode =
   | 'ERR_INTROSPECTION_UNAVAILABLE'
   | 'ERR_REPLAY_STORE_UNAVAILABLE'
   | 'ERR_ISSUER_LOOKUP_UNAVAILABLE'
+  | 'ERR_REVOCATION_UNAVAILABLE'
   | 'ERR_INTERNAL';
 
 /** What an adapter writes back: status, headers and the JSON body. */
@@ -212,6 +215,7 @@ export class InvalidTokenError extends ScopeguardError {
       | 'ERR_INTROSPECTION_UNAVAILABLE'
       | 'ERR_REPLAY_STORE_UNAVAILABLE'
       | 'ERR_ISSUER_LOOKUP_UNAVAILABLE'
+      | 'ERR_REVOCATION_UNAVAILABLE'
       | 'ERR_INTERNAL'
     >,
     description: string,
@@ -260,7 +264,8 @@ export class UnavailableError extends ScopeguardError {
       | 'ERR_PERMISSIONS_UNAVAILABLE'
       | 'ERR_INTROSPECTION_UNAVAILABLE'
       | 'ERR_REPLAY_STORE_UNAVAILABLE'
-      | 'ERR_ISSUER_LOOKUP_UNAVAILABLE',
+      | 'ERR_ISSUER_LOOKUP_UNAVAILABLE'
+      | 'ERR_REVOCATION_UNAVAILABLE',
     description: string,
     options?: { cause?: unknown },
   ) {

@@ -67,8 +67,11 @@ export {
   type ScopeguardOptions,
   type TokenCacheOptions,
 } from './options';
+export type { RevocationCheck, RevocationQuery } from './revocation';
 export {
+  INACTIVE_CLIENT,
   effectivePermissions,
+  type HeldPermissions,
   type PermissionMap,
   type PermissionResolver,
   type ServiceUser,

@@ -18,6 +18,7 @@ import { Introspector } from './introspection';
 import { PinnedKeySet, RemoteKeySet, type IssuerKeys, type KeySetEvent, type KeySetHealth } from './jwks';
 import type { ResolvedIssuer, ResolvedIssuerPattern, ResolvedOptions } from './options';
 import { createPermissionSource, type PermissionSource } from './permissions';
+import { RevocationSource } from './revocation';
 
 /** One trusted issuer (tenant): its rules, its keys, its service users. */
 export interface IssuerContext {
@@ -25,6 +26,7 @@ export interface IssuerContext {
   readonly rules: ResolvedIssuer;
   readonly keys: IssuerKeys;
   readonly permissions: PermissionSource | undefined;
+  readonly revocation: RevocationSource | undefined;
   readonly introspector: Introspector | undefined;
 }
 
@@ -63,6 +65,7 @@ class PatternIssuers {
   readonly #clock: () => number;
   readonly #shared: IssuerKeys | undefined;
   readonly #permissions: PermissionSource | undefined;
+  readonly #revocation: RevocationSource | undefined;
   readonly #trusted: LRUCache<string, TrustedIssuer>;
   /** Issuers `isTrusted` refused, until when the answer holds. */
   readonly #refused: LRUCache<string, number>;
@@ -77,6 +80,7 @@ class PatternIssuers {
     const fixed = rules.keys !== undefined || rules.jwksUri !== undefined;
     this.#shared = fixed ? keysFor(rules, undefined, clock, onKeySet) : undefined;
     this.#permissions = createPermissionSource(rules.permissions, rules.permissionLookup, clock);
+    this.#revocation = rules.isRevoked && new RevocationSource(rules.isRevoked, rules.revocationLookup, clock);
     this.#trusted = new LRUCache({ max: this.#pattern.maxIssuers });
     this.#refused = new LRUCache({ max: this.#pattern.trustLookup.maxEntries });
     this.#policy = {
@@ -181,6 +185,7 @@ class PatternIssuers {
       rules: Object.freeze({ ...this.#rules, issuers: Object.freeze([issuer]) }),
       keys: guarded,
       permissions: this.#permissions,
+      revocation: this.#revocation,
       introspector: undefined,
     });
     this.#trusted.set(issuer, entry);
@@ -232,6 +237,7 @@ export class IssuerRegistry {
         rules,
         keys: keysFor(rules, rules.issuers.length === 1 ? rules.issuers[0] : undefined, clock, options.onKeySet),
         permissions: createPermissionSource(rules.permissions, rules.permissionLookup, clock),
+        revocation: rules.isRevoked && new RevocationSource(rules.isRevoked, rules.revocationLookup, clock),
         introspector: rules.introspection && new Introspector(rules.introspection, clock),
       };
       for (const issuer of rules.issuers) this.#exact.set(issuer, context);

@@ -3,9 +3,10 @@
  * defaults, which are always the safe choice.
  */
 import { ScopeguardConfigError } from './errors';
-import type { PermissionMap, PermissionResolver } from './permissions';
+import { INACTIVE_CLIENT, type PermissionMap, type PermissionResolver } from './permissions';
 import type { KeyObject } from 'node:crypto';
 import { platform } from './platform';
+import type { RevocationCheck } from './revocation';
 import { fitsAlgorithm, loadPinnedKeys, type KeySetEvent, type PinnedKey } from './jwks';
 import { PRESETS, claimPathProblem, type ClaimPath, type ClaimProfile, type PresetName } from './presets';
 import { isScopeToken } from './scopes';
@@ -115,6 +116,15 @@ export interface IssuerSettings {
   permissions?: PermissionMap | PermissionResolver | TokenScopesOnly;
   /** Settings of the resolver's cache and timeout. */
   permissionLookup?: PermissionLookupOptions;
+  /**
+   * Revocation before `exp`: asked with the token's `jti` and principal once verified, answers cached
+   * per token for `revocationLookup.ttl` seconds (default 60); `true` refuses it (401
+   * `ERR_TOKEN_REVOKED`). A throw, rejection, time-out (`revocationLookup.timeoutMs`, default 2000) or
+   * an answer that is not a boolean is a 503, never a pass. Not asked for introspected tokens.
+   */
+  isRevoked?: RevocationCheck;
+  /** Cache and deadline of `isRevoked`: `ttl` seconds (60), `timeoutMs` (2000), `maxEntries` (10000). */
+  revocationLookup?: PermissionLookupOptions;
   /** A scope may stand for a set of permissions; scopes not listed stand for themselves. */
   scopeMap?: Readonly<Record<string, readonly string[]>>;
   /** JWKS and discovery fetch settings. */
@@ -252,6 +262,8 @@ export interface ResolvedIssuer {
   /** `undefined`: left out (announced at start-up); `'token'`: the token's scopes on purpose. */
   readonly permissions: PermissionMap | PermissionResolver | TokenScopesOnly | undefined;
   readonly permissionLookup: Required<PermissionLookupOptions>;
+  readonly isRevoked: RevocationCheck | undefined;
+  readonly revocationLookup: Required<PermissionLookupOptions>;
   readonly scopeMap: ReadonlyMap<string, readonly string[]> | undefined;
   readonly jwks: Required<JwksOptions>;
   readonly introspection: Readonly<IntrospectionOptions> | undefined;
@@ -279,7 +291,7 @@ export interface ResolvedOptions {
 const ISSUER_OPTIONS = [
   'issuer', 'issuerPattern', 'isTrusted', 'maxIssuers', 'trustLookup', 'audience', 'jwksUri', 'keys', 'algorithms',
   'clockTolerance', 'maxTokenAge', 'strict', 'preset', 'scopeClaims', 'clientIdClaims', 'clientIds', 'requireClientCredentials',
-  'permissions', 'permissionLookup', 'scopeMap', 'jwks', 'introspection',
+  'permissions', 'permissionLookup', 'isRevoked', 'revocationLookup', 'scopeMap', 'jwks', 'introspection',
 ];
 const SHARED_OPTIONS = ['tokenSources', 'maxTokenLength', 'realm', 'tokenCache', 'resourceMetadata', 'onDecision', 'onKeySet', 'mtls', 'dpop', 'clock'];
 const TOKEN_SOURCES: readonly TokenSource[] = ['header', 'body', 'query'];
@@ -376,7 +388,8 @@ function permissions(value: unknown): PermissionMap | PermissionResolver | Token
   if (typeof value === 'string') fail('permissions', "must be a map by client id, a resolver, or 'token'");
   const map = object('permissions', value);
   for (const [clientId, list] of Object.entries(map)) {
-    if (!Array.isArray(list) || !list.every(isScopeToken)) fail(`permissions.${clientId}`, 'must be an array of scope-tokens');
+    if (list === INACTIVE_CLIENT) continue;
+    if (!Array.isArray(list) || !list.every(isScopeToken)) fail(`permissions.${clientId}`, 'must be an array of scope-tokens, or INACTIVE_CLIENT');
   }
   return map as PermissionMap;
 }
@@ -588,6 +601,9 @@ function resolveIssuer(entry: IssuerOptions | IssuerPatternOptions): ResolvedIss
   only('jwks', jwks, ['timeoutMs', 'cooldownMs', 'maxAgeMs', 'maxStaleMs']);
   const lookup = object('permissionLookup', entry.permissionLookup);
   only('permissionLookup', lookup, ['ttl', 'timeoutMs', 'maxEntries']);
+  if (entry.isRevoked !== undefined && typeof entry.isRevoked !== 'function') fail('isRevoked', 'must be a function of { jti, principal } answering true or false');
+  const revocation = object('revocationLookup', entry.revocationLookup);
+  only('revocationLookup', revocation, ['ttl', 'timeoutMs', 'maxEntries']);
   return Object.freeze({
     issuers: Object.freeze(issuers),
     pattern,
@@ -606,6 +622,12 @@ function resolveIssuer(entry: IssuerOptions | IssuerPatternOptions): ResolvedIss
       ttl: number('permissionLookup.ttl', lookup.ttl, 60, 0),
       timeoutMs: timeout('permissionLookup.timeoutMs', lookup.timeoutMs, 2000),
       maxEntries: number('permissionLookup.maxEntries', lookup.maxEntries, 10_000, 1, true),
+    },
+    isRevoked: entry.isRevoked as RevocationCheck | undefined,
+    revocationLookup: {
+      ttl: number('revocationLookup.ttl', revocation.ttl, 60, 0),
+      timeoutMs: timeout('revocationLookup.timeoutMs', revocation.timeoutMs, 2000),
+      maxEntries: number('revocationLookup.maxEntries', revocation.maxEntries, 10_000, 1, true),
     },
     scopeMap: scopeMap(entry.scopeMap),
     jwks: {

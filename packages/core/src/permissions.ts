@@ -9,8 +9,15 @@ import { UnavailableError } from './errors';
 import { callHook, type HookPolicy } from './hooks';
 import type { PermissionLookupOptions } from './options';
 
-/** Permissions by client id. A client not listed is unknown and refused. */
-export type PermissionMap = Readonly<Record<string, readonly string[]>>;
+/**
+ * What a permission source answers for a client whose application is disabled (not deleted): its
+ * tokens are refused with 401 `ERR_CLIENT_INACTIVE` (within the lookup ttl, on every instance), where an
+ * unknown client gets 403.
+ */
+export const INACTIVE_CLIENT: unique symbol = Symbol.for('scopeguard.inactiveClient');
+
+/** Permissions by client id. A client not listed is unknown and refused; {@link INACTIVE_CLIENT} marks a disabled one. */
+export type PermissionMap = Readonly<Record<string, readonly string[] | typeof INACTIVE_CLIENT>>;
 
 /** The service user whose permissions are looked up. */
 export interface ServiceUser {
@@ -27,10 +34,13 @@ export interface ServiceUser {
  */
 export type PermissionResolver = (
   user: ServiceUser,
-) => Iterable<string> | null | undefined | Promise<Iterable<string> | null | undefined>;
+) => Iterable<string> | typeof INACTIVE_CLIENT | null | undefined | Promise<Iterable<string> | typeof INACTIVE_CLIENT | null | undefined>;
 
-/** Permissions held, `undefined` for an unknown client; synchronous when already known. */
-export type PermissionLookup = ReadonlySet<string> | undefined | Promise<ReadonlySet<string> | undefined>;
+/** Permissions held, `undefined` for an unknown client, {@link INACTIVE_CLIENT} for a disabled one. */
+export type HeldPermissions = ReadonlySet<string> | typeof INACTIVE_CLIENT | undefined;
+
+/** What a source answers; synchronous when already known. */
+export type PermissionLookup = HeldPermissions | Promise<HeldPermissions>;
 
 /** A source of service-user permissions. */
 export interface PermissionSource {
@@ -38,19 +48,19 @@ export interface PermissionSource {
 }
 
 class StaticPermissions implements PermissionSource {
-  readonly #map: ReadonlyMap<string, ReadonlySet<string>>;
+  readonly #map: ReadonlyMap<string, ReadonlySet<string> | typeof INACTIVE_CLIENT>;
 
   constructor(map: PermissionMap) {
-    this.#map = new Map(Object.entries(map).map(([clientId, list]) => [clientId, new Set(list)]));
+    this.#map = new Map(Object.entries(map).map(([clientId, list]) => [clientId, list === INACTIVE_CLIENT ? INACTIVE_CLIENT : new Set(list)]));
   }
 
-  lookup(user: ServiceUser): ReadonlySet<string> | undefined {
+  lookup(user: ServiceUser): HeldPermissions {
     return this.#map.get(user.clientId);
   }
 }
 
 interface CachedLookup {
-  readonly held: ReadonlySet<string> | undefined;
+  readonly held: HeldPermissions;
   readonly expiresAt: number;
 }
 
@@ -62,8 +72,9 @@ const MAX_PERMISSIONS = 10_000;
  * strings (read at most {@link MAX_PERMISSIONS} + 1 items, so an endless generator cannot hang us).
  * Anything else throws, and the lookup becomes a 503.
  */
-function permissionSet(result: unknown): ReadonlySet<string> | undefined {
+function permissionSet(result: unknown): HeldPermissions {
   if (result === undefined || result === null) return undefined;
+  if (result === INACTIVE_CLIENT) return INACTIVE_CLIENT;
   if (typeof result === 'string' || typeof (result as Iterable<unknown>)[Symbol.iterator] !== 'function') {
     throw new TypeError('the permission resolver must return an iterable of strings, or undefined for an unknown client');
   }
@@ -82,8 +93,8 @@ class ResolvedPermissions implements PermissionSource {
   readonly #options: Required<PermissionLookupOptions>;
   readonly #clock: () => number;
   readonly #cache: LRUCache<string, CachedLookup>;
-  readonly #pending = new Map<string, Promise<ReadonlySet<string> | undefined>>();
-  readonly #policy: HookPolicy<ReadonlySet<string> | undefined>;
+  readonly #pending = new Map<string, Promise<HeldPermissions>>();
+  readonly #policy: HookPolicy<HeldPermissions>;
 
   constructor(resolve: PermissionResolver, options: Required<PermissionLookupOptions>, clock: () => number) {
     this.#resolve = resolve;
@@ -111,7 +122,7 @@ class ResolvedPermissions implements PermissionSource {
     return settled;
   }
 
-  #remember(key: string, held: ReadonlySet<string> | undefined): ReadonlySet<string> | undefined {
+  #remember(key: string, held: HeldPermissions): HeldPermissions {
     this.#cache.set(key, { held, expiresAt: this.#clock() + this.#options.ttl * 1000 });
     return held;
   }

@@ -480,7 +480,8 @@ function principalChecks(payload: Record<string, unknown>, rules: ResolvedIssuer
     effective = [];
     checks.push({ check: 'permissions', ok: false, detail: `${clientId ?? 'no client id'} is not in ${settings.permissionsFile}: an unknown service user (403)` });
   } else {
-    const held = settings.permissions[clientId]!;
+    // Read from a JSON file: lists of strings only (INACTIVE_CLIENT is a code-only marker).
+    const held = settings.permissions[clientId] as readonly string[];
     effective = effectivePermissions(scopes, new Set(held), rules.scopeMap);
     const dropped = scopes.filter((scope) => !effective.includes(scope));
     checks.push({

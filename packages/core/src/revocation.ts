@@ -1,0 +1,70 @@
+/**
+ * Revoked tokens: a JWT is valid until `exp` by itself, so an API that must honour revocation before
+ * then asks the app (`isRevoked`: a deny list, a session store). Answers are cached per token for
+ * `revocationLookup.ttl` seconds, concurrent asks share one call, and a hook that throws, rejects,
+ * times out or answers anything but a boolean is a 503, never a pass.
+ */
+import { LRUCache } from 'lru-cache';
+import { UnavailableError } from './errors';
+import { callHook, type HookPolicy } from './hooks';
+import type { PermissionLookupOptions } from './options';
+import type { TokenFacts } from './principal';
+
+/** What `isRevoked` is given: the token's `jti` (RFC 9068 §2.2) and the caller it was issued to. */
+export interface RevocationQuery {
+  readonly jti: string | undefined;
+  readonly principal: TokenFacts;
+}
+
+/** Answers whether a verified token was revoked before its `exp`. */
+export type RevocationCheck = (query: RevocationQuery) => boolean | Promise<boolean>;
+
+interface CachedAnswer {
+  readonly revoked: boolean;
+  readonly expiresAt: number;
+}
+
+export class RevocationSource {
+  readonly #check: RevocationCheck;
+  readonly #ttlMs: number;
+  readonly #clock: () => number;
+  readonly #cache: LRUCache<string, CachedAnswer>;
+  readonly #pending = new Map<string, Promise<boolean>>();
+  readonly #policy: HookPolicy<boolean>;
+
+  constructor(check: RevocationCheck, options: Required<PermissionLookupOptions>, clock: () => number) {
+    this.#check = check;
+    this.#ttlMs = options.ttl * 1000;
+    this.#clock = clock;
+    this.#cache = new LRUCache({ max: options.maxEntries });
+    this.#policy = {
+      timeoutMs: options.timeoutMs,
+      accept: (answer) => {
+        if (typeof answer !== 'boolean') throw new TypeError('isRevoked must answer true or false');
+        return answer;
+      },
+      unavailable: (cause) => new UnavailableError('ERR_REVOCATION_UNAVAILABLE', 'the revocation check failed', { cause }),
+    };
+  }
+
+  /** Whether the token (its `jti`, or the token itself when it has none) was revoked; synchronous when cached. */
+  revoked(facts: TokenFacts, token: string): boolean | Promise<boolean> {
+    const jti = typeof facts.claims.jti === 'string' ? facts.claims.jti : undefined;
+    const key = `${facts.issuer}\n${jti ?? token}`;
+    const cached = this.#cache.get(key);
+    if (cached !== undefined && cached.expiresAt > this.#clock()) return cached.revoked;
+    const pending = this.#pending.get(key);
+    if (pending) return pending;
+    // Failures are never cached: the next request asks again.
+    const answer = callHook(() => this.#check({ jti, principal: facts }), this.#policy);
+    if (!(answer instanceof Promise)) return this.#remember(key, answer);
+    const settled = answer.then((revoked) => this.#remember(key, revoked)).finally(() => this.#pending.delete(key));
+    this.#pending.set(key, settled);
+    return settled;
+  }
+
+  #remember(key: string, revoked: boolean): boolean {
+    this.#cache.set(key, { revoked, expiresAt: this.#clock() + this.#ttlMs });
+    return revoked;
+  }
+}
