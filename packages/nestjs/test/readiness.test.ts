@@ -76,4 +76,32 @@ describe('readiness on Nest', () => {
     expect(issuer.requests.jwks).toBe(before);
     await skipped.close();
   });
+
+  it('logs a stale key set, its bound (jwks.maxStaleMs) and the recovery through Nest\'s Logger; past the bound requests get 503', async () => {
+    let now = Date.now();
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    const app = await boot({ clock: () => now, jwks: { maxAgeMs: 60_000, maxStaleMs: 600_000, cooldownMs: 0 } });
+    await app.listen(0, '127.0.0.1');
+    try {
+      const base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+      const ask = async () => (await send(`${base}/health/ready`, { headers: { authorization: `Bearer ${await issuer.mint({ expiresIn: 86_400 })}` } })).status;
+      issuer.outage({ status: 503 });
+      now += 61_000;
+      expect(await ask()).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(warn.mock.calls.some(([line]) => /are stale/.test(String(line)))).toBe(true);
+      now += 600_000;
+      expect(await ask()).toBe(503);
+      expect(warn.mock.calls.some(([line]) => /past jwks\.maxStaleMs/.test(String(line)))).toBe(true);
+      issuer.recover();
+      expect(await ask()).toBe(200);
+      expect(log.mock.calls.some(([line]) => /fetched again/.test(String(line)))).toBe(true);
+    } finally {
+      warn.mockRestore();
+      log.mockRestore();
+      await app.close();
+    }
+  });
 });
+
