@@ -18,6 +18,7 @@ import { INACTIVE_CLIENT, effectivePermissions, type HeldPermissions } from './p
 import { originOf, principalOf, tokenFacts, type Principal, type TokenFacts } from './principal';
 import { resourceMetadataDocument, resourceMetadataUrl } from './resource-metadata';
 import { assertRequirement, type ScopeRequirement } from './scopes';
+import { telemetryFor, type Telemetry } from './telemetry';
 import { checkBeforeKeys, unverifiedPayload, verifyNow, type VerifiedToken } from './verify';
 
 /** Introspection answers carry no key: their verdicts stay valid for as long as the answer is cached. */
@@ -87,12 +88,15 @@ export class Scopeguard {
   readonly #introspecting: IssuerContext | undefined;
   /** One verdict per cached introspection answer, so its principal is built once. */
   readonly #introspected = new WeakMap<IntrospectedClaims, Verdict>();
+  /** OpenTelemetry instruments; `undefined` without `@opentelemetry/api` or with `telemetry: false` (telemetry.ts). */
+  readonly #telemetry: Telemetry | undefined;
 
   /** @throws {@link ScopeguardConfigError} naming the first wrong option. */
   constructor(options: ScopeguardOptions) {
     this.options = resolveOptions(options);
     const { clock } = this.options;
-    this.#issuers = new IssuerRegistry(this.options, clock);
+    this.#telemetry = telemetryFor(this.options.telemetry);
+    this.#issuers = new IssuerRegistry(this.options, clock, this.#telemetry);
     this.notices = Object.freeze(this.options.issuers.filter((entry) => entry.permissions === undefined).map(intersectionOffNotice));
     this.#clock = clock;
     this.#cache = this.options.tokenCache ? new VerifiedTokenCache<Verdict>(this.options.tokenCache) : undefined;
@@ -346,12 +350,17 @@ export class Scopeguard {
     const introspecting = this.#introspecting;
     if (introspecting !== undefined && !isCompactJws(token)) {
       const cached = this.#cachedIntrospection(introspecting, token);
+      this.#telemetry?.looked(cached !== undefined);
       if (cached !== undefined) return this.#principal(cached, token);
       return this.#introspect(introspecting, token).then((verdict) => this.#principal(verdict, token));
     }
-    const verdict = this.#cache?.get(token, this.#clock());
+    const cache = this.#cache;
+    const verdict = cache?.get(token, this.#clock());
+    if (cache !== undefined) this.#telemetry?.looked(verdict !== undefined);
     if (verdict !== undefined) return this.#principal(verdict, token);
-    const verified = this.#verifyToken(token);
+    // A span and a latency point per verification, never per cached request.
+    const telemetry = this.#telemetry;
+    const verified = telemetry === undefined ? this.#verifyToken(token) : telemetry.run('verification', () => this.#verifyToken(token));
     if (verified instanceof Promise) return verified.then((done) => this.#principal(this.#remember(token, done), token));
     return this.#principal(this.#remember(token, verified), token);
   }
@@ -394,6 +403,7 @@ export class Scopeguard {
   /** Remembers the admission, reports it, and checks the route's requirements. */
   #admit(carrier: Carrier | undefined, principal: Principal, requirements: readonly ScopeRequirement[], info: RequestInfo | undefined): Principal {
     if (carrier !== undefined) carrier[ADMITTED] = principal;
+    this.#telemetry?.decided('authenticated');
     if (this.#onDecision) emit(this.#onDecision, { outcome: 'authenticated', at: this.#now(), ...this.#who(principal, info) });
     return this.#authorize(principal, requirements, info);
   }
@@ -403,6 +413,7 @@ export class Scopeguard {
     if (requirements.length === 0) return principal;
     try {
       for (const requirement of requirements) assertRequirement(principal.permissions, requirement);
+      this.#telemetry?.decided('allowed');
       if (this.#onDecision) {
         emit(this.#onDecision, {
           outcome: 'allowed',
@@ -440,11 +451,13 @@ export class Scopeguard {
   }
 
   #report(error: ScopeguardError, info: RequestInfo | undefined, principal: Principal | undefined): void {
-    if (this.#onDecision === undefined) return;
     const { status } = error;
+    const outcome = status === 503 ? 'unavailable' : status === 500 ? 'error' : 'refused';
+    this.#telemetry?.decided(outcome, error.code);
+    if (this.#onDecision === undefined) return;
     const cause = (status === 503 || status === 500) && error.cause instanceof Error ? error.cause.message : undefined;
     emit(this.#onDecision, {
-      outcome: status === 503 ? 'unavailable' : status === 500 ? 'error' : 'refused',
+      outcome,
       at: this.#now(),
       method: info?.method,
       route: info?.route,

@@ -8,6 +8,7 @@ import { LRUCache } from 'lru-cache';
 import { platform } from './platform';
 import { InvalidTokenError, UnavailableError } from './errors';
 import { FetchFailure, fetchJsonObject } from './http';
+import { traced, type Telemetry } from './telemetry';
 
 /** How to reach an issuer's introspection endpoint. */
 export interface IntrospectionOptions {
@@ -42,10 +43,13 @@ export class Introspector {
   readonly #cache = new LRUCache<string, { claims: IntrospectedClaims; until: number }>({ max: MAX_ENTRIES });
   readonly #pending = new Map<string, Promise<IntrospectedClaims>>();
   readonly #clock: () => number;
+  readonly #telemetry: Telemetry | undefined;
   /** How many requests reached the endpoint. */
   requests = 0;
 
-  constructor(options: IntrospectionOptions, clock: () => number = Date.now) {
+  /** @param telemetry traces and counts each request to the endpoint (telemetry.ts). */
+  constructor(options: IntrospectionOptions, clock: () => number = Date.now, telemetry?: Telemetry) {
+    this.#telemetry = telemetry;
     // endpointChecksAudience is the claims validator's (claims.ts), not the client's.
     const { endpointChecksAudience: _validatorsOption, ...client } = options;
     this.#options = { authMethod: 'client_secret_basic', ttl: 60, timeoutMs: 5000, ...client };
@@ -63,7 +67,7 @@ export class Introspector {
     const key = digest(token);
     let pending = this.#pending.get(key);
     if (!pending) {
-      pending = this.#ask(token).then((claims) => {
+      pending = traced(this.#telemetry, 'introspection', () => this.#ask(token)).then((claims) => {
         const exp = typeof claims.exp === 'number' ? claims.exp * 1000 : Infinity;
         this.#cache.set(key, { claims, until: Math.min(exp, this.#clock() + this.#options.ttl * 1000) });
         return claims;

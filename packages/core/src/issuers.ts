@@ -19,6 +19,7 @@ import { PinnedKeySet, RemoteKeySet, type IssuerKeys, type KeySetEvent, type Key
 import type { ResolvedIssuer, ResolvedIssuerPattern, ResolvedOptions } from './options';
 import { createPermissionSource, type PermissionSource } from './permissions';
 import { RevocationSource } from './revocation';
+import { traced, type Telemetry } from './telemetry';
 
 /** One trusted issuer (tenant): its rules, its keys, its service users. */
 export interface IssuerContext {
@@ -36,12 +37,12 @@ export type IssuerHealth = { readonly issuer: string } & KeySetHealth;
 /** Where key-set events go: the engine's `onKeySet`, called as a sink (never awaited, failures ignored). */
 type KeySetSink = ((event: KeySetEvent) => unknown) | undefined;
 
-function keysFor(rules: ResolvedIssuer, issuer: string | undefined, clock: () => number, onKeySet: KeySetSink): IssuerKeys {
+function keysFor(rules: ResolvedIssuer, issuer: string | undefined, clock: () => number, onKeySet: KeySetSink, telemetry: Telemetry | undefined): IssuerKeys {
   if (rules.keys !== undefined) return new PinnedKeySet(rules.keys);
   const { jwksUri, jwks } = rules;
-  const resolveUri = jwksUri !== undefined ? async () => jwksUri : () => discoverJwksUri(issuer!, jwks.timeoutMs);
+  const resolveUri = jwksUri !== undefined ? async () => jwksUri : () => traced(telemetry, 'discovery', () => discoverJwksUri(issuer!, jwks.timeoutMs), { issuer });
   const label = issuer ?? rules.pattern?.source ?? rules.issuers.join(', ');
-  return new RemoteKeySet(resolveUri, jwks, clock, onKeySet && ((event) => callSink(onKeySet, { ...event, issuer: label })));
+  return new RemoteKeySet(resolveUri, jwks, clock, onKeySet && ((event) => callSink(onKeySet, { ...event, issuer: label })), telemetry && { telemetry, issuer: label });
 }
 
 function untrusted(): InvalidTokenError {
@@ -71,16 +72,18 @@ class PatternIssuers {
   readonly #refused: LRUCache<string, number>;
   readonly #pending = new Map<string, Promise<IssuerContext>>();
   readonly #policy: HookPolicy<boolean>;
+  readonly #telemetry: Telemetry | undefined;
 
-  constructor(rules: ResolvedIssuer, clock: () => number, onKeySet: KeySetSink) {
+  constructor(rules: ResolvedIssuer, clock: () => number, onKeySet: KeySetSink, telemetry: Telemetry | undefined) {
     this.#rules = rules;
+    this.#telemetry = telemetry;
     this.#pattern = rules.pattern!;
     this.#clock = clock;
     this.#onKeySet = onKeySet;
     const fixed = rules.keys !== undefined || rules.jwksUri !== undefined;
-    this.#shared = fixed ? keysFor(rules, undefined, clock, onKeySet) : undefined;
-    this.#permissions = createPermissionSource(rules.permissions, rules.permissionLookup, clock);
-    this.#revocation = rules.isRevoked && new RevocationSource(rules.isRevoked, rules.revocationLookup, clock);
+    this.#shared = fixed ? keysFor(rules, undefined, clock, onKeySet, telemetry) : undefined;
+    this.#permissions = createPermissionSource(rules.permissions, rules.permissionLookup, clock, telemetry);
+    this.#revocation = rules.isRevoked && new RevocationSource(rules.isRevoked, rules.revocationLookup, clock, telemetry);
     this.#trusted = new LRUCache({ max: this.#pattern.maxIssuers });
     this.#refused = new LRUCache({ max: this.#pattern.trustLookup.maxEntries });
     this.#policy = {
@@ -165,7 +168,7 @@ class PatternIssuers {
       this.#trusted.set(issuer, known);
       return known;
     }
-    const keys = this.#shared ?? keysFor(this.#rules, issuer, this.#clock, this.#onKeySet);
+    const keys = this.#shared ?? keysFor(this.#rules, issuer, this.#clock, this.#onKeySet, this.#telemetry);
     const entry: TrustedIssuer = { context: undefined!, until, withdrawn: false, checking: false };
     // Verdicts of this issuer's tokens stand while its trust does: asked again (in the background,
     // from a cache hit) once the answer is older than the ttl, and dropped when it is withdrawn.
@@ -230,20 +233,20 @@ export class IssuerRegistry {
   /** The issuers known at start-up. */
   readonly fixed: readonly string[];
 
-  constructor(options: ResolvedOptions, clock: () => number) {
+  constructor(options: ResolvedOptions, clock: () => number, telemetry?: Telemetry) {
     const exact = options.issuers.filter((rules) => rules.pattern === undefined);
     this.#contexts = exact.map((rules) => {
       const context: IssuerContext = {
         rules,
-        keys: keysFor(rules, rules.issuers.length === 1 ? rules.issuers[0] : undefined, clock, options.onKeySet),
-        permissions: createPermissionSource(rules.permissions, rules.permissionLookup, clock),
-        revocation: rules.isRevoked && new RevocationSource(rules.isRevoked, rules.revocationLookup, clock),
-        introspector: rules.introspection && new Introspector(rules.introspection, clock),
+        keys: keysFor(rules, rules.issuers.length === 1 ? rules.issuers[0] : undefined, clock, options.onKeySet, telemetry),
+        permissions: createPermissionSource(rules.permissions, rules.permissionLookup, clock, telemetry),
+        revocation: rules.isRevoked && new RevocationSource(rules.isRevoked, rules.revocationLookup, clock, telemetry),
+        introspector: rules.introspection && new Introspector(rules.introspection, clock, telemetry),
       };
       for (const issuer of rules.issuers) this.#exact.set(issuer, context);
       return context;
     });
-    this.#patterns = options.issuers.filter((rules) => rules.pattern !== undefined).map((rules) => new PatternIssuers(rules, clock, options.onKeySet));
+    this.#patterns = options.issuers.filter((rules) => rules.pattern !== undefined).map((rules) => new PatternIssuers(rules, clock, options.onKeySet, telemetry));
     this.fixed = [...this.#exact.keys()];
     this.single = this.#contexts.length === 1 && this.#patterns.length === 0 ? this.#contexts[0] : undefined;
     this.introspecting = this.#contexts.find((context) => context.introspector !== undefined);

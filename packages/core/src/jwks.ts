@@ -18,6 +18,7 @@ import { fetchJsonObject } from './http';
 import { platform } from './platform';
 import { publicKeyFromJwk, type VerificationKey } from './signature';
 import type { JwksOptions } from './options';
+import { traced, type CallAbout, type Telemetry } from './telemetry';
 
 /** A key chosen for a token: `id` identifies the exact key material (see {@link KeySource.isCurrent}). */
 export interface CandidateKey {
@@ -287,17 +288,28 @@ export class RemoteKeySet implements IssuerKeys {
   fetchCount = 0;
 
   readonly #clock: () => number;
+  readonly #telemetry: Telemetry | undefined;
+  readonly #about: CallAbout | undefined;
 
   /**
    * @param resolveUri gives the JWKS URL (a constant or discovery); called until it succeeds.
    * @param clock epoch milliseconds, for the set's age and the refetch cooldown.
    * @param report hears of changes an operator should know of (see {@link KeySetEvent}); must not throw.
+   * @param telemetry traces and counts each fetch, with the issuer as an attribute (telemetry.ts).
    */
-  constructor(resolveUri: () => Promise<string>, options: Required<JwksOptions>, clock: () => number = Date.now, report?: (event: Omit<KeySetEvent, 'issuer'>) => void) {
+  constructor(
+    resolveUri: () => Promise<string>,
+    options: Required<JwksOptions>,
+    clock: () => number = Date.now,
+    report?: (event: Omit<KeySetEvent, 'issuer'>) => void,
+    telemetry?: { readonly telemetry: Telemetry; readonly issuer: string },
+  ) {
     this.#resolveUri = resolveUri;
     this.#options = options;
     this.#clock = clock;
     this.#report = report;
+    this.#telemetry = telemetry?.telemetry;
+    this.#about = telemetry && { issuer: telemetry.issuer };
   }
 
   health(): KeySetHealth {
@@ -413,7 +425,7 @@ export class RemoteKeySet implements IssuerKeys {
   #refresh(): Promise<void> {
     if (this.#pending) return this.#pending;
     this.#attemptedAt = this.#clock();
-    this.#pending = this.#load()
+    this.#pending = traced(this.#telemetry, 'keySetFetch', () => this.#load(), this.#about)
       .then(
         () => {
           this.#lastFailure = undefined;

@@ -15,6 +15,7 @@ import type { DecisionEvent } from './audit';
 import type { IntrospectionOptions } from './introspection';
 import type { MtlsOptions } from './confirmation';
 import type { DpopOptions } from './dpop';
+import type { TelemetryOptions } from './telemetry';
 
 /** Asymmetric JWS algorithms (RFC 7518, RFC 8037, RFC 9864). `none` and HS* are never accepted. */
 export const SUPPORTED_ALGORITHMS = [
@@ -216,6 +217,11 @@ export interface SharedOptions {
   mtls?: MtlsOptions;
   /** RFC 9449 DPoP. Off unless given. */
   dpop?: DpopOptions;
+  /**
+   * OpenTelemetry metrics and spans, recorded when `@opentelemetry/api` is installed (an optional peer
+   * dependency): `adapter` names the `adapter` attribute of decisions; `false` records nothing. Default `{}`.
+   */
+  telemetry?: TelemetryOptions | false;
 }
 
 /**
@@ -285,6 +291,7 @@ export interface ResolvedOptions {
   readonly dpop: Readonly<DpopOptions> | undefined;
   readonly onDecision: ((event: DecisionEvent) => void | Promise<unknown>) | undefined;
   readonly onKeySet: ((event: KeySetEvent) => void | Promise<unknown>) | undefined;
+  readonly telemetry: Readonly<TelemetryOptions> | false;
   readonly clock: () => number;
 }
 
@@ -293,7 +300,7 @@ const ISSUER_OPTIONS = [
   'clockTolerance', 'maxTokenAge', 'strict', 'preset', 'scopeClaims', 'clientIdClaims', 'clientIds', 'requireClientCredentials',
   'permissions', 'permissionLookup', 'isRevoked', 'revocationLookup', 'scopeMap', 'jwks', 'introspection',
 ];
-const SHARED_OPTIONS = ['tokenSources', 'maxTokenLength', 'realm', 'tokenCache', 'resourceMetadata', 'onDecision', 'onKeySet', 'mtls', 'dpop', 'clock'];
+const SHARED_OPTIONS = ['tokenSources', 'maxTokenLength', 'realm', 'tokenCache', 'resourceMetadata', 'onDecision', 'onKeySet', 'mtls', 'dpop', 'telemetry', 'clock'];
 const TOKEN_SOURCES: readonly TokenSource[] = ['header', 'body', 'query'];
 // A realm is sent as an RFC 9110 quoted-string; we keep to characters that need no escaping.
 const QUOTABLE = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
@@ -343,6 +350,20 @@ function timeout(option: string, value: unknown, fallback: number): number {
  * returns; seconds are refused), and on every call, where a non-finite answer throws (a 500),
  * because every time rule compared against NaN would pass.
  */
+// An attribute value on every decision: a short name, as an adapter's (not a place for request data).
+const ADAPTER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+function telemetry(value: unknown): Readonly<TelemetryOptions> | false {
+  if (value === false) return false;
+  const input = object('telemetry', value);
+  only('telemetry', input, ['adapter']);
+  const { adapter } = input;
+  if (adapter !== undefined && (typeof adapter !== 'string' || !ADAPTER_NAME.test(adapter))) {
+    fail('telemetry.adapter', 'must be a short name (letters, digits, ".", "_", "-"; at most 64 characters)');
+  }
+  return Object.freeze(adapter === undefined ? {} : { adapter });
+}
+
 function clock(value: unknown): () => number {
   if (value === undefined) return Date.now;
   if (typeof value !== 'function') fail('clock', 'must be a function returning epoch milliseconds');
@@ -733,6 +754,7 @@ export function resolveOptions(input: ScopeguardOptions): ResolvedOptions {
     dpop: dpop(shared.dpop),
     onDecision: shared.onDecision,
     onKeySet: shared.onKeySet,
+    telemetry: telemetry(shared.telemetry),
     clock: clock(shared.clock),
   });
 }

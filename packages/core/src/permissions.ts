@@ -8,6 +8,7 @@ import type { Claims } from './principal';
 import { UnavailableError } from './errors';
 import { callHook, type HookPolicy } from './hooks';
 import type { PermissionLookupOptions } from './options';
+import { traced, type Telemetry } from './telemetry';
 
 /**
  * What a permission source answers for a client whose application is disabled (not deleted): its
@@ -95,9 +96,11 @@ class ResolvedPermissions implements PermissionSource {
   readonly #cache: LRUCache<string, CachedLookup>;
   readonly #pending = new Map<string, Promise<HeldPermissions>>();
   readonly #policy: HookPolicy<HeldPermissions>;
+  readonly #telemetry: Telemetry | undefined;
 
-  constructor(resolve: PermissionResolver, options: Required<PermissionLookupOptions>, clock: () => number) {
+  constructor(resolve: PermissionResolver, options: Required<PermissionLookupOptions>, clock: () => number, telemetry: Telemetry | undefined) {
     this.#resolve = resolve;
+    this.#telemetry = telemetry;
     this.#options = options;
     this.#clock = clock;
     this.#cache = new LRUCache({ max: options.maxEntries });
@@ -115,7 +118,10 @@ class ResolvedPermissions implements PermissionSource {
     const pending = this.#pending.get(key);
     if (pending) return pending;
     // Failures are never cached: the next request asks again.
-    const answer = callHook(() => this.#resolve(user), this.#policy);
+    const answer = traced(this.#telemetry, 'permissionLookup', () => callHook(() => this.#resolve(user), this.#policy), {
+      issuer: user.issuer,
+      clientId: user.clientId,
+    });
     if (!(answer instanceof Promise)) return this.#remember(key, answer);
     const settled = answer.then((held) => this.#remember(key, held)).finally(() => this.#pending.delete(key));
     this.#pending.set(key, settled);
@@ -133,9 +139,10 @@ export function createPermissionSource(
   permissions: PermissionMap | PermissionResolver | 'token' | undefined,
   options: Required<PermissionLookupOptions>,
   clock: () => number,
+  telemetry?: Telemetry,
 ): PermissionSource | undefined {
   if (permissions === undefined || permissions === 'token') return undefined;
-  return typeof permissions === 'function' ? new ResolvedPermissions(permissions, options, clock) : new StaticPermissions(permissions);
+  return typeof permissions === 'function' ? new ResolvedPermissions(permissions, options, clock, telemetry) : new StaticPermissions(permissions);
 }
 
 /**

@@ -9,6 +9,7 @@ import { UnavailableError } from './errors';
 import { callHook, type HookPolicy } from './hooks';
 import type { PermissionLookupOptions } from './options';
 import type { TokenFacts } from './principal';
+import { traced, type Telemetry } from './telemetry';
 
 /** What `isRevoked` is given: the token's `jti` (RFC 9068 §2.2) and the caller it was issued to. */
 export interface RevocationQuery {
@@ -31,9 +32,11 @@ export class RevocationSource {
   readonly #cache: LRUCache<string, CachedAnswer>;
   readonly #pending = new Map<string, Promise<boolean>>();
   readonly #policy: HookPolicy<boolean>;
+  readonly #telemetry: Telemetry | undefined;
 
-  constructor(check: RevocationCheck, options: Required<PermissionLookupOptions>, clock: () => number) {
+  constructor(check: RevocationCheck, options: Required<PermissionLookupOptions>, clock: () => number, telemetry?: Telemetry) {
     this.#check = check;
+    this.#telemetry = telemetry;
     this.#ttlMs = options.ttl * 1000;
     this.#clock = clock;
     this.#cache = new LRUCache({ max: options.maxEntries });
@@ -56,7 +59,7 @@ export class RevocationSource {
     const pending = this.#pending.get(key);
     if (pending) return pending;
     // Failures are never cached: the next request asks again.
-    const answer = callHook(() => this.#check({ jti, principal: facts }), this.#policy);
+    const answer = traced(this.#telemetry, 'revocationCheck', () => callHook(() => this.#check({ jti, principal: facts }), this.#policy), { issuer: facts.issuer });
     if (!(answer instanceof Promise)) return this.#remember(key, answer);
     const settled = answer.then((revoked) => this.#remember(key, revoked)).finally(() => this.#pending.delete(key));
     this.#pending.set(key, settled);
