@@ -118,7 +118,13 @@ export function metadataAnswer(engine: Scopeguard, scopes: Iterable<string> = []
  * error). It names the issuers' URLs: serve it where only your orchestrator asks.
  */
 export function healthAnswer(engine: Scopeguard): HttpAnswer {
-  const health = engine.health();
+  let health: ReturnType<Scopeguard['health']>;
+  try {
+    health = engine.health();
+  } catch {
+    // A failing clock (or worse): not ready, and nothing of the failure in the answer.
+    return { status: 503, headers: { 'content-type': JSON_TYPE, 'cache-control': 'no-store' }, body: JSON.stringify({ status: 'down', issuers: [] }) };
+  }
   return {
     status: health.ready ? 200 : 503,
     headers: { 'content-type': JSON_TYPE, 'cache-control': 'no-store' },

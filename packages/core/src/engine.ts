@@ -15,7 +15,7 @@ import { isCompactJws, type IntrospectedClaims } from './introspection';
 import { IssuerRegistry, type IssuerContext, type IssuerHealth } from './issuers';
 import { resolveOptions, type ResolvedOptions, type ScopeguardOptions } from './options';
 import { INACTIVE_CLIENT, effectivePermissions, type HeldPermissions } from './permissions';
-import { originOf, principalOf, tokenFacts, type Principal, type TokenFacts } from './principal';
+import { accessTokenOf, originOf, principalOf, tokenFacts, type Principal, type TokenFacts } from './principal';
 import { resourceMetadataDocument, resourceMetadataUrl } from './resource-metadata';
 import { assertRequirement, type ScopeRequirement } from './scopes';
 import { telemetryFor, type Telemetry } from './telemetry';
@@ -174,7 +174,7 @@ export class Scopeguard {
     if (known !== undefined) {
       // An earlier stage refused this request after admitting it (refuse()): every later stage does too.
       if (known instanceof ScopeguardError) throw known;
-      if (this.#stillValid(known)) return this.#authorize(known, requirements, info);
+      if (this.#stillValid(known)) return this.#readmit(carrier!, known, requirements, info);
     }
     let dpop = false;
     let found: Principal | Promise<Principal>;
@@ -183,8 +183,10 @@ export class Scopeguard {
       dpop = this.#dpop !== undefined && usesDpopScheme(request);
       found = this.#authenticate(token, request, dpop);
     } catch (error) {
-      // No token at all (not a malformed one: that is a 400): anonymous, where that is allowed.
-      if (optional && error instanceof MissingTokenError) return undefined;
+      // No bearer token at all (none, or another scheme such as Basic): anonymous, where that is allowed.
+      // Something that starts like Bearer or DPoP but is not one (`Bearer\t…`, `DPoP` with DPoP off) is
+      // a credential sent wrong: refused, never ignored.
+      if (optional && error instanceof MissingTokenError && !startsLikeBearer(request.authorization)) return undefined;
       throw this.#refusal(error, info, dpop);
     }
     if (!(found instanceof Promise)) return this.#admit(carrier, found, requirements, info);
@@ -400,6 +402,38 @@ export class Scopeguard {
     }
   }
 
+  /**
+   * A later stage on a request already admitted (a route check, or a long-lived carrier such as a
+   * WebSocket upgrade request): not authenticated again, but revocation and the service user's
+   * permissions (an inactive client) are asked again — cached, so usually synchronous — so that their
+   * answers hold within their ttl here too.
+   */
+  #readmit(carrier: Carrier, known: Principal, requirements: readonly ScopeRequirement[], info: RequestInfo | undefined): Principal | Promise<Principal> {
+    const verdict = verdictOf(known)!;
+    const { revocation, permissions } = verdict.context;
+    // Nothing that can change since the admission (no isRevoked, a fixed map or the token's scopes): as it was.
+    if (revocation === undefined && !permissions?.changes) return this.#authorize(known, requirements, info);
+    let current: Principal | Promise<Principal>;
+    try {
+      current = this.#principal(verdict, accessTokenOf(known)!);
+    } catch (error) {
+      throw this.#refusal(error, info, false, known);
+    }
+    if (!(current instanceof Promise)) {
+      carrier[ADMITTED] = current;
+      return this.#authorize(current, requirements, info);
+    }
+    return current.then(
+      (principal) => {
+        carrier[ADMITTED] = principal;
+        return this.#authorize(principal, requirements, info);
+      },
+      (error: unknown) => {
+        throw this.#refusal(error, info, false, known);
+      },
+    );
+  }
+
   /** Remembers the admission, reports it, and checks the route's requirements. */
   #admit(carrier: Carrier | undefined, principal: Principal, requirements: readonly ScopeRequirement[], info: RequestInfo | undefined): Principal {
     if (carrier !== undefined) carrier[ADMITTED] = principal;
@@ -585,6 +619,12 @@ export class Scopeguard {
     verdict.held = held;
     return principal;
   }
+}
+
+/** Whether an Authorization value (the first, if several) starts with the Bearer or DPoP scheme's name. */
+function startsLikeBearer(header: string | readonly string[] | undefined): boolean {
+  const value = typeof header === 'string' ? header : header?.[0];
+  return value !== undefined && /^\s*(bearer|dpop)/i.test(value);
 }
 
 /** What {@link Scopeguard.health} answers. */

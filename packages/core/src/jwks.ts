@@ -315,7 +315,12 @@ export class RemoteKeySet implements IssuerKeys {
   health(): KeySetHealth {
     const now = this.#clock();
     const loaded = this.#keys.length > 0;
-    const state = !loaded ? (this.#lastFailure ? 'unavailable' : 'loading') : this.#expired(now) ? 'expired' : this.#lastFailure ? 'stale' : 'fresh';
+    // A probe may be the only caller of an idle instance (or one whose warm start failed): a set that is
+    // missing, failing or due is fetched now, in the background, within the cooldown.
+    if ((!loaded || this.#lastFailure || now - this.#loadedAt > this.#options.maxAgeMs) && this.#mayFetch(now)) this.#refresh().catch(() => undefined);
+    // Past the bound counts only once a refresh failed: an idle set past it is merely due.
+    const failing = this.#lastFailure !== undefined;
+    const state = !loaded ? (failing ? 'unavailable' : 'loading') : failing ? (this.#expired(now) ? 'expired' : 'stale') : 'fresh';
     return {
       state,
       jwksUri: this.#uri,

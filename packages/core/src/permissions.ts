@@ -46,9 +46,12 @@ export type PermissionLookup = HeldPermissions | Promise<HeldPermissions>;
 /** A source of service-user permissions. */
 export interface PermissionSource {
   lookup(user: ServiceUser): PermissionLookup;
+  /** Whether answers can change while the process runs (a resolver can; a map cannot). */
+  readonly changes: boolean;
 }
 
 class StaticPermissions implements PermissionSource {
+  readonly changes = false;
   readonly #map: ReadonlyMap<string, ReadonlySet<string> | typeof INACTIVE_CLIENT>;
 
   constructor(map: PermissionMap) {
@@ -90,6 +93,7 @@ function permissionSet(result: unknown): HeldPermissions {
 }
 
 class ResolvedPermissions implements PermissionSource {
+  readonly changes = true;
   readonly #resolve: PermissionResolver;
   readonly #options: Required<PermissionLookupOptions>;
   readonly #clock: () => number;

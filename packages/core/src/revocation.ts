@@ -7,6 +7,7 @@
 import { LRUCache } from 'lru-cache';
 import { UnavailableError } from './errors';
 import { callHook, type HookPolicy } from './hooks';
+import { platform } from './platform';
 import type { PermissionLookupOptions } from './options';
 import type { TokenFacts } from './principal';
 import { traced, type Telemetry } from './telemetry';
@@ -53,7 +54,8 @@ export class RevocationSource {
   /** Whether the token (its `jti`, or the token itself when it has none) was revoked; synchronous when cached. */
   revoked(facts: TokenFacts, token: string): boolean | Promise<boolean> {
     const jti = typeof facts.claims.jti === 'string' ? facts.claims.jti : undefined;
-    const key = `${facts.issuer}\n${jti ?? token}`;
+    // Without a jti, the token's SHA-256 (where hashing is synchronous): 10 000 whole tokens are not kept.
+    const key = `${facts.issuer}\n${jti ?? platform().sha256Base64url?.(token) ?? token}`;
     const cached = this.#cache.get(key);
     if (cached !== undefined && cached.expiresAt > this.#clock()) return cached.revoked;
     const pending = this.#pending.get(key);

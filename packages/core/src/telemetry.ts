@@ -233,18 +233,29 @@ class OpenTelemetry implements Telemetry {
     }
     let called = false;
     let returned = false;
+    let failure: { error: unknown } | undefined;
     let result: T;
-    try {
-      return context.with(active, () => {
-        called = true;
+    // Whatever the context manager does (return something else, call twice, throw), the call runs
+    // exactly once and its own result or failure is what the caller gets.
+    const once = () => {
+      if (called) return result;
+      called = true;
+      try {
         result = call();
-        returned = true;
-        return result;
-      });
-    } catch (error) {
-      if (called && !returned) throw error; // the call's own failure
-      return returned ? result! : call(); // the context manager failed around it
+      } catch (error) {
+        failure = { error };
+        throw error;
+      }
+      returned = true;
+      return result;
+    };
+    try {
+      context.with(active, once);
+    } catch {
+      // The context manager failed around the call (or rethrew its failure): handled below.
     }
+    if (failure !== undefined) throw failure.error;
+    return returned ? result! : once();
   }
 
   #finish(operation: Operation, about: CallAbout | undefined, span: Span | undefined, started: number, failed: boolean, error: unknown): void {

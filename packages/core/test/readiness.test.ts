@@ -90,4 +90,34 @@ describe('last-known-good keys, bounded (jwks.maxStaleMs)', () => {
     expect(() => guard({ jwks: { maxStaleMs: -1 } })).toThrow(/jwks.maxStaleMs/);
     expect(guard().options.issuers[0]!.jwks.maxStaleMs).toBe(86_400_000);
   });
+
+  it('a readiness probe starts a fetch when the set is missing, failing or due, so an idle or once-failed instance recovers', async () => {
+    let now = Date.now();
+    issuer.outage({ status: 503 });
+    const engine = guard({ clock: () => now, jwks: { maxAgeMs: 60_000, maxStaleMs: 600_000, cooldownMs: 1_000 } });
+    await expect(engine.ready()).rejects.toThrow();
+    issuer.recover();
+    now += 2_000; // past the cooldown
+    engine.health(); // the probe asks for a fetch…
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(engine.health()).toMatchObject({ ready: true, issuers: [{ state: 'fresh' }] }); // …and the next probe sees it
+    // Idle past maxAgeMs + maxStaleMs with the issuer healthy: still ready (nothing failed), and refreshed.
+    const fetched = issuer.requests.jwks;
+    now += 700_000;
+    expect(engine.health().ready).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(issuer.requests.jwks).toBe(fetched + 1);
+  });
+
+  it('a failing clock makes the readiness answer a 503, not a thrown error', async () => {
+    const { healthAnswer } = await import('@scopeguard/core');
+    let broken = false;
+    const engine = guard({ clock: () => (broken ? Number.NaN : Date.now()) });
+    await engine.ready();
+    broken = true;
+    const answer = healthAnswer(engine);
+    expect(answer.status).toBe(503);
+    expect(answer.body).not.toContain('at ');
+  });
 });
+

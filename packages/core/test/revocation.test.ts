@@ -66,4 +66,23 @@ describe('inactive clients', () => {
     expect(await codeOf(admit(engine, await issuer.mint({ clientId: 'orders-worker' })))).toBe('ERR_CLIENT_INACTIVE');
     expect(await codeOf(admit(engine, await issuer.mint({ clientId: 'orders-reporter' })))).toBe('OK');
   });
+
+  it('a long-lived request object (a WebSocket upgrade) is refused too once the revocation or the inactive client is seen', async () => {
+    let now = Date.now();
+    let revoked = false;
+    let active = true;
+    const engine = guard({ clock: () => now, revocationLookup: { ttl: 5 }, permissionLookup: { ttl: 5 }, isRevoked: () => revoked, permissions: () => (active ? ['orders.read'] : INACTIVE_CLIENT) });
+    const token = await issuer.mint({ clientId: 'orders-worker', claims: { jti: 'ws-1' } });
+    const carrier = {};
+    const request = { authorization: `Bearer ${token}`, carrier };
+    expect(await codeOf(Promise.resolve().then(() => engine.admit(request)))).toBe('OK');
+    revoked = true;
+    now += 6_000;
+    expect(await codeOf(Promise.resolve().then(() => engine.admit(request)))).toBe('ERR_TOKEN_REVOKED');
+    revoked = false;
+    active = false;
+    now += 6_000;
+    expect(await codeOf(Promise.resolve().then(() => engine.admit({ authorization: `Bearer ${token}`, carrier: {} })))).toBe('ERR_CLIENT_INACTIVE');
+  });
 });
+

@@ -67,6 +67,8 @@ export function scopeguard(options: ScopeguardMiddlewareOptions | Scopeguard): S
     pass(context, () => engine.admit(request, undefined, engine.auditing ? requestInfo(req) : undefined), req, res, next);
   };
   const optional = (req: GuardedRequest, res: ServerResponse, next: Next): void => {
+    // An anonymous caller has no principal, whatever other code set before: never a forged one.
+    if (Object.hasOwn(req, 'auth')) req.auth = undefined;
     const request = tokenRequestFromNode(req, req as { query?: unknown; body?: unknown }, carrierOf(req, res));
     pass(context, () => engine.admitOptional(request, engine.auditing ? requestInfo(req) : undefined), req, res, next);
   };

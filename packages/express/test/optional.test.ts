@@ -45,6 +45,11 @@ describe('optionalAuth', () => {
     expect(expired.headers['www-authenticate']).toContain('error="invalid_token"');
     expect((await send(`${base}/catalog`, { headers: { authorization: 'Bearer ' } })).status).toBe(400);
     expect((await send(`${base}/catalog`, { headers: ['Authorization', `Bearer ${await issuer.mint()}`, 'Authorization', 'Bearer x'] })).status).toBe(400);
+    // Sent wrong, still a credential: a tab or a comma after the scheme, or DPoP where DPoP is off.
+    const expiredToken = await issuer.mint({ expiresIn: -3600 });
+    for (const header of [`Bearer\t${expiredToken}`, `Bearer,${expiredToken}`, `DPoP ${expiredToken}`]) {
+      expect((await send(`${base}/catalog`, { headers: { authorization: header } })).status).toBe(401);
+    }
   });
 
   it('leaves the routes behind the middleware as they were: no token, 401', async () => {

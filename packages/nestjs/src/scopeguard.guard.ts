@@ -98,6 +98,10 @@ export class ScopeguardGuard implements CanActivate {
     if (policy === undefined) {
       const declared = this.reflector.getAllAndMerge<ScopeRequirement[]>(SCOPES_METADATA, [handler, controller]);
       const optional = this.reflector.getAllAndOverride<boolean | undefined>(OPTIONAL_METADATA, [handler, controller]) === true;
+      // Refused at start-up for controllers; a resolver or any other handler the scan missed fails here, closed.
+      if (optional && declared.length > 0) {
+        throw new Error(`scopeguard: ${controller.name}.${handler.name} is @OptionalAuth() and requires scopes: anonymous callers could never meet them; choose one`);
+      }
       policy = {
         isPublic: this.#isPublic(handler, controller),
         optional,

@@ -22,9 +22,10 @@ export class ScopeguardMetadataMiddleware implements NestMiddleware, OnModuleIni
    * that is both `@OptionalAuth()` and scoped (anonymous callers could not meet its requirement).
    */
   onModuleInit(): void {
-    for (const wrapper of this.discovery.getControllers()) {
+    // Controllers, and providers too: GraphQL resolvers are providers.
+    for (const wrapper of [...this.discovery.getControllers(), ...this.discovery.getProviders()]) {
       const { instance, metatype } = wrapper;
-      if (!instance || !metatype) continue;
+      if (!instance || !metatype || typeof instance !== 'object') continue;
       const requirementsOf = (target: object) => this.reflector.get<ScopeRequirement[] | undefined>(SCOPES_METADATA, target as never) ?? [];
       const optional = (target: object) => this.reflector.get<boolean | undefined>(OPTIONAL_METADATA, target as never) === true;
       for (const requirement of requirementsOf(metatype)) this.engine.declareScopes(requirement.scopes);

@@ -3,7 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { Field, GraphQLModule, ObjectType, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { Test } from '@nestjs/testing';
-import { Principal, Public, RequireScopes, ScopeguardModule, type ScopeguardPrincipal } from '@scopeguard/nestjs';
+import { OptionalAuth, Principal, Public, RequireScopes, ScopeguardModule, type ScopeguardPrincipal } from '@scopeguard/nestjs';
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
 import { send } from '../../../test/support/http';
 
@@ -156,3 +156,29 @@ describe('@RequireScopes on a @ResolveField', () => {
     }
   });
 });
+
+@OptionalAuth()
+@Resolver()
+class SecretsResolver {
+  @RequireScopes('admin.write')
+  @Query(() => String)
+  secret(): string {
+    return 'secret';
+  }
+}
+
+describe('@OptionalAuth() with scopes on a resolver', () => {
+  it('refuses to start: resolvers are providers, and they are scanned too', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, autoSchemaFile: true, context: ({ req, res }: { req: unknown; res: unknown }) => ({ req, res }) }),
+        ScopeguardModule.forRoot({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri, permissions: 'token', global: true, warmStart: false }),
+      ],
+      providers: [SecretsResolver],
+    }).compile();
+    const secrets = moduleRef.createNestApplication({ logger: false });
+    await expect(secrets.init()).rejects.toThrow(/SecretsResolver\.secret is @OptionalAuth\(\) and requires scopes/);
+    await secrets.close();
+  });
+});
+
