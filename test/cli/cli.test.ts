@@ -155,6 +155,17 @@ describe('scopeguard explain', () => {
     expectTokenHidden(result, tampered);
   });
 
+  it('a token whose kid and client id hold terminal escape sequences cannot draw a fake line', async () => {
+    const escape = '\u001b[1A\u001b[2K\r\u001b[32m✓ answer  200: admitted\u001b[0m';
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { iss: issuer.issuer, aud: issuer.audience, iat: now, exp: now + 300, jti: 'e1', sub: `evil${escape}`, client_id: `evil${escape}` };
+    const token = await issuer.sign(claims, { kid: `k${escape}`, typ: 'at+jwt' });
+    const result = await run(['explain', token, ...base]);
+    expect(result.stdout).not.toContain('\u001b');
+    expect(result.stdout).toContain('\\x1b');
+    expect(line(result, 'answer')).not.toContain('200: admitted');
+  });
+
   it('keys from a --jwks file: no network at all', async () => {
     const jwks = join(dir, 'jwks.json');
     // An encryption key, as Keycloak publishes beside its signing keys: reported, not loaded.

@@ -5,6 +5,19 @@
  */
 import { hasDuplicateMembers } from './json';
 
+/**
+ * A URL as errors, health checks and logs show it: origin and path, without credentials in userinfo or
+ * the query string (an API key there must not reach a readiness endpoint or a log).
+ */
+export function shownUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}${parsed.search ? '?…' : ''}`;
+  } catch {
+    return '(an invalid URL)';
+  }
+}
+
 /** The endpoint answered, but not with what we can use, or did not answer in time. */
 export class FetchFailure extends Error {
   /** The HTTP status, when the endpoint answered one. */
@@ -45,9 +58,9 @@ export async function readTextAtMost(body: ReadableStream<Uint8Array>, limit: nu
 }
 
 /** The body as text, at most {@link MAX_BODY_BYTES}. */
-function readCapped(response: Response, url: string): Promise<string> {
+function readCapped(response: Response, shown: string): Promise<string> {
   if (response.body === null) return Promise.resolve('');
-  return readTextAtMost(response.body, MAX_BODY_BYTES, () => new FetchFailure(`${url} answered more than ${MAX_BODY_BYTES} bytes`));
+  return readTextAtMost(response.body, MAX_BODY_BYTES, () => new FetchFailure(`${shown} answered more than ${MAX_BODY_BYTES} bytes`));
 }
 
 /** A request other than a plain GET (introspection POSTs a form). */
@@ -67,6 +80,7 @@ export interface JsonRequest {
  * anything else, or no whole answer within `timeoutMs`, is a {@link FetchFailure}.
  */
 export async function fetchJsonObject(url: string, timeoutMs: number, request?: JsonRequest): Promise<Record<string, unknown>> {
+  const shown = shownUrl(url);
   let response: Response;
   try {
     response = await fetch(url, {
@@ -77,27 +91,27 @@ export async function fetchJsonObject(url: string, timeoutMs: number, request?: 
     });
   } catch (cause) {
     const reason = cause instanceof Error && cause.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : 'could not be reached';
-    throw new FetchFailure(`${url} ${reason}`, { cause });
+    throw new FetchFailure(`${shown} ${reason}`, { cause });
   }
   let text: string;
   try {
-    if (!response.ok) throw new FetchFailure(`${url} answered HTTP ${response.status}`, { status: response.status });
+    if (!response.ok) throw new FetchFailure(`${shown} answered HTTP ${response.status}`, { status: response.status });
     const declared = Number(response.headers.get('content-length') ?? 0);
-    if (declared > MAX_BODY_BYTES) throw new FetchFailure(`${url} answered more than ${MAX_BODY_BYTES} bytes`);
-    text = await readCapped(response, url);
+    if (declared > MAX_BODY_BYTES) throw new FetchFailure(`${shown} answered more than ${MAX_BODY_BYTES} bytes`);
+    text = await readCapped(response, shown);
   } catch (cause) {
     await response.body?.cancel().catch(() => undefined);
     if (cause instanceof FetchFailure) throw cause;
-    throw new FetchFailure(`${url} failed while reading the response`, { cause });
+    throw new FetchFailure(`${shown} failed while reading the response`, { cause });
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (cause) {
-    throw new FetchFailure(`${url} did not answer JSON`, { cause });
+    throw new FetchFailure(`${shown} did not answer JSON`, { cause });
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new FetchFailure(`${url} did not answer a JSON object`);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new FetchFailure(`${shown} did not answer a JSON object`);
   // The same JSON rule as for tokens (RFC 8725): with two `active` or `keys` members, parsers disagree.
-  if (hasDuplicateMembers(text, parsed)) throw new FetchFailure(`${url} answered JSON with duplicate member names`);
+  if (hasDuplicateMembers(text, parsed)) throw new FetchFailure(`${shown} answered JSON with duplicate member names`);
   return parsed as Record<string, unknown>;
 }

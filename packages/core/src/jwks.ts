@@ -14,7 +14,7 @@
  * private or symmetric material, RSA under 2048 bits) are never loaded.
  */
 import { InvalidTokenError, UnavailableError } from './errors';
-import { fetchJsonObject } from './http';
+import { fetchJsonObject, shownUrl } from './http';
 import { platform } from './platform';
 import { publicKeyFromJwk, type VerificationKey } from './signature';
 import type { JwksOptions } from './options';
@@ -323,7 +323,7 @@ export class RemoteKeySet implements IssuerKeys {
     const state = !loaded ? (failing ? 'unavailable' : 'loading') : failing ? (this.#expired(now) ? 'expired' : 'stale') : 'fresh';
     return {
       state,
-      jwksUri: this.#uri,
+      jwksUri: this.#uri && shownUrl(this.#uri),
       keys: this.#keys.length,
       fetchedAt: loaded ? new Date(this.#loadedAt) : undefined,
       ageMs: loaded ? now - this.#loadedAt : undefined,
@@ -340,7 +340,7 @@ export class RemoteKeySet implements IssuerKeys {
   #tell(state: 'stale' | 'expired' | 'recovered'): void {
     if (state !== 'recovered') this.#reported = state;
     const fetchedAt = this.#keys.length > 0 ? new Date(this.#loadedAt) : undefined;
-    this.#report?.({ state, jwksUri: this.#uri, fetchedAt, ...(state !== 'recovered' && this.#lastFailure && { error: this.#lastFailure.message }) });
+    this.#report?.({ state, jwksUri: this.#uri && shownUrl(this.#uri), fetchedAt, ...(state !== 'recovered' && this.#lastFailure && { error: this.#lastFailure.message }) });
   }
 
   /**
@@ -457,7 +457,7 @@ export class RemoteKeySet implements IssuerKeys {
     this.fetchCount++;
     this.#uri ??= await this.#resolveUri();
     const document = await fetchJsonObject(this.#uri, this.#options.timeoutMs);
-    if (!Array.isArray(document.keys)) throw new Error(`${this.#uri} is not a JWK Set: no keys array`);
+    if (!Array.isArray(document.keys)) throw new Error(`${shownUrl(this.#uri)} is not a JWK Set: no keys array`);
     const previous = new Map(this.#keys.map((loaded) => [loaded.id, loaded]));
     const keys: LoadedKey[] = [];
     for (const member of document.keys as unknown[]) {
@@ -476,7 +476,7 @@ export class RemoteKeySet implements IssuerKeys {
       const loaded = loadJwk(jwk, false);
       if (typeof loaded !== 'string') keys.push(loaded);
     }
-    if (keys.length === 0) throw new Error(`${this.#uri} holds no usable signing key`);
+    if (keys.length === 0) throw new Error(`${shownUrl(this.#uri)} holds no usable signing key`);
     this.#keys = keys;
     this.#ids = new Set(keys.map((key) => key.id));
     this.#loadedAt = this.#clock();

@@ -119,5 +119,16 @@ describe('last-known-good keys, bounded (jwks.maxStaleMs)', () => {
     expect(answer.status).toBe(503);
     expect(answer.body).not.toContain('at ');
   });
+
+  it('never shows credentials of a key-set URL (userinfo, query) in health, events or errors', async () => {
+    const events: string[] = [];
+    const secret = `${issuer.jwksUri}?api_key=S3CRET`;
+    const engine = guard({ jwksUri: secret, onKeySet: (event) => void events.push(JSON.stringify(event)) });
+    issuer.outage({ status: 503 });
+    const error = await engine.ready().catch((e: Error) => e);
+    const shown = JSON.stringify(engine.health()) + String((error as Error).message) + events.join('');
+    expect(shown).not.toContain('S3CRET');
+    expect(JSON.stringify(engine.health())).toContain('?…');
+  });
 });
 

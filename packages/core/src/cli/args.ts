@@ -54,3 +54,15 @@ export function required(parsed: Parsed, name: string, usage: string): string {
   if (value === undefined || value === '') throw new UsageError(`--${name} is required`, usage);
   return value;
 }
+
+/**
+ * Text from a token, a key set or a server, made safe for a terminal: control characters (escape
+ * sequences that could draw a fake line or hide the real one) are shown as `\xNN` / `\uNNNN`.
+ */
+export function printable(text: string): string {
+  return text.replace(/\p{Cc}/gu, (char) => {
+    const code = char.charCodeAt(0);
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+

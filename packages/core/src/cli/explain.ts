@@ -37,7 +37,7 @@ import {
   type ScopeguardOptions,
   type VerificationKey,
 } from '../index';
-import { list, parse, required, text, UsageError, type Parsed } from './args';
+import { list, parse, printable, required, text, UsageError, type Parsed } from './args';
 
 export const EXPLAIN_USAGE = `Usage: scopeguard explain <token|-> --issuer <url> --audience <aud> [options]
 
@@ -529,7 +529,8 @@ const MARK = { true: '✓', false: '✗', null: '·' } as const;
 
 function render(report: { notice: string; network: string; checks: readonly Check[]; header: unknown; claims: unknown }): string {
   const width = Math.max(...report.checks.map((check) => check.check.length));
-  const lines = report.checks.map((check) => `${MARK[`${check.ok}`]} ${check.check.padEnd(width)}  ${check.detail}`);
+  // Details quote the token's header and claims, the key set and errors: no control character reaches the terminal.
+  const lines = report.checks.map((check) => `${MARK[`${check.ok}`]} ${check.check.padEnd(width)}  ${printable(check.detail)}`);
   const decoded = report.header === undefined ? [] : ['', `header  ${JSON.stringify(report.header)}`, `claims  ${JSON.stringify(report.claims, null, 2).replace(/\n/g, '\n        ')}`];
   return [`note: ${report.notice}`, `network: ${report.network}`, '', ...lines, ...decoded, ''].join('\n');
 }

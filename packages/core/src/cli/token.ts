@@ -3,7 +3,7 @@
  * trying an API by hand. The token alone goes to stdout, so `TOKEN=$(npx scopeguard token …)` works;
  * everything else (expiry, scope, errors) goes to stderr.
  */
-import { list, parse, required, text, UsageError } from './args';
+import { list, parse, printable, required, text, UsageError } from './args';
 
 export const TOKEN_USAGE = `Usage: scopeguard token --token-endpoint <url> --client-id <id> [options]
 
@@ -97,7 +97,7 @@ export async function token(argv: readonly string[]): Promise<number> {
     // RFC 6749 §5.2: error, error_description; never echo anything else the server sent.
     const error = typeof answer?.error === 'string' ? answer.error : 'no OAuth error in the answer';
     const description = typeof answer?.error_description === 'string' ? `: ${answer.error_description}` : '';
-    process.stderr.write(`scopeguard token: ${endpoint} answered HTTP ${status}, ${error}${description}\n`);
+    process.stderr.write(printable(`scopeguard token: ${endpoint} answered HTTP ${status}, ${error}${description}`) + '\n');
     return 1;
   }
   const accessToken = answer?.access_token;
@@ -109,7 +109,7 @@ export async function token(argv: readonly string[]): Promise<number> {
   const details = ['token_type', 'expires_in', 'scope']
     .filter((name) => answer![name] !== undefined)
     .map((name) => `${name}: ${String(answer![name])}`);
-  if (details.length > 0) process.stderr.write(`${details.join('\n')}\n`);
+  if (details.length > 0) process.stderr.write(`${details.map(printable).join('\n')}\n`);
   process.stdout.write(`${accessToken}\n`);
   return 0;
 }
