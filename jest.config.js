@@ -12,7 +12,7 @@ module.exports = {
   testMatch: ['**/test/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   moduleNameMapper: {
-    '^@scopeguard/(core|express|testing|nestjs|fastify|hono|koa)$': '<rootDir>/packages/$1/src',
+    '^@scopeguard/(core|express|testing|nestjs|fastify|hono|koa|mcp)$': '<rootDir>/packages/$1/src',
     '^@scopeguard/nestjs/passport$': '<rootDir>/packages/nestjs/src/passport',
     '^@scopeguard/nestjs/swagger$': '<rootDir>/packages/nestjs/src/swagger',
     '^@scopeguard/nestjs/terminus$': '<rootDir>/packages/nestjs/src/terminus',

@@ -1,0 +1,145 @@
+/**
+ * @scopeguard/mcp in front of a real MCP server (the official SDK's McpServer on its Streamable HTTP
+ * transport, stateless), driven by the SDK's Client and by raw HTTP for exact answers.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import express from 'express';
+import { z } from 'zod';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { mcpGuard, type McpAuthInfo } from '@scopeguard/mcp';
+import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
+import { close, listen } from '../../../test/support/http';
+
+let issuer: TestIssuer;
+let server: Server;
+let base: string;
+const RESOURCE = 'https://mcp.example.com/mcp';
+const orders: { id: number; item: string }[] = [];
+
+function mcpServer(): McpServer {
+  const mcp = new McpServer({ name: 'orders', version: '1.0.0' });
+  mcp.registerTool('list_orders', { description: 'List orders' }, async (extra) => ({
+    content: [{ type: 'text', text: JSON.stringify({ caller: (extra.authInfo as McpAuthInfo | undefined)?.clientId, orders }) }],
+  }));
+  mcp.registerTool('create_order', { description: 'Create an order', inputSchema: { item: z.string() } }, async ({ item }) => {
+    orders.push({ id: orders.length + 1, item });
+    return { content: [{ type: 'text', text: `created ${item}` }] };
+  });
+  return mcp;
+}
+
+beforeAll(async () => {
+  issuer = await createTestIssuer({ audience: RESOURCE });
+  const guard = mcpGuard({
+    ...issuer.options(),
+    permissions: { 'orders-worker': ['orders.read', 'orders.write'], 'orders-reporter': ['orders.read'] },
+    resourceMetadata: { resource: RESOURCE },
+    tools: { list_orders: ['orders.read'], create_order: ['orders.write'] },
+    logger: false,
+  });
+  const app = express();
+  app.get('/.well-known/oauth-protected-resource/mcp', guard);
+  app.post('/mcp', express.json(), guard, async (req, res) => {
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    const mcp = mcpServer();
+    res.on('close', () => void transport.close().then(() => mcp.close()));
+    await mcp.connect(transport);
+    // This repository's tests also load @scopeguard/express, whose Express.Request declares `auth` a Principal.
+    await transport.handleRequest(req as unknown as IncomingMessage & { auth?: McpAuthInfo }, res, req.body);
+  });
+  server = createServer(app);
+  base = await listen(server);
+});
+afterAll(async () => {
+  await close(server);
+  await issuer.close();
+});
+
+async function connect(token: string): Promise<Client> {
+  const client = new Client({ name: 'test', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+  return client;
+}
+
+const call = (token: string | undefined, message: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${base}/mcp`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...(token && { authorization: `Bearer ${token}` }), ...headers },
+    body: JSON.stringify(message),
+  });
+const toolCall = (name: string, args: Record<string, unknown> = {}) => ({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args } });
+
+describe('@scopeguard/mcp', () => {
+  it('the worker lists and creates through the SDK client; the tool sees the caller', async () => {
+    const client = await connect(await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read orders.write' }));
+    const created = await client.callTool({ name: 'create_order', arguments: { item: 'widget' } });
+    expect(created.content).toEqual([{ type: 'text', text: 'created widget' }]);
+    const listed = await client.callTool({ name: 'list_orders', arguments: {} });
+    expect(JSON.parse((listed.content as { text: string }[])[0]!.text)).toMatchObject({ caller: 'orders-worker', orders: [{ item: 'widget' }] });
+    await client.close();
+  });
+
+  it("refuses the reporter's create_order with 403 insufficient_scope, scope and resource_metadata, before the tool runs", async () => {
+    const before = orders.length;
+    const token = await issuer.mint({ clientId: 'orders-reporter', scope: 'orders.read orders.write' });
+    const res = await call(token, toolCall('create_order', { item: 'nope' }));
+    expect(res.status).toBe(403);
+    const challenge = res.headers.get('www-authenticate')!;
+    expect(challenge).toContain('error="insufficient_scope"');
+    expect(challenge).toContain('scope="orders.write"');
+    expect(challenge).toContain('resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp"');
+    expect(orders.length).toBe(before);
+    expect((await call(token, toolCall('list_orders'))).status).toBe(200);
+  });
+
+  it('checks every call of a batch', async () => {
+    const token = await issuer.mint({ clientId: 'orders-reporter', scope: 'orders.read' });
+    const res = await call(token, [toolCall('list_orders'), { ...toolCall('create_order', { item: 'x' }), id: 2 }]);
+    expect(res.status).toBe(403);
+  });
+
+  it('no token: 401 with resource_metadata and no error code (RFC 6750 §3.1); an expired token: 401 invalid_token', async () => {
+    const none = await call(undefined, toolCall('list_orders'));
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toMatch(/^Bearer realm="[^"]*", resource_metadata="https:\/\/mcp\.example\.com\/\.well-known\/oauth-protected-resource\/mcp"$/);
+    const expired = await call(await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read', expiresIn: -3600 }), toolCall('list_orders'));
+    expect(expired.status).toBe(401);
+    expect(expired.headers.get('www-authenticate')).toContain('error="invalid_token"');
+  });
+
+  it('a token for another audience is refused (RFC 8707: tokens bound to this server)', async () => {
+    const res = await call(await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read', audience: 'https://other.example.com' }), toolCall('list_orders'));
+    expect(res.status).toBe(401);
+  });
+
+  it('refuses Mcp-Method / Mcp-Name headers that contradict the body', async () => {
+    const token = await issuer.mint({ clientId: 'orders-reporter', scope: 'orders.read' });
+    expect((await call(token, toolCall('create_order', { item: 'x' }), { 'mcp-method': 'tools/call', 'mcp-name': 'list_orders' })).status).toBe(400);
+    expect((await call(token, toolCall('list_orders'), { 'mcp-method': 'tools/list' })).status).toBe(400);
+    expect((await call(token, toolCall('list_orders'), { 'mcp-method': 'tools/call', 'mcp-name': 'list_orders' })).status).toBe(200);
+  });
+
+  it('serves the RFC 9728 document with every tool scope, public', async () => {
+    const res = await fetch(`${base}/.well-known/oauth-protected-resource/mcp`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ resource: RESOURCE, authorization_servers: [issuer.issuer], scopes_supported: expect.arrayContaining(['orders.read', 'orders.write']) });
+  });
+
+  it('answers 503 with Retry-After when the key set cannot be fetched, never a 500', async () => {
+    const down = mcpGuard({ issuer: issuer.issuer, audience: RESOURCE, jwksUri: 'http://127.0.0.1:9/jwks', permissions: 'token', logger: false, jwks: { timeoutMs: 300 } });
+    const app = express();
+    app.post('/mcp', express.json(), down, (_req, res) => res.json({}));
+    const other = createServer(app);
+    const url = await listen(other);
+    try {
+      const res = await fetch(`${url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await issuer.mint()}` }, body: JSON.stringify(toolCall('list_orders')) });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+    } finally {
+      await close(other);
+    }
+  });
+});
