@@ -17,7 +17,6 @@ import {
   refusalAnswer,
   scopeRequirement,
   tokenRequestFromNode,
-  InvalidRequestError,
   type GuardOptions,
   type HttpAnswer,
   type Principal,
@@ -62,7 +61,11 @@ export type McpRequest = IncomingMessage & { body?: unknown; auth?: unknown };
 
 interface JsonRpcCall {
   readonly method: string;
+  /** `params.name` of `tools/call` (the tool). */
   readonly tool: string | undefined;
+  /** What `Mcp-Name` names: `params.name` (tools/call, prompts/get) or `params.uri` (resources/read). */
+  readonly name: string | undefined;
+  readonly id: unknown;
 }
 
 /** The calls of a JSON-RPC message or batch (responses and malformed entries carry none). */
@@ -71,10 +74,11 @@ function callsOf(body: unknown): JsonRpcCall[] {
   const calls: JsonRpcCall[] = [];
   for (const message of messages) {
     if (typeof message !== 'object' || message === null) continue;
-    const { method, params } = message as { method?: unknown; params?: unknown };
+    const { method, params, id } = message as { method?: unknown; params?: unknown; id?: unknown };
     if (typeof method !== 'string') continue;
-    const name = method === 'tools/call' ? (params as { name?: unknown } | undefined)?.name : undefined;
-    calls.push({ method, tool: typeof name === 'string' ? name : undefined });
+    const { name, uri } = (typeof params === 'object' && params !== null ? params : {}) as { name?: unknown; uri?: unknown };
+    const named = method === 'resources/read' ? uri : name;
+    calls.push({ method, tool: method === 'tools/call' && typeof name === 'string' ? name : undefined, name: typeof named === 'string' ? named : undefined, id });
   }
   return calls;
 }
@@ -118,9 +122,13 @@ export function mcpGuard(options: McpGuardOptions): McpGuard {
       const forTool = tool === undefined ? undefined : byTool.get(tool);
       if (forTool) requirements.push(forTool);
     }
+    const mismatch = headerMismatch(req, calls);
+    if (mismatch !== undefined) {
+      const id = calls.length === 1 ? (calls[0]!.id ?? null) : null;
+      return send({ status: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32020, message: `HeaderMismatch: ${mismatch}` } }) }, res);
+    }
     let admitted: Principal | Promise<Principal>;
     try {
-      checkHeaders(req, calls);
       admitted = engine.admit(tokenRequestFromNode(req, undefined, req), requirements, engine.auditing ? { method: req.method, route: describe(calls) } : undefined);
     } catch (error) {
       return refuse(error, res, next);
@@ -135,22 +143,33 @@ export function mcpGuard(options: McpGuardOptions): McpGuard {
   return Object.assign(guard, { engine });
 }
 
+/** SEP-2243 (MCP 2026-07-28): a header value that is not plain ASCII is sent as `=?base64?…?=`. */
+function headerValue(value: string | string[] | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const text = Array.isArray(value) ? value.join(',') : value;
+  const encoded = /^=\?base64\?(.*)\?=$/.exec(text);
+  if (encoded === null) return text;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(atob(encoded[1]!), (char) => char.charCodeAt(0)));
+  } catch {
+    return '\u0000'; // undecodable: matches nothing
+  }
+}
+
 /**
- * `Mcp-Method` and `Mcp-Name` (which proxies route on) must say what the body says: a request whose
- * headers name one call and whose body makes another is refused, never routed one way and run the other.
+ * `Mcp-Method` and `Mcp-Name` (MCP 2026-07-28, which proxies route on) must say what the body says: a
+ * request whose headers name one call and whose body makes another is refused (HTTP 400, JSON-RPC
+ * -32020 HeaderMismatch), never routed one way and run the other. Clients of earlier revisions send
+ * none; a header that is sent is always checked.
  */
-function checkHeaders(req: IncomingMessage, calls: readonly JsonRpcCall[]): void {
-  const method = req.headers['mcp-method'];
-  const name = req.headers['mcp-name'];
-  if (method === undefined && name === undefined) return;
-  const [call] = calls;
-  const single = calls.length === 1 ? call : undefined;
-  if (method !== undefined && method !== single?.method) {
-    throw new InvalidRequestError('ERR_BEARER_MALFORMED', 'the Mcp-Method header does not match the JSON-RPC request');
-  }
-  if (name !== undefined && name !== single?.tool) {
-    throw new InvalidRequestError('ERR_BEARER_MALFORMED', 'the Mcp-Name header does not match the JSON-RPC request');
-  }
+function headerMismatch(req: IncomingMessage, calls: readonly JsonRpcCall[]): string | undefined {
+  const method = headerValue(req.headers['mcp-method']);
+  const name = headerValue(req.headers['mcp-name']);
+  if (method === undefined && name === undefined) return undefined;
+  const single = calls.length === 1 ? calls[0] : undefined;
+  if (method !== undefined && method !== single?.method) return 'the Mcp-Method header does not match the JSON-RPC request';
+  if (name !== undefined && name !== single?.name) return 'the Mcp-Name header does not match the JSON-RPC request';
+  return undefined;
 }
 
 /** The route for audit events: the JSON-RPC methods (and tools) of the request. */

@@ -115,11 +115,15 @@ describe('@scopeguard/mcp', () => {
     expect(res.status).toBe(401);
   });
 
-  it('refuses Mcp-Method / Mcp-Name headers that contradict the body', async () => {
+  it('refuses Mcp-Method / Mcp-Name headers that contradict the body (400, JSON-RPC -32020 HeaderMismatch), base64 values decoded', async () => {
     const token = await issuer.mint({ clientId: 'orders-reporter', scope: 'orders.read' });
-    expect((await call(token, toolCall('create_order', { item: 'x' }), { 'mcp-method': 'tools/call', 'mcp-name': 'list_orders' })).status).toBe(400);
+    const mismatch = await call(token, toolCall('create_order', { item: 'x' }), { 'mcp-method': 'tools/call', 'mcp-name': 'list_orders' });
+    expect(mismatch.status).toBe(400);
+    expect(await mismatch.json()).toMatchObject({ jsonrpc: '2.0', id: 1, error: { code: -32020 } });
     expect((await call(token, toolCall('list_orders'), { 'mcp-method': 'tools/list' })).status).toBe(400);
     expect((await call(token, toolCall('list_orders'), { 'mcp-method': 'tools/call', 'mcp-name': 'list_orders' })).status).toBe(200);
+    const encoded = `=?base64?${Buffer.from('list_orders').toString('base64')}?=`;
+    expect((await call(token, toolCall('list_orders'), { 'mcp-method': 'tools/call', 'mcp-name': encoded })).status).toBe(200);
   });
 
   it('serves the RFC 9728 document with every tool scope, public', async () => {
