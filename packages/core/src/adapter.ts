@@ -88,9 +88,9 @@ export interface HttpAnswer {
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-/** A refusal from {@link Scopeguard.admit} as `engine` answers it: status, `WWW-Authenticate`, JSON body. */
-export function refusalAnswer(engine: Scopeguard, error: ScopeguardError): HttpAnswer {
-  const { status, headers, body } = engine.errorResponse(error);
+/** A refusal from {@link Scopeguard.admit} as `engine` answers it: status, `WWW-Authenticate` (with `scopeHint` on a 401), JSON body. */
+export function refusalAnswer(engine: Scopeguard, error: ScopeguardError, scopeHint?: readonly string[]): HttpAnswer {
+  const { status, headers, body } = engine.errorResponse(error, scopeHint);
   return { status, headers: { ...headers, 'content-type': JSON_TYPE }, body: JSON.stringify(body) };
 }
 

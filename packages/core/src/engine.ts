@@ -212,10 +212,11 @@ export class Scopeguard {
 
   /**
    * Status, headers and JSON body for a refusal from {@link admit}, with this engine's realm,
-   * resource metadata URL and DPoP algorithms. (`admit` already reported it.)
+   * resource metadata URL and DPoP algorithms, and on a 401 the scopes the request needs when given
+   * (`scopeHint`: scope-tokens of the route's requirements). (`admit` already reported it.)
    */
-  errorResponse(error: ScopeguardError): ErrorResponse {
-    return error.toResponse(this.#rendering);
+  errorResponse(error: ScopeguardError, scopeHint?: readonly string[]): ErrorResponse {
+    return error.toResponse(scopeHint === undefined || scopeHint.length === 0 ? this.#rendering : { ...this.#rendering, scope: scopeHint.join(' ') });
   }
 
   /**

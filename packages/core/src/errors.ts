@@ -61,6 +61,11 @@ export interface ChallengeOptions {
   resourceMetadata?: string | undefined;
   /** RFC 9449 §7.1: when DPoP is accepted, its algorithms, offered in a `DPoP` challenge on 401. */
   dpopAlgs?: string | undefined;
+  /**
+   * A scope hint on a 401: the scopes this request needs (RFC 6750 §3 allows `scope` on any challenge;
+   * MCP's authorization flow asks for it), so a client can ask for them. A 403 names its own.
+   */
+  scope?: string | undefined;
 }
 
 const RENDERING = Symbol('scopeguard.rendering');
@@ -102,6 +107,8 @@ export class ScopeguardError extends Error {
       params.push(`error="${this.error}"`, `error_description="${this.description}"`);
       params.push(...this.extraChallengeParams());
     }
+    // Scope-tokens only (validated by the caller's requirements): never text from the request.
+    if (options.scope !== undefined && this.status === 401) params.push(`scope="${options.scope}"`);
     // A URL validated at configuration time; RFC 9728 §5.1 asks for it on 401, we send it on 403 too.
     if (options.resourceMetadata !== undefined && this.status !== 400) params.push(`resource_metadata="${options.resourceMetadata}"`);
     if (this.scheme === 'DPoP') {

@@ -106,9 +106,10 @@ export function mcpGuard(options: McpGuardOptions): McpGuard {
     for (const name in headers) res.setHeader(name, headers[name]!);
     res.end(body);
   };
-  const refuse = (error: unknown, res: ServerResponse, next: (error?: unknown) => void) => {
+  const refuse = (error: unknown, res: ServerResponse, next: (error?: unknown) => void, requirements: readonly ScopeRequirement[]) => {
     if (!(error instanceof ScopeguardError)) return next(error);
-    send(refusalAnswer(engine, error), res);
+    // A 401 says which scopes this call needs, so the client can ask for them (MCP's scope selection).
+    send(refusalAnswer(engine, error, [...new Set(requirements.flatMap((requirement) => requirement.scopes))]), res);
   };
 
   const guard = (req: McpRequest, res: ServerResponse, next: (error?: unknown) => void): void => {
@@ -131,13 +132,13 @@ export function mcpGuard(options: McpGuardOptions): McpGuard {
     try {
       admitted = engine.admit(tokenRequestFromNode(req, undefined, req), requirements, engine.auditing ? { method: req.method, route: describe(calls) } : undefined);
     } catch (error) {
-      return refuse(error, res, next);
+      return refuse(error, res, next, requirements);
     }
     const handOver = (principal: Principal) => {
       req.auth = authInfoOf(principal, resource);
       next();
     };
-    if (admitted instanceof Promise) admitted.then(handOver, (error: unknown) => refuse(error, res, next));
+    if (admitted instanceof Promise) admitted.then(handOver, (error: unknown) => refuse(error, res, next, requirements));
     else handOver(admitted);
   };
   return Object.assign(guard, { engine });

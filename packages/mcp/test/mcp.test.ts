@@ -104,7 +104,8 @@ describe('@scopeguard/mcp', () => {
   it('no token: 401 with resource_metadata and no error code (RFC 6750 §3.1); an expired token: 401 invalid_token', async () => {
     const none = await call(undefined, toolCall('list_orders'));
     expect(none.status).toBe(401);
-    expect(none.headers.get('www-authenticate')).toMatch(/^Bearer realm="[^"]*", resource_metadata="https:\/\/mcp\.example\.com\/\.well-known\/oauth-protected-resource\/mcp"$/);
+    // No error code; the scopes this call needs as a hint; where the metadata is.
+    expect(none.headers.get('www-authenticate')).toMatch(/^Bearer realm="[^"]*", scope="orders\.read", resource_metadata="https:\/\/mcp\.example\.com\/\.well-known\/oauth-protected-resource\/mcp"$/);
     const expired = await call(await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read', expiresIn: -3600 }), toolCall('list_orders'));
     expect(expired.status).toBe(401);
     expect(expired.headers.get('www-authenticate')).toContain('error="invalid_token"');
