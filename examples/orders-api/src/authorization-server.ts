@@ -53,6 +53,11 @@ export async function startAuthorizationServer(options: {
    * the client-credentials flow. Asked per request, since the API's port is known after this starts.
    */
   corsOrigins?: () => readonly string[];
+  /**
+   * More resource servers (RFC 8707 resource → the scopes tokens for it may carry), asked per token
+   * request: an MCP server's resource is its URL, known once it listens.
+   */
+  moreResources?: () => Readonly<Record<string, string>>;
 }): Promise<AuthorizationServer> {
   // oidc-provider is ESM-only; a dynamic import loads it from this CommonJS program.
   const { default: Provider, errors } = await import('oidc-provider');
@@ -90,7 +95,8 @@ export async function startAuthorizationServer(options: {
         // Without a `resource` parameter, tokens are for the orders API (as with Auth0's `audience`).
         defaultResource: async () => options.audience,
         getResourceServerInfo: async (_ctx, resource) => {
-          const known = resources[resource];
+          const extra = options.moreResources?.()[resource];
+          const known = resources[resource] ?? (extra === undefined ? undefined : { scope: extra, audience: resource });
           if (!known) throw new errors.InvalidTarget(`unknown resource ${resource}`);
           return options.opaque
             ? { ...known, accessTokenTTL: options.accessTokenTtl, accessTokenFormat: 'opaque' }

@@ -1,0 +1,87 @@
+/**
+ * The example's MCP server (dist/mcp.js) with its embedded authorization server, driven by the official
+ * SDK's Client and its client-credentials auth provider (discovery from the 401's resource_metadata,
+ * the authorization server's metadata, a token for this server's resource), and by raw HTTP.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ClientCredentialsClient } from '../src/client';
+
+let child: ChildProcess;
+let mcp: string;
+let issuer: string;
+
+beforeAll(async () => {
+  child = spawn(process.execPath, [join(__dirname, '..', 'dist', 'mcp.js')], {
+    env: { ...process.env, PORT: '0', AS_PORT: '0', MCP_PORT: '0', ACCESS_TOKEN_TTL: '600', CLOCK_TOLERANCE: '0' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  ({ mcp, issuer } = await new Promise<{ mcp: string; issuer: string }>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.startsWith('{')) resolve(JSON.parse(line) as { mcp: string; issuer: string });
+    });
+    child.once('exit', (code) => reject(new Error(`the MCP example exited with ${code}`)));
+  }));
+}, 30_000);
+afterAll(async () => {
+  if (child.exitCode !== null) return;
+  await new Promise((resolve) => {
+    child.once('exit', resolve);
+    child.kill('SIGTERM');
+  });
+});
+
+async function connect(clientId: string, clientSecret: string): Promise<Client> {
+  const authProvider = new ClientCredentialsProvider({ clientId, clientSecret, scope: 'orders.read orders.write', expectedIssuer: issuer });
+  const client = new Client({ name: 'e2e', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(mcp), { authProvider }));
+  return client;
+}
+
+const tokenFor = (clientId: string, secret: string) =>
+  new ClientCredentialsClient({ tokenEndpoint: `${issuer}/token`, clientId, clientSecret: secret, authMethod: 'client_secret_basic', scope: 'orders.read orders.write', resource: mcp }).accessToken();
+const callTool = (token: string | undefined, name: string, args: Record<string, unknown>) =>
+  fetch(mcp, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...(token && { authorization: `Bearer ${token}` }) },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args } }),
+  });
+
+describe('the orders MCP server', () => {
+  it('the worker, through the SDK client and its client-credentials provider, creates and lists orders', async () => {
+    const client = await connect('orders-worker', 'worker-secret');
+    const created = await client.callTool({ name: 'create_order', arguments: { item: 'widget', quantity: 3 } });
+    expect(JSON.parse((created.content as { text: string }[])[0]!.text)).toMatchObject({ item: 'widget', quantity: 3, createdBy: 'orders-worker' });
+    const listed = await client.callTool({ name: 'list_orders', arguments: {} });
+    expect(JSON.parse((listed.content as { text: string }[])[0]!.text)).toEqual(expect.arrayContaining([expect.objectContaining({ item: 'widget' })]));
+    await client.close();
+  });
+
+  it("refuses the reporter's create_order (its token carries orders.write, its permissions do not): 403 insufficient_scope", async () => {
+    const client = await connect('orders-reporter', 'reporter-secret');
+    await expect(client.callTool({ name: 'create_order', arguments: { item: 'nope', quantity: 1 } })).rejects.toThrow(/403/);
+    const listed = await client.callTool({ name: 'list_orders', arguments: {} });
+    expect((listed.content as { text: string }[])[0]!.text).not.toContain('nope');
+    await client.close();
+
+    const res = await callTool(await tokenFor('orders-reporter', 'reporter-secret'), 'create_order', { item: 'nope', quantity: 1 });
+    expect(res.status).toBe(403);
+    expect(res.headers.get('www-authenticate')).toMatch(/error="insufficient_scope".*scope="orders\.write".*resource_metadata="/);
+  });
+
+  it('no token: 401 with resource_metadata and no error code; a token for the HTTP API (another audience): 401 invalid_token', async () => {
+    const none = await callTool(undefined, 'list_orders', {});
+    expect(none.status).toBe(401);
+    const challenge = none.headers.get('www-authenticate')!;
+    expect(challenge).toContain(`resource_metadata="${mcp.replace('/mcp', '/.well-known/oauth-protected-resource/mcp')}"`);
+    expect(challenge).not.toContain('error=');
+    const forTheApi = await new ClientCredentialsClient({ tokenEndpoint: `${issuer}/token`, clientId: 'orders-worker', clientSecret: 'worker-secret', authMethod: 'client_secret_basic', scope: 'orders.read' }).accessToken();
+    const wrong = await callTool(forTheApi, 'list_orders', {});
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('www-authenticate')).toContain('error="invalid_token"');
+  });
+});
