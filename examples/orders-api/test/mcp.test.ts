@@ -85,3 +85,41 @@ describe('the orders MCP server', () => {
     expect(wrong.headers.get('www-authenticate')).toContain('error="invalid_token"');
   });
 });
+
+describe('the orders MCP server, with tokens that live one second', () => {
+  let shortLived: ChildProcess;
+  let url: string;
+  let as: string;
+  beforeAll(async () => {
+    shortLived = spawn(process.execPath, [join(__dirname, '..', 'dist', 'mcp.js')], {
+      env: { ...process.env, PORT: '0', AS_PORT: '0', MCP_PORT: '0', ACCESS_TOKEN_TTL: '1', CLOCK_TOLERANCE: '0' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    ({ mcp: url, issuer: as } = await new Promise<{ mcp: string; issuer: string }>((resolve, reject) => {
+      createInterface({ input: shortLived.stdout! }).on('line', (line) => {
+        if (line.startsWith('{')) resolve(JSON.parse(line) as { mcp: string; issuer: string });
+      });
+      shortLived.once('exit', (code) => reject(new Error(`the MCP example exited with ${code}`)));
+    }));
+  }, 30_000);
+  afterAll(async () => {
+    if (shortLived.exitCode !== null) return;
+    await new Promise((resolve) => {
+      shortLived.once('exit', resolve);
+      shortLived.kill('SIGTERM');
+    });
+  });
+
+  it('an expired token: 401 invalid_token', async () => {
+    const token = await new ClientCredentialsClient({ tokenEndpoint: `${as}/token`, clientId: 'orders-worker', clientSecret: 'worker-secret', authMethod: 'client_secret_basic', scope: 'orders.read', resource: url }).accessToken();
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'list_orders', arguments: {} } }),
+    });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toContain('error="invalid_token"');
+  });
+});
+

@@ -147,4 +147,27 @@ describe('@scopeguard/mcp', () => {
       await close(other);
     }
   });
+
+  it('honours scope hierarchies through scopeMap: a broader scope implies the narrower ones', async () => {
+    const hierarchical = mcpGuard({
+      ...issuer.options(),
+      permissions: 'token',
+      scopeMap: { 'orders.admin': ['orders.read', 'orders.write'] },
+      tools: { create_order: ['orders.write'] },
+      logger: false,
+    });
+    const app = express();
+    app.post('/mcp', express.json(), hierarchical, (_req, res) => res.json({ ok: true }));
+    const other = createServer(app);
+    const url = await listen(other);
+    try {
+      const send = async (scope: string) =>
+        (await fetch(`${url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await issuer.mint({ scope })}` }, body: JSON.stringify(toolCall('create_order', { item: 'x' })) })).status;
+      expect(await send('orders.admin')).toBe(200);
+      expect(await send('orders.read')).toBe(403);
+    } finally {
+      await close(other);
+    }
+  });
 });
+
