@@ -11,29 +11,37 @@ import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ClientCredentialsClient } from '../src/client';
 
-let child: ChildProcess;
+/** Starts the example's MCP server (dist/mcp.js) with its embedded authorization server. */
+async function startMcp(env: Record<string, string>): Promise<{ child: ChildProcess; mcp: string; issuer: string }> {
+  const started = spawn(process.execPath, [join(__dirname, '..', 'dist', 'mcp.js')], {
+    env: { ...process.env, PORT: '0', AS_PORT: '0', MCP_PORT: '0', CLOCK_TOLERANCE: '0', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const printed = await new Promise<{ mcp: string; issuer: string }>((resolve, reject) => {
+    createInterface({ input: started.stdout! }).on('line', (line) => {
+      if (line.startsWith('{')) resolve(JSON.parse(line) as { mcp: string; issuer: string });
+    });
+    started.once('exit', (code) => reject(new Error(`the MCP example exited with ${code}`)));
+  });
+  return { child: started, ...printed };
+}
+
+async function stopMcp(running: ChildProcess | undefined): Promise<void> {
+  if (running === undefined || running.exitCode !== null) return;
+  await new Promise((resolve) => {
+    running.once('exit', resolve);
+    running.kill('SIGTERM');
+  });
+}
+
+let child: ChildProcess | undefined;
 let mcp: string;
 let issuer: string;
 
 beforeAll(async () => {
-  child = spawn(process.execPath, [join(__dirname, '..', 'dist', 'mcp.js')], {
-    env: { ...process.env, PORT: '0', AS_PORT: '0', MCP_PORT: '0', ACCESS_TOKEN_TTL: '600', CLOCK_TOLERANCE: '0' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  ({ mcp, issuer } = await new Promise<{ mcp: string; issuer: string }>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line.startsWith('{')) resolve(JSON.parse(line) as { mcp: string; issuer: string });
-    });
-    child.once('exit', (code) => reject(new Error(`the MCP example exited with ${code}`)));
-  }));
+  ({ child, mcp, issuer } = await startMcp({ ACCESS_TOKEN_TTL: '600' }));
 }, 30_000);
-afterAll(async () => {
-  if (child.exitCode !== null) return;
-  await new Promise((resolve) => {
-    child.once('exit', resolve);
-    child.kill('SIGTERM');
-  });
-});
+afterAll(() => stopMcp(child));
 
 async function connect(clientId: string, clientSecret: string): Promise<Client> {
   const authProvider = new ClientCredentialsProvider({ clientId, clientSecret, scope: 'orders.read orders.write', expectedIssuer: issuer });
@@ -87,28 +95,13 @@ describe('the orders MCP server', () => {
 });
 
 describe('the orders MCP server, with tokens that live one second', () => {
-  let shortLived: ChildProcess;
+  let shortLived: ChildProcess | undefined;
   let url: string;
   let as: string;
   beforeAll(async () => {
-    shortLived = spawn(process.execPath, [join(__dirname, '..', 'dist', 'mcp.js')], {
-      env: { ...process.env, PORT: '0', AS_PORT: '0', MCP_PORT: '0', ACCESS_TOKEN_TTL: '1', CLOCK_TOLERANCE: '0' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    ({ mcp: url, issuer: as } = await new Promise<{ mcp: string; issuer: string }>((resolve, reject) => {
-      createInterface({ input: shortLived.stdout! }).on('line', (line) => {
-        if (line.startsWith('{')) resolve(JSON.parse(line) as { mcp: string; issuer: string });
-      });
-      shortLived.once('exit', (code) => reject(new Error(`the MCP example exited with ${code}`)));
-    }));
+    ({ child: shortLived, mcp: url, issuer: as } = await startMcp({ ACCESS_TOKEN_TTL: '1' }));
   }, 30_000);
-  afterAll(async () => {
-    if (shortLived.exitCode !== null) return;
-    await new Promise((resolve) => {
-      shortLived.once('exit', resolve);
-      shortLived.kill('SIGTERM');
-    });
-  });
+  afterAll(() => stopMcp(shortLived));
 
   it('an expired token: 401 invalid_token', async () => {
     const token = await new ClientCredentialsClient({ tokenEndpoint: `${as}/token`, clientId: 'orders-worker', clientSecret: 'worker-secret', authMethod: 'client_secret_basic', scope: 'orders.read', resource: url }).accessToken();
