@@ -16,13 +16,16 @@ import { ORDER_SCOPES, startAuthorizationServer } from './authorization-server';
 import { loadConfig } from './config';
 import { OrdersRepository } from './domain/orders';
 
-/** The MCP server of one request (stateless Streamable HTTP): the tools over the shared repository. */
-function ordersServer(orders: OrdersRepository): McpServer {
+/**
+ * The MCP server of one request (stateless Streamable HTTP): the tools over the shared repository,
+ * only those the caller may call (`allowed`), so that `tools/list` shows what it can use.
+ */
+function ordersServer(orders: OrdersRepository, allowed: (tool: string) => boolean): McpServer {
   const server = new McpServer({ name: 'orders', version: '1.0.0' });
-  server.registerTool('list_orders', { description: 'List the orders' }, async () => ({
+  if (allowed('list_orders')) server.registerTool('list_orders', { description: 'List the orders' }, async () => ({
     content: [{ type: 'text', text: JSON.stringify(orders.list()) }],
   }));
-  server.registerTool(
+  if (allowed('create_order')) server.registerTool(
     'create_order',
     { description: 'Create an order', inputSchema: { item: z.string().min(1), quantity: z.number().int().min(1).max(10_000) } },
     async ({ item, quantity }, extra) => {
@@ -52,7 +55,7 @@ async function main(): Promise<void> {
   const app = express();
   app.get('/.well-known/oauth-protected-resource/mcp', (req, res, next) => guard!(req, res, next));
   app.post('/mcp', express.json(), (req, res, next) => guard!(req, res, next), async (req, res) => {
-    const server = ordersServer(orders);
+    const server = ordersServer(orders, (tool) => guard!.allows(req, tool));
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     res.on('close', () => void transport.close().then(() => server.close()));
     await server.connect(transport);

@@ -71,6 +71,8 @@ describe('the orders MCP server', () => {
 
   it("refuses the reporter's create_order (its token carries orders.write, its permissions do not): 403 insufficient_scope", async () => {
     const client = await connect('orders-reporter', 'reporter-secret');
+    // tools/list shows what the reporter may call; calling the other anyway is refused before it runs.
+    expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(['list_orders']);
     await expect(client.callTool({ name: 'create_order', arguments: { item: 'nope', quantity: 1 } })).rejects.toThrow(/403/);
     const listed = await client.callTool({ name: 'list_orders', arguments: {} });
     expect((listed.content as { text: string }[])[0]!.text).not.toContain('nope');

@@ -12,6 +12,8 @@ import {
   ScopeguardError,
   accessTokenOf,
   engineFrom,
+  isPrincipal,
+  meetsRequirement,
   isMetadataRequest,
   metadataAnswer,
   refusalAnswer,
@@ -50,6 +52,12 @@ export type McpGuardOptions = GuardOptions & {
 export interface McpGuard {
   (req: McpRequest, res: ServerResponse, next: (error?: unknown) => void): void;
   readonly engine: Scopeguard;
+  /**
+   * Whether the caller this guard admitted on `req` may call `tool` (its `tools` requirement met): to
+   * register only those tools, so that `tools/list` lists what the caller can use. `false` on a
+   * request the guard did not admit.
+   */
+  allows(req: McpRequest, tool: string): boolean;
 }
 
 /**
@@ -141,7 +149,13 @@ export function mcpGuard(options: McpGuardOptions): McpGuard {
     if (admitted instanceof Promise) admitted.then(handOver, (error: unknown) => refuse(error, res, next, requirements));
     else handOver(admitted);
   };
-  return Object.assign(guard, { engine });
+  const allows = (req: McpRequest, tool: string): boolean => {
+    const principal = (req.auth as McpAuthInfo | undefined)?.extra?.principal;
+    if (!isPrincipal(principal) || Scopeguard.admitting(req) !== engine) return false;
+    const requirement = byTool.get(tool);
+    return requirement === undefined || meetsRequirement(principal.permissions, requirement);
+  };
+  return Object.assign(guard, { engine, allows });
 }
 
 /** SEP-2243 (MCP 2026-07-28): a header value that is not plain ASCII is sent as `=?base64?…?=`. */

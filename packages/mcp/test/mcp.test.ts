@@ -169,5 +169,32 @@ describe('@scopeguard/mcp', () => {
       await close(other);
     }
   });
+
+  it('guard.allows() registers only the tools a caller may call, so tools/list lists just those', async () => {
+    const filtered = mcpGuard({ ...issuer.options(), permissions: { 'orders-reporter': ['orders.read'] }, tools: { list_orders: ['orders.read'], create_order: ['orders.write'] }, logger: false });
+    const app = express();
+    app.post('/mcp', express.json(), filtered, async (req, res) => {
+      const mcp = new McpServer({ name: 'orders', version: '1.0.0' });
+      for (const tool of ['list_orders', 'create_order']) {
+        if (filtered.allows(req as never, tool)) mcp.registerTool(tool, { description: tool }, async () => ({ content: [{ type: 'text', text: tool }] }));
+      }
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+      res.on('close', () => void transport.close().then(() => mcp.close()));
+      await mcp.connect(transport);
+      await transport.handleRequest(req as unknown as IncomingMessage & { auth?: McpAuthInfo }, res, req.body);
+    });
+    const other = createServer(app);
+    const url = await listen(other);
+    try {
+      const client = new Client({ name: 'test', version: '1.0.0' });
+      const token = await issuer.mint({ clientId: 'orders-reporter', scope: 'orders.read orders.write' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+      expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(['list_orders']);
+      await client.close();
+      expect(filtered.allows({ headers: {} } as never, 'list_orders')).toBe(false);
+    } finally {
+      await close(other);
+    }
+  });
 });
 
