@@ -88,6 +88,20 @@ export interface HttpAnswer {
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
+/** The part of Node's `ServerResponse` an answer is written to (types only: nothing of node:http loads). */
+export interface NodeResponseLike {
+  statusCode: number;
+  setHeader(name: string, value: string): unknown;
+  end(body?: string): unknown;
+}
+
+/** Writes an answer onto a Node response (Express, Nest's middleware, a plain `http` server). */
+export function sendAnswer({ status, headers, body }: HttpAnswer, res: NodeResponseLike): void {
+  res.statusCode = status;
+  for (const name in headers) res.setHeader(name, headers[name]!);
+  res.end(body);
+}
+
 /** A refusal from {@link Scopeguard.admit} as `engine` answers it: status, `WWW-Authenticate` (with `scopeHint` on a 401), JSON body. */
 export function refusalAnswer(engine: Scopeguard, error: ScopeguardError, scopeHint?: readonly string[]): HttpAnswer {
   const { status, headers, body } = engine.errorResponse(error, scopeHint);

@@ -69,8 +69,7 @@ class FetchTokenRequest implements TokenRequest {
   }
 
   get query(): unknown {
-    const values = this.#parsedUrl().searchParams.getAll('access_token');
-    return values.length === 0 ? {} : { access_token: values.length === 1 ? values[0] : values };
+    return accessTokenParameter(this.#parsedUrl().searchParams);
   }
 
   get body(): unknown {
@@ -128,8 +127,12 @@ export async function formBodyOf(engine: Scopeguard, request: Request): Promise<
     if (error instanceof InvalidRequestError) throw error;
     throw new InvalidRequestError('ERR_BEARER_MALFORMED', 'the form body could not be read');
   }
-  const form = new URLSearchParams(text);
-  const values = form.getAll('access_token');
+  return accessTokenParameter(new URLSearchParams(text));
+}
+
+/** `access_token` as bearer extraction reads parameters: one value, or all of them (refused as several). */
+function accessTokenParameter(params: URLSearchParams): Record<string, unknown> {
+  const values = params.getAll('access_token');
   return values.length === 0 ? {} : { access_token: values.length === 1 ? values[0] : values };
 }
 

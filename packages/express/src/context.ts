@@ -10,7 +10,7 @@
  * makes an own property, which route checks never read.
  */
 import { IncomingMessage, type ServerResponse } from 'node:http';
-import { Scopeguard, ScopeguardError, refusalAnswer, type HttpAnswer, type Principal, type RequestInfo } from '@scopeguard/core';
+import { Scopeguard, ScopeguardError, refusalAnswer, sendAnswer, type Principal, type RequestInfo } from '@scopeguard/core';
 
 /** How a refusal reaches the client. */
 export type ErrorMode = 'respond' | 'next';
@@ -158,12 +158,6 @@ function refuse({ engine, onError }: GuardContext, error: unknown, res: ServerRe
   if (!(error instanceof ScopeguardError) || res.headersSent) return next(error);
   // To the app's error handler (or Express's own): an error that answers exactly as we would.
   if (onError === 'next') return next(engine.rendered(error));
-  send(refusalAnswer(engine, error), res);
+  sendAnswer(refusalAnswer(engine, error), res);
 }
 
-/** Writes an answer of core's onto Node's response. */
-export function send({ status, headers, body }: HttpAnswer, res: ServerResponse): void {
-  res.statusCode = status;
-  for (const name in headers) res.setHeader(name, headers[name]!);
-  res.end(body);
-}

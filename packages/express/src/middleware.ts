@@ -3,8 +3,8 @@
  * `req.auth` to the principal. One engine per middleware, created once. Translation only.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Scopeguard, engineFrom, healthAnswer, isMetadataRequest, metadataAnswer, tokenRequestFromNode, type GuardOptions, type Principal } from '@scopeguard/core';
-import { carrierOf, pass, registerContext, requestInfo, send, type ErrorMode, type GuardContext, type GuardedRequest, type Next } from './context';
+import { Scopeguard, engineFrom, healthAnswer, isMetadataRequest, metadataAnswer, sendAnswer, tokenRequestFromNode, type GuardOptions, type Principal } from '@scopeguard/core';
+import { carrierOf, pass, registerContext, requestInfo, type ErrorMode, type GuardContext, type GuardedRequest, type Next } from './context';
 import { scopesBehind } from './declared-scopes';
 
 declare global {
@@ -60,7 +60,7 @@ export function scopeguard(options: ScopeguardMiddlewareOptions | Scopeguard): S
   const middleware = (req: GuardedRequest, res: ServerResponse, next: Next): void => {
     // RFC 9728: the metadata is public, served before authentication (HEAD as GET; Node sends no body).
     if (isMetadataRequest(engine, req.method, req.url)) {
-      return send(metadataAnswer(engine, scopesBehind((req as { app?: unknown }).app, middleware))!, res);
+      return sendAnswer(metadataAnswer(engine, scopesBehind((req as { app?: unknown }).app, middleware))!, res);
     }
     // Express's parsed query and body, read only when those token sources are enabled.
     const request = tokenRequestFromNode(req, req as { query?: unknown; body?: unknown }, carrierOf(req, res));
@@ -92,6 +92,6 @@ export function optionalAuth(guard: ScopeguardMiddleware): (req: GuardedRequest,
  */
 export function scopeguardHealth(guard: ScopeguardMiddleware | Scopeguard): (req: IncomingMessage, res: ServerResponse) => void {
   const engine = guard instanceof Scopeguard ? guard : guard.engine;
-  return (_req, res) => send(healthAnswer(engine), res);
+  return (_req, res) => sendAnswer(healthAnswer(engine), res);
 }
 

@@ -18,9 +18,9 @@ import {
   metadataAnswer,
   refusalAnswer,
   scopeRequirement,
+  sendAnswer,
   tokenRequestFromNode,
   type GuardOptions,
-  type HttpAnswer,
   type Principal,
   type ScopeRequirement,
 } from '@scopeguard/core';
@@ -109,20 +109,15 @@ export function mcpGuard(options: McpGuardOptions): McpGuard {
   for (const requirement of [...byTool.values(), ...byMethod.values()]) engine.declareScopes(requirement.scopes);
   const resource = engine.options.resourceMetadata?.resource;
 
-  const send = ({ status, headers, body }: HttpAnswer, res: ServerResponse) => {
-    res.statusCode = status;
-    for (const name in headers) res.setHeader(name, headers[name]!);
-    res.end(body);
-  };
   const refuse = (error: unknown, res: ServerResponse, next: (error?: unknown) => void, requirements: readonly ScopeRequirement[]) => {
     if (!(error instanceof ScopeguardError)) return next(error);
     // A 401 says which scopes this call needs, so the client can ask for them (MCP's scope selection).
-    send(refusalAnswer(engine, error, [...new Set(requirements.flatMap((requirement) => requirement.scopes))]), res);
+    sendAnswer(refusalAnswer(engine, error, [...new Set(requirements.flatMap((requirement) => requirement.scopes))]), res);
   };
 
   const guard = (req: McpRequest, res: ServerResponse, next: (error?: unknown) => void): void => {
     // RFC 9728: the metadata is public, answered before authentication.
-    if (isMetadataRequest(engine, req.method, req.url)) return send(metadataAnswer(engine)!, res);
+    if (isMetadataRequest(engine, req.method, req.url)) return sendAnswer(metadataAnswer(engine)!, res);
     const calls = callsOf(req.body);
     const requirements: ScopeRequirement[] = [];
     for (const { method, tool } of calls) {
@@ -134,7 +129,7 @@ export function mcpGuard(options: McpGuardOptions): McpGuard {
     const mismatch = headerMismatch(req, calls);
     if (mismatch !== undefined) {
       const id = calls.length === 1 ? (calls[0]!.id ?? null) : null;
-      return send({ status: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32020, message: `HeaderMismatch: ${mismatch}` } }) }, res);
+      return sendAnswer({ status: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32020, message: `HeaderMismatch: ${mismatch}` } }) }, res);
     }
     let admitted: Principal | Promise<Principal>;
     try {

@@ -4,7 +4,7 @@
  */
 import { Injectable, type NestMiddleware, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { Scopeguard, metadataAnswer, type ScopeRequirement } from '@scopeguard/core';
+import { Scopeguard, metadataAnswer, sendAnswer, type ScopeRequirement } from '@scopeguard/core';
 import type { ServerResponse } from 'node:http';
 import { OPTIONAL_METADATA, SCOPES_METADATA } from './scopeguard.constants';
 
@@ -42,9 +42,6 @@ export class ScopeguardMetadataMiddleware implements NestMiddleware, OnModuleIni
   }
 
   use(_req: unknown, res: ServerResponse, _next: () => void): void {
-    const { status, headers, body } = metadataAnswer(this.engine)!;
-    res.statusCode = status;
-    for (const name in headers) res.setHeader(name, headers[name]!);
-    res.end(body);
+    sendAnswer(metadataAnswer(this.engine)!, res);
   }
 }
