@@ -20,8 +20,9 @@ import { OrdersRepository } from './domain/orders';
  * The MCP server of one request (stateless Streamable HTTP): the tools over the shared repository,
  * only those the caller may call (`allowed`), so that `tools/list` shows what it can use.
  */
-function ordersServer(orders: OrdersRepository, allowed: (tool: string) => boolean): McpServer {
-  const server = new McpServer({ name: 'orders', version: '1.0.0' });
+function ordersServer(orders: OrdersRepository, guard: McpGuard, allowed: (tool: string) => boolean): McpServer {
+  // The guard's capabilities declare the client-credentials extension: machine clients, no user.
+  const server = new McpServer({ name: 'orders', version: '1.0.0' }, { capabilities: { ...guard.capabilities, tools: {} } });
   if (allowed('list_orders')) server.registerTool('list_orders', { description: 'List the orders' }, async () => ({
     content: [{ type: 'text', text: JSON.stringify(orders.list()) }],
   }));
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
   const app = express();
   app.get('/.well-known/oauth-protected-resource/mcp', (req, res, next) => guard!(req, res, next));
   app.post('/mcp', express.json(), (req, res, next) => guard!(req, res, next), async (req, res) => {
-    const server = ordersServer(orders, (tool) => guard!.allows(req, tool));
+    const server = ordersServer(orders, guard!, (tool) => guard!.allows(req, tool));
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     res.on('close', () => void transport.close().then(() => server.close()));
     await server.connect(transport);
@@ -71,6 +72,7 @@ async function main(): Promise<void> {
     resourceMetadata: { resource },
     permissions: config.permissions,
     tools: { list_orders: ['orders.read'], create_order: ['orders.write'] },
+    clientCredentials: true,
     clockTolerance: config.clockTolerance,
     auditLog: true,
   });

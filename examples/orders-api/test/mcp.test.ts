@@ -62,6 +62,7 @@ const callTool = (token: string | undefined, name: string, args: Record<string, 
 describe('the orders MCP server', () => {
   it('the worker, through the SDK client and its client-credentials provider, creates and lists orders', async () => {
     const client = await connect('orders-worker', 'worker-secret');
+    expect(client.getServerCapabilities()?.extensions).toEqual({ 'io.modelcontextprotocol/oauth-client-credentials': {} });
     const created = await client.callTool({ name: 'create_order', arguments: { item: 'widget', quantity: 3 } });
     expect(JSON.parse((created.content as { text: string }[])[0]!.text)).toMatchObject({ item: 'widget', quantity: 3, createdBy: 'orders-worker' });
     const listed = await client.callTool({ name: 'list_orders', arguments: {} });

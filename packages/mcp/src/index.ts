@@ -46,7 +46,21 @@ export type McpGuardOptions = GuardOptions & {
   tools?: Readonly<Record<string, readonly string[]>>;
   /** Scopes per JSON-RPC method (`resources/read`, `prompts/get`, …), on top of the tool's. */
   methods?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Declare the MCP client-credentials extension ({@link CLIENT_CREDENTIALS_EXTENSION}): machine
+   * clients get tokens from the authorization server with the client credentials grant. MCP negotiates
+   * extensions in `initialize`, so this fills {@link McpGuard.capabilities}, which the server passes on.
+   */
+  clientCredentials?: boolean;
 };
+
+/** The MCP extension for machine-to-machine clients (client credentials grant, no user). */
+export const CLIENT_CREDENTIALS_EXTENSION = 'io.modelcontextprotocol/oauth-client-credentials';
+
+/** The part of the MCP server's `capabilities` the guard stands for: the extensions it implements. */
+export interface McpGuardCapabilities {
+  extensions?: Record<string, object>;
+}
 
 /** The guard: a Node/Express middleware for the MCP endpoint (after a JSON body parser), and its engine. */
 export interface McpGuard {
@@ -58,6 +72,11 @@ export interface McpGuard {
    * request the guard did not admit.
    */
   allows(req: McpRequest, tool: string): boolean;
+  /**
+   * Spread into the server's capabilities, `new McpServer(info, { capabilities: { ...guard.capabilities, tools: {} } })`:
+   * `{ extensions: { [CLIENT_CREDENTIALS_EXTENSION]: {} } }` with `clientCredentials`, else `{}`.
+   */
+  readonly capabilities: McpGuardCapabilities;
 }
 
 /**
@@ -71,10 +90,23 @@ interface JsonRpcCall {
   readonly method: string;
   /** `params.name` of `tools/call` (the tool). */
   readonly tool: string | undefined;
-  /** What `Mcp-Name` names: `params.name` (tools/call, prompts/get) or `params.uri` (resources/read). */
+  /** What `Mcp-Name` mirrors (see {@link NAME_SOURCE}); undefined for other methods. */
   readonly name: string | undefined;
   readonly id: unknown;
 }
+
+/**
+ * The methods whose target `Mcp-Name` mirrors, and the field of `params` it comes from (SEP-2243's
+ * table, with the tasks extension's rows): other methods have no `Mcp-Name`.
+ */
+const NAME_SOURCE: Readonly<Record<string, string>> = {
+  'tools/call': 'name',
+  'prompts/get': 'name',
+  'resources/read': 'uri',
+  'tasks/get': 'taskId',
+  'tasks/update': 'taskId',
+  'tasks/cancel': 'taskId',
+};
 
 /** The calls of a JSON-RPC message or batch (responses and malformed entries carry none). */
 function callsOf(body: unknown): JsonRpcCall[] {
@@ -84,9 +116,10 @@ function callsOf(body: unknown): JsonRpcCall[] {
     if (typeof message !== 'object' || message === null) continue;
     const { method, params, id } = message as { method?: unknown; params?: unknown; id?: unknown };
     if (typeof method !== 'string') continue;
-    const { name, uri } = (typeof params === 'object' && params !== null ? params : {}) as { name?: unknown; uri?: unknown };
-    const named = method === 'resources/read' ? uri : name;
-    calls.push({ method, tool: method === 'tools/call' && typeof name === 'string' ? name : undefined, name: typeof named === 'string' ? named : undefined, id });
+    const fields = (typeof params === 'object' && params !== null ? params : {}) as Record<string, unknown>;
+    const source = Object.hasOwn(NAME_SOURCE, method) ? NAME_SOURCE[method] : undefined;
+    const named = source === undefined ? undefined : fields[source];
+    calls.push({ method, tool: method === 'tools/call' && typeof fields.name === 'string' ? fields.name : undefined, name: typeof named === 'string' ? named : undefined, id });
   }
   return calls;
 }
@@ -102,7 +135,7 @@ function compile(map: Readonly<Record<string, readonly string[]>> | undefined): 
  * @throws {@link ScopeguardConfigError} at once for a wrong option or scope.
  */
 export function mcpGuard(options: McpGuardOptions): McpGuard {
-  const { tools, methods, ...engineOptions } = options;
+  const { tools, methods, clientCredentials, ...engineOptions } = options;
   const engine = engineFrom(engineOptions, 'scopeguard');
   const byTool = compile(tools);
   const byMethod = compile(methods);
@@ -150,35 +183,52 @@ export function mcpGuard(options: McpGuardOptions): McpGuard {
     const requirement = byTool.get(tool);
     return requirement === undefined || meetsRequirement(principal.permissions, requirement);
   };
-  return Object.assign(guard, { engine, allows });
+  const capabilities: McpGuardCapabilities = clientCredentials === true ? { extensions: { [CLIENT_CREDENTIALS_EXTENSION]: {} } } : {};
+  return Object.assign(guard, { engine, allows, capabilities });
 }
 
-/** SEP-2243 (MCP 2026-07-28): a header value that is not plain ASCII is sent as `=?base64?…?=`. */
-function headerValue(value: string | string[] | undefined): string | undefined {
+/**
+ * SEP-2243 (MCP 2026-07-28): a header value without its surrounding whitespace (RFC 9110 §5.5), decoded
+ * when it is sent as `=?base64?…?=` (values that are not plain ASCII). Strict Base64: a value with wrong
+ * padding or characters, or that is not UTF-8, decodes to `null`, which matches nothing.
+ */
+function headerValue(value: string | string[] | undefined): string | null | undefined {
   if (value === undefined) return undefined;
-  const text = Array.isArray(value) ? value.join(',') : value;
+  const text = (Array.isArray(value) ? value.join(',') : value).replace(/^[ \t]+|[ \t]+$/g, '');
   const encoded = /^=\?base64\?(.*)\?=$/.exec(text);
   if (encoded === null) return text;
+  const base64 = encoded[1]!;
+  if (base64.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(base64)) return null;
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(atob(encoded[1]!), (char) => char.charCodeAt(0)));
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(base64, 'base64'));
   } catch {
-    return '\u0000'; // undecodable: matches nothing
+    return null;
   }
 }
+
+/** The first revision whose clients must send `Mcp-Method` (and `Mcp-Name`) on every request. */
+const HEADERS_REQUIRED_FROM = '2026-07-28';
 
 /**
  * `Mcp-Method` and `Mcp-Name` (MCP 2026-07-28, which proxies route on) must say what the body says: a
  * request whose headers name one call and whose body makes another is refused (HTTP 400, JSON-RPC
- * -32020 HeaderMismatch), never routed one way and run the other. Clients of earlier revisions send
- * none; a header that is sent is always checked.
+ * -32020 HeaderMismatch), never routed one way and run the other. A request (not a notification) of
+ * revision 2026-07-28 or later (`MCP-Protocol-Version`) must send `Mcp-Method`, and `Mcp-Name` when
+ * its body names a target. Clients of earlier revisions send none; a header that is sent is checked.
  */
 function headerMismatch(req: IncomingMessage, calls: readonly JsonRpcCall[]): string | undefined {
   const method = headerValue(req.headers['mcp-method']);
   const name = headerValue(req.headers['mcp-name']);
-  if (method === undefined && name === undefined) return undefined;
   const single = calls.length === 1 ? calls[0] : undefined;
+  const version = headerValue(req.headers['mcp-protocol-version']);
+  const modern = typeof version === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(version) && version >= HEADERS_REQUIRED_FROM;
+  if (modern && single !== undefined && single.id !== undefined) {
+    if (method === undefined) return 'the Mcp-Method header is required';
+    if (name === undefined && single.name !== undefined) return 'the Mcp-Name header is required';
+  }
   if (method !== undefined && method !== single?.method) return 'the Mcp-Method header does not match the JSON-RPC request';
-  if (name !== undefined && name !== single?.name) return 'the Mcp-Name header does not match the JSON-RPC request';
+  if (name === null) return 'the Mcp-Name header is not valid Base64';
+  if (name !== undefined && single?.name !== undefined && name !== single.name) return 'the Mcp-Name header does not match the JSON-RPC request';
   return undefined;
 }
 

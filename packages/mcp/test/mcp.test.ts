@@ -9,7 +9,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { mcpGuard, type McpAuthInfo } from '@scopeguard/mcp';
+import { CLIENT_CREDENTIALS_EXTENSION, mcpGuard, type McpAuthInfo } from '@scopeguard/mcp';
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
 import { close, listen } from '../../../test/support/http';
 
@@ -125,6 +125,69 @@ describe('@scopeguard/mcp', () => {
     expect((await call(token, toolCall('list_orders'), { 'mcp-method': 'tools/call', 'mcp-name': 'list_orders' })).status).toBe(200);
     const encoded = `=?base64?${Buffer.from('list_orders').toString('base64')}?=`;
     expect((await call(token, toolCall('list_orders'), { 'mcp-method': 'tools/call', 'mcp-name': encoded })).status).toBe(200);
+  });
+
+  it('on MCP 2026-07-28 (MCP-Protocol-Version), requires Mcp-Method, and Mcp-Name when the body names a target; values trimmed, compared case-sensitively', async () => {
+    const strict = mcpGuard({ ...issuer.options(), permissions: 'token', logger: false });
+    const app = express();
+    app.post('/mcp', express.json(), strict, (_req, res) => res.json({ ok: true }));
+    const other = createServer(app);
+    const url = await listen(other);
+    try {
+      const token = await issuer.mint({ scope: 'orders.read' });
+      const send = async (message: unknown, headers: Record<string, string>) => {
+        const res = await fetch(`${url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers }, body: JSON.stringify(message) });
+        return { status: res.status, body: (await res.json()) as { error?: { code: number; message: string } } };
+      };
+      const modern = { 'mcp-protocol-version': '2026-07-28' };
+      const list = { jsonrpc: '2.0', id: 7, method: 'tools/list' };
+      const missingMethod = await send(list, modern);
+      expect(missingMethod).toMatchObject({ status: 400, body: { error: { code: -32020, message: expect.stringContaining('Mcp-Method') } } });
+      expect((await send(toolCall('list_orders'), { ...modern, 'mcp-method': 'tools/call' })).body.error?.message).toContain('Mcp-Name');
+      expect((await send(list, { ...modern, 'MCP-METHOD': 'tools/list' })).status).toBe(200);
+      expect((await send(list, { ...modern, 'mcp-method': 'TOOLS/LIST' })).status).toBe(400);
+      expect((await send(toolCall('list_orders'), { ...modern, 'mcp-method': 'tools/call', 'mcp-name': '  list_orders  ' })).status).toBe(200);
+      expect((await send({ jsonrpc: '2.0', id: 8, method: 'resources/read', params: { uri: 'orders://1' } }, { ...modern, 'mcp-method': 'resources/read', 'mcp-name': 'orders://1' })).status).toBe(200);
+      const hello = `=?base64?${Buffer.from('Hello').toString('base64')}?=`;
+      const prompt = (name: string) => ({ jsonrpc: '2.0', id: 9, method: 'prompts/get', params: { name } });
+      expect((await send(prompt('Hello'), { ...modern, 'mcp-method': 'prompts/get', 'mcp-name': hello })).status).toBe(200);
+      expect((await send(prompt('Hello'), { ...modern, 'mcp-method': 'prompts/get', 'mcp-name': '=?base64?SGVsbG8?=' })).status).toBe(400); // no padding
+      expect((await send(prompt('Hello'), { ...modern, 'mcp-method': 'prompts/get', 'mcp-name': '=?base64?SGVs!!!bG8=?=' })).status).toBe(400);
+      expect((await send(prompt('=?base64?SGVsbG8='), { ...modern, 'mcp-method': 'prompts/get', 'mcp-name': '=?base64?SGVsbG8=' })).status).toBe(200); // no suffix: literal
+      // A notification need not send them; a method without a target has no Mcp-Name to check.
+      expect((await send({ jsonrpc: '2.0', method: 'notifications/initialized' }, modern)).status).toBe(200);
+      expect((await send(list, { ...modern, 'mcp-method': 'tools/list', 'mcp-name': 'anything' })).status).toBe(200);
+      // Earlier revisions send no such headers: nothing is required of them.
+      expect((await send(list, { 'mcp-protocol-version': '2025-11-25' })).status).toBe(200);
+      expect((await send(list, {})).status).toBe(200);
+    } finally {
+      await close(other);
+    }
+  });
+
+  it('declares the client-credentials extension in the server capabilities when asked to', async () => {
+    expect(mcpGuard({ ...issuer.options(), permissions: 'token', logger: false }).capabilities).toEqual({});
+    const declaring = mcpGuard({ ...issuer.options(), permissions: 'token', clientCredentials: true, logger: false });
+    expect(declaring.capabilities).toEqual({ extensions: { [CLIENT_CREDENTIALS_EXTENSION]: {} } });
+    expect(CLIENT_CREDENTIALS_EXTENSION).toBe('io.modelcontextprotocol/oauth-client-credentials');
+    const app = express();
+    app.post('/mcp', express.json(), declaring, async (req, res) => {
+      const mcp = new McpServer({ name: 'orders', version: '1.0.0' }, { capabilities: { ...declaring.capabilities, tools: {} } });
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+      res.on('close', () => void transport.close().then(() => mcp.close()));
+      await mcp.connect(transport);
+      await transport.handleRequest(req as unknown as IncomingMessage & { auth?: McpAuthInfo }, res, req.body);
+    });
+    const other = createServer(app);
+    const url = await listen(other);
+    try {
+      const client = new Client({ name: 'test', version: '1.0.0' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${await issuer.mint()}` } } }));
+      expect(client.getServerCapabilities()?.extensions).toEqual({ [CLIENT_CREDENTIALS_EXTENSION]: {} });
+      await client.close();
+    } finally {
+      await close(other);
+    }
   });
 
   it('serves the RFC 9728 document with every tool scope, public', async () => {
