@@ -10,6 +10,8 @@
  *   hono-ts       TypeScript strict, module nodenext, an ES module: Hono on @hono/node-server
  *   fastify-ts    TypeScript strict, module nodenext, CommonJS: the Fastify 5 plugin, route config scopes
  *   koa-js        plain CommonJS JavaScript: Koa 3 with @koa/router
+ *   mcp-ts        TypeScript strict, module nodenext, CommonJS: the MCP guard's README server (Express 5, the
+ *                 SDK's McpServer), called by the SDK's Client over Streamable HTTP and by plain fetch
  * Needs the npm registry (the consumers' own dependencies). Builds first.
  */
 import { spawnSync } from 'node:child_process';
@@ -19,7 +21,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const PACKAGES = ['core', 'express', 'nestjs', 'fastify', 'hono', 'koa', 'testing'];
+const PACKAGES = ['core', 'express', 'nestjs', 'fastify', 'hono', 'koa', 'mcp', 'testing'];
 const work = mkdtempSync(join(tmpdir(), 'scopeguard-consumers-'));
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
@@ -306,6 +308,111 @@ ${requestCheck}${serverCheck}
     },
     steps: [['node', ['main.js']]],
   },
+  'mcp-ts': {
+    package: {
+      name: 'mcp-ts',
+      private: true,
+      type: 'commonjs',
+      dependencies: { ...dep('@scopeguard/core', '@scopeguard/mcp', '@scopeguard/testing'), '@modelcontextprotocol/sdk': '^1.32.2', express: '^5.1.0', zod: '^4.1.0' },
+      devDependencies: { typescript: '~5.9.3', '@types/express': '^5.0.3', '@types/node': '^20.19.0' },
+    },
+    files: {
+      'tsconfig.json': { compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', outDir: 'dist', skipLibCheck: false, types: ['node'] }, include: ['src'] },
+      // The server of packages/mcp/README.md: the test issuer instead of auth.example.com, and its own URL as the resource.
+      'src/app.ts': `import type { IncomingMessage } from 'node:http';
+import express from 'express';
+import { z } from 'zod';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { mcpGuard } from '@scopeguard/mcp';
+import type { IssuerOptions } from '@scopeguard/core';
+
+export function createApp(issuer: Pick<IssuerOptions, 'issuer' | 'keys' | 'algorithms'>, resource: string): express.Express {
+  const guard = mcpGuard({
+    ...issuer,
+    audience: resource,
+    resourceMetadata: { resource },
+    permissions: { 'orders-worker': ['orders.read', 'orders.write'], 'orders-reporter': ['orders.read'] },
+    tools: { list_orders: ['orders.read'], create_order: ['orders.write'] },
+    logger: false,
+  });
+
+  const app = express();
+  app.get('/.well-known/oauth-protected-resource/mcp', guard);
+  app.post('/mcp', express.json(), guard, async (req, res) => {
+    const server = new McpServer({ name: 'orders', version: '1.0.0' });
+    server.registerTool('list_orders', { description: 'List orders' }, async (extra) => ({ content: [{ type: 'text', text: \`orders for \${extra.authInfo?.clientId}\` }] }));
+    server.registerTool('create_order', { inputSchema: { item: z.string() } }, async ({ item }) => ({ content: [{ type: 'text', text: \`created \${item}\` }] }));
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    await server.connect(transport);
+    // As IncomingMessage: an app that also uses @scopeguard/express types req.auth as its Principal.
+    await transport.handleRequest(req as IncomingMessage, res, req.body);
+  });
+  return app;
+}
+`,
+      'src/main.ts': `import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
+import { createApp } from './app';
+
+/** The text of a tool result's first content item. */
+function textOf(result: Awaited<ReturnType<Client['callTool']>>): string | undefined {
+  const [first] = (result.content ?? []) as Array<{ type: string; text?: string }>;
+  return first?.type === 'text' ? first.text : undefined;
+}
+
+async function check(resource: string, issuer: TestIssuer): Promise<string> {
+  // The worker, through the SDK's own client: tools/list, then both tools.
+  const worker = await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read orders.write', audience: resource });
+  const client = new Client({ name: 'mcp-ts', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(resource), { requestInit: { headers: { authorization: 'Bearer ' + worker } } }));
+  const tools = (await client.listTools()).tools.map((tool) => tool.name).sort().join(',');
+  const listed = textOf(await client.callTool({ name: 'list_orders', arguments: {} }));
+  const created = await client.callTool({ name: 'create_order', arguments: { item: 'widget' } });
+  await client.close();
+  if (tools !== 'create_order,list_orders' || listed !== 'orders for orders-worker' || created.isError || textOf(created) !== 'created widget') {
+    throw new Error('unexpected answers to the worker: ' + JSON.stringify({ tools, listed, created }));
+  }
+
+  // The reporter calls create_order, and a request without a token: plain fetch.
+  const call = (authorization?: string) => fetch(resource, {
+    method: 'POST',
+    headers: { accept: 'application/json, text/event-stream', 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'create_order', arguments: { item: 'widget' } } }),
+  });
+  const reporter = await call('Bearer ' + await issuer.mint({ clientId: 'orders-reporter', scope: 'orders.read', audience: resource }));
+  const none = await call();
+  const reporterChallenge = reporter.headers.get('www-authenticate') ?? '';
+  const noneChallenge = none.headers.get('www-authenticate') ?? '';
+  if (reporter.status !== 403 || !reporterChallenge.includes('insufficient_scope') || none.status !== 401 || !noneChallenge.includes('resource_metadata=')) {
+    throw new Error('unexpected answers: ' + reporter.status + ' ' + reporterChallenge + ' / ' + none.status + ' ' + noneChallenge);
+  }
+  return 'POST /mcp: the SDK client as orders-worker lists ' + tools + ' and creates an order; orders-reporter\\'s create_order 403 insufficient_scope; no token 401 with resource_metadata';
+}
+
+async function main(): Promise<void> {
+  const issuer = await createTestIssuer();
+  // The resource is the server's own URL, known once it listens; the app is made then.
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const resource = 'http://127.0.0.1:' + (server.address() as AddressInfo).port + '/mcp';
+  server.on('request', createApp(issuer.options(), resource));
+  try {
+    console.log(await check(resource, issuer));
+  } finally {
+    server.closeAllConnections();
+    server.close();
+    await issuer.close();
+  }
+}
+main().catch((error: unknown) => { console.error(error); process.exit(1); });
+`,
+    },
+    steps: [['npx', ['tsc', '-p', '.']], ['node', ['dist/main.js']]],
+  },
 };
 
 const only = process.argv.slice(2);
@@ -319,7 +426,7 @@ for (const [name, consumer] of Object.entries(consumers)) {
     run(dir, npm, ['install', '--no-audit', '--no-fund', '--prefer-offline'], `${name}: install`);
     for (const [command, args] of consumer.steps) {
       const out = run(dir, command === 'npx' ? 'npx' : command === 'node' ? process.execPath : command, args, name);
-      const summary = out.split('\n').filter((line) => /^Tests:|^GET /.test(line.trim())).map((line) => line.trim());
+      const summary = out.split('\n').filter((line) => /^Tests:|^GET |^POST /.test(line.trim())).map((line) => line.trim());
       console.log(`✓ ${name}: ${command} ${args.join(' ')}${summary.length ? ` — ${summary.join('; ')}` : ''}`);
     }
   } catch (error) {
