@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { z } from 'zod';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { localhostHostValidation } from '@modelcontextprotocol/sdk/server/middleware/hostHeaderValidation.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { mcpGuard, type McpAuthInfo, type McpGuard } from '@scopeguard/mcp';
 import { ORDER_SCOPES, startAuthorizationServer } from './authorization-server';
@@ -54,6 +55,8 @@ async function main(): Promise<void> {
   // The guard is made once the port, and so the resource, is known; requests come after that.
   let guard: McpGuard | undefined;
   const app = express();
+  // It listens on 127.0.0.1: a Host other than localhost is a DNS rebinding attempt (MCP transports).
+  app.use(localhostHostValidation());
   app.get('/.well-known/oauth-protected-resource/mcp', (req, res, next) => guard!(req, res, next));
   app.post('/mcp', express.json(), (req, res, next) => guard!(req, res, next), async (req, res) => {
     const server = ordersServer(orders, guard!, (tool) => guard!.allows(req, tool));
