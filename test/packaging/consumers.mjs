@@ -334,13 +334,14 @@ export function createApp(issuer: Pick<IssuerOptions, 'issuer' | 'keys' | 'algor
     resourceMetadata: { resource },
     permissions: { 'orders-worker': ['orders.read', 'orders.write'], 'orders-reporter': ['orders.read'] },
     tools: { list_orders: ['orders.read'], create_order: ['orders.write'] },
+    clientCredentials: true, // machine clients: declares MCP's client-credentials extension
     logger: false,
   });
 
   const app = express();
   app.get('/.well-known/oauth-protected-resource/mcp', guard);
   app.post('/mcp', express.json(), guard, async (req, res) => {
-    const server = new McpServer({ name: 'orders', version: '1.0.0' });
+    const server = new McpServer({ name: 'orders', version: '1.0.0' }, { capabilities: { ...guard.capabilities, tools: {} } });
     server.registerTool('list_orders', { description: 'List orders' }, async (extra) => ({ content: [{ type: 'text', text: \`orders for \${extra.authInfo?.clientId}\` }] }));
     server.registerTool('create_order', { inputSchema: { item: z.string() } }, async ({ item }) => ({ content: [{ type: 'text', text: \`created \${item}\` }] }));
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
@@ -369,12 +370,13 @@ async function check(resource: string, issuer: TestIssuer): Promise<string> {
   const worker = await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read orders.write', audience: resource });
   const client = new Client({ name: 'mcp-ts', version: '1.0.0' });
   await client.connect(new StreamableHTTPClientTransport(new URL(resource), { requestInit: { headers: { authorization: 'Bearer ' + worker } } }));
+  const extensions = Object.keys(client.getServerCapabilities()?.extensions ?? {}).join(',');
   const tools = (await client.listTools()).tools.map((tool) => tool.name).sort().join(',');
   const listed = textOf(await client.callTool({ name: 'list_orders', arguments: {} }));
   const created = await client.callTool({ name: 'create_order', arguments: { item: 'widget' } });
   await client.close();
-  if (tools !== 'create_order,list_orders' || listed !== 'orders for orders-worker' || created.isError || textOf(created) !== 'created widget') {
-    throw new Error('unexpected answers to the worker: ' + JSON.stringify({ tools, listed, created }));
+  if (extensions !== 'io.modelcontextprotocol/oauth-client-credentials' || tools !== 'create_order,list_orders' || listed !== 'orders for orders-worker' || created.isError || textOf(created) !== 'created widget') {
+    throw new Error('unexpected answers to the worker: ' + JSON.stringify({ extensions, tools, listed, created }));
   }
 
   // The reporter calls create_order, and a request without a token: plain fetch.

@@ -196,6 +196,25 @@ describe('@scopeguard/mcp', () => {
     expect(await res.json()).toMatchObject({ resource: RESOURCE, authorization_servers: [issuer.issuer], scopes_supported: expect.arrayContaining(['orders.read', 'orders.write']) });
   });
 
+  it('states in the document everything the server supports: DPoP algorithms and binding, certificate-bound tokens', async () => {
+    const bound = mcpGuard({ ...issuer.options(), permissions: 'token', resourceMetadata: { resource: RESOURCE }, dpop: { mode: 'required', algorithms: ['ES256'] }, mtls: {}, tools: { list_orders: ['orders.read'] }, logger: false });
+    const app = express();
+    app.get('/.well-known/oauth-protected-resource/mcp', bound);
+    const other = createServer(app);
+    const url = await listen(other);
+    try {
+      expect(await (await fetch(`${url}/.well-known/oauth-protected-resource/mcp`)).json()).toMatchObject({
+        resource: RESOURCE,
+        scopes_supported: ['orders.read'],
+        dpop_signing_alg_values_supported: ['ES256'],
+        dpop_bound_access_tokens_required: true,
+        tls_client_certificate_bound_access_tokens: true,
+      });
+    } finally {
+      await close(other);
+    }
+  });
+
   it('answers 503 with Retry-After when the key set cannot be fetched, never a 500', async () => {
     const down = mcpGuard({ issuer: issuer.issuer, audience: RESOURCE, jwksUri: 'http://127.0.0.1:9/jwks', permissions: 'token', logger: false, jwks: { timeoutMs: 300 } });
     const app = express();
