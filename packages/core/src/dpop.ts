@@ -92,6 +92,11 @@ export interface DpopOptions {
   iatWindow?: number;
   /** Require server-provided nonces (`use_dpop_nonce`, `DPoP-Nonce`). Default false. */
   nonce?: boolean;
+  /**
+   * The key nonces are made with (32 bytes at least). Instances behind one load balancer share it, so a
+   * nonce one of them issued is accepted by all. Default: random, per engine.
+   */
+  nonceSecret?: string | Uint8Array;
   /** Where used `jti`s are remembered. Default in memory, per process. */
   replayStore?: DpopReplayStore;
   /**
@@ -163,12 +168,14 @@ export class DpopVerifier {
   readonly #options: DpopOptions;
   readonly #store: DpopReplayStore;
   readonly #storePolicy: HookPolicy<boolean>;
-  readonly #nonceKey = nodeOnly('randomBytes', 'DPoP')(32);
+  readonly #nonceKey: Uint8Array;
   readonly #clock: () => number;
 
   constructor(options: DpopOptions, clock: () => number = Date.now) {
     this.#options = options;
     this.#clock = clock;
+    const secret = options.nonceSecret;
+    this.#nonceKey = secret === undefined ? nodeOnly('randomBytes', 'DPoP')(32) : typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
     this.mode = options.mode ?? 'allowed';
     this.algorithms = options.algorithms ?? ['ES256', 'EdDSA', 'RS256', 'PS256'];
     this.#store = options.replayStore ?? new MemoryReplayStore(undefined, clock);

@@ -12,7 +12,7 @@ import { confirmCertificateBinding } from './confirmation';
 import { DpopVerifier } from './dpop';
 import { InsufficientScopeError, InternalError, InvalidTokenError, MissingTokenError, ScopeguardError, type ChallengeOptions, type ErrorResponse } from './errors';
 import { isCompactJws, type IntrospectedClaims } from './introspection';
-import { IssuerRegistry, type IssuerContext, type IssuerHealth } from './issuers';
+import { IssuerRegistry, type CacheChange, type IssuerContext, type IssuerHealth } from './issuers';
 import { resolveOptions, type ResolvedOptions, type ScopeguardOptions } from './options';
 import { INACTIVE_CLIENT, effectivePermissions, type HeldPermissions } from './permissions';
 import { accessTokenOf, originOf, principalOf, tokenFacts, type Principal, type TokenFacts } from './principal';
@@ -319,6 +319,17 @@ export class Scopeguard {
   health(): EngineHealth {
     const issuers = this.#issuers.health();
     return { ready: issuers.every((entry) => entry.state === 'fresh' || entry.state === 'stale' || entry.state === 'pinned'), issuers };
+  }
+
+  /**
+   * Forgets what this engine cached about a token or client that changed elsewhere, so that the next
+   * request asks `isRevoked` and the permission resolver again: `{ jti }` after a revocation,
+   * `{ clientId }` after a client was deactivated or its permissions changed, nothing for everything
+   * (after missing changes, e.g. while a shared store's subscription was down). An answer asked for
+   * before the call is not cached after it. Cheap when nothing is cached; a scan of the caches otherwise.
+   */
+  invalidate(change: CacheChange = {}): void {
+    this.#issuers.forget(change);
   }
 
   /**

@@ -1,6 +1,6 @@
 /** Everything the package exports, on every platform (index.ts: Node; web.ts: WebCrypto runtimes). */
 export { Scopeguard, type EngineHealth } from './engine';
-export type { IssuerHealth } from './issuers';
+export type { CacheChange, IssuerHealth } from './issuers';
 export {
   engineFrom,
   healthAnswer,

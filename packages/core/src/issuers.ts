@@ -96,6 +96,11 @@ class PatternIssuers {
     };
   }
 
+  /** The permission and revocation sources its issuers share. */
+  get sources(): { readonly permissions: PermissionSource | undefined; readonly revocation: RevocationSource | undefined } {
+    return { permissions: this.#permissions, revocation: this.#revocation };
+  }
+
   /** The placeholders' values when `issuer` has the pattern's shape. */
   match(issuer: string): Record<string, string> | undefined {
     const found = this.#pattern.matcher.exec(issuer);
@@ -222,6 +227,12 @@ class PatternIssuers {
 }
 
 /** Every issuer entry of an engine, fixed and patterned. */
+/** What changed elsewhere (another instance heard it): a revoked token's `jti`, a client's standing. */
+export interface CacheChange {
+  readonly jti?: string | undefined;
+  readonly clientId?: string | undefined;
+}
+
 export class IssuerRegistry {
   readonly #exact = new Map<string, IssuerContext>();
   readonly #contexts: readonly IssuerContext[];
@@ -283,6 +294,16 @@ export class IssuerRegistry {
   /** Every context with an introspector or permissions, for counters. */
   get contexts(): readonly IssuerContext[] {
     return this.#contexts;
+  }
+
+  /** Drops cached revocation answers of `jti` and permissions of `clientId`, on every entry; all when neither is given. */
+  forget(change: CacheChange): void {
+    const all = change.jti === undefined && change.clientId === undefined;
+    const sources = [...this.#contexts, ...this.#patterns.map((pattern) => pattern.sources)];
+    for (const { permissions, revocation } of sources) {
+      if (all || change.jti !== undefined) revocation?.forget(change.jti);
+      if (all || change.clientId !== undefined) permissions?.forget(change.clientId);
+    }
   }
 
   /** Issuers held from patterns, and refusals remembered. */

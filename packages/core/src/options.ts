@@ -530,12 +530,20 @@ function introspection(value: unknown): IntrospectionOptions | undefined {
   });
 }
 
+/** The key DPoP nonces are made with, as bytes: 32 bytes at least, so a nonce cannot be guessed. */
+function nonceSecret(value: unknown): Uint8Array {
+  const bytes = typeof value === 'string' ? new TextEncoder().encode(value) : value instanceof Uint8Array ? Uint8Array.from(value) : undefined;
+  if (bytes === undefined) return fail('dpop.nonceSecret', 'must be a string or a Uint8Array');
+  if (bytes.length < 32) fail('dpop.nonceSecret', 'must be at least 32 bytes long');
+  return bytes;
+}
+
 function dpop(value: unknown): DpopOptions | undefined {
   if (value === undefined) return undefined;
   const input = object('dpop', value);
   // Proofs are checked with Node's synchronous hashing; refused where the runtime has none, never skipped.
   if (platform().sha256Base64url === undefined) fail('dpop', 'needs node:crypto, which this runtime does not offer');
-  only('dpop', input, ['mode', 'algorithms', 'publicBaseUrl', 'iatWindow', 'nonce', 'replayStore', 'replayStoreTimeoutMs']);
+  only('dpop', input, ['mode', 'algorithms', 'publicBaseUrl', 'iatWindow', 'nonce', 'nonceSecret', 'replayStore', 'replayStoreTimeoutMs']);
   const mode = input.mode ?? 'allowed';
   if (mode !== 'allowed' && mode !== 'required') fail('dpop.mode', 'must be "allowed" or "required"');
   const algs = input.algorithms === undefined ? undefined : algorithms(input.algorithms);
@@ -548,6 +556,7 @@ function dpop(value: unknown): DpopOptions | undefined {
     ...(base && { publicBaseUrl: base }),
     iatWindow: number('dpop.iatWindow', input.iatWindow, 60, 1),
     nonce: boolean('dpop.nonce', input.nonce),
+    ...(input.nonceSecret !== undefined && { nonceSecret: nonceSecret(input.nonceSecret) }),
     ...(store && { replayStore: store as DpopOptions['replayStore'] }),
     replayStoreTimeoutMs: timeout('dpop.replayStoreTimeoutMs', input.replayStoreTimeoutMs, 1000),
   });

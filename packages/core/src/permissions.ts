@@ -7,6 +7,7 @@ import { LRUCache } from 'lru-cache';
 import type { Claims } from './principal';
 import { UnavailableError } from './errors';
 import { callHook, type HookPolicy } from './hooks';
+import { forgetKeys } from './revocation';
 import type { PermissionLookupOptions } from './options';
 import { traced, type Telemetry } from './telemetry';
 
@@ -48,6 +49,8 @@ export interface PermissionSource {
   lookup(user: ServiceUser): PermissionLookup;
   /** Whether answers can change while the process runs (a resolver can; a map cannot). */
   readonly changes: boolean;
+  /** Drops cached answers: those of `clientId` (of any issuer), or all. */
+  forget(clientId?: string): void;
 }
 
 class StaticPermissions implements PermissionSource {
@@ -60,6 +63,10 @@ class StaticPermissions implements PermissionSource {
 
   lookup(user: ServiceUser): HeldPermissions {
     return this.#map.get(user.clientId);
+  }
+
+  forget(): void {
+    // Nothing cached: the map is the answer.
   }
 }
 
@@ -101,6 +108,8 @@ class ResolvedPermissions implements PermissionSource {
   readonly #pending = new Map<string, Promise<HeldPermissions>>();
   readonly #policy: HookPolicy<HeldPermissions>;
   readonly #telemetry: Telemetry | undefined;
+  /** Counts {@link forget} calls: an answer asked for before one is not cached after it. */
+  #generation = 0;
 
   constructor(resolve: PermissionResolver, options: Required<PermissionLookupOptions>, clock: () => number, telemetry: Telemetry | undefined) {
     this.#resolve = resolve;
@@ -126,14 +135,20 @@ class ResolvedPermissions implements PermissionSource {
       issuer: user.issuer,
       clientId: user.clientId,
     });
-    if (!(answer instanceof Promise)) return this.#remember(key, answer);
-    const settled = answer.then((held) => this.#remember(key, held)).finally(() => this.#pending.delete(key));
+    if (!(answer instanceof Promise)) return this.#remember(key, answer, this.#generation);
+    const generation = this.#generation;
+    const settled = answer.then((held) => this.#remember(key, held, generation)).finally(() => this.#pending.get(key) === settled && this.#pending.delete(key));
     this.#pending.set(key, settled);
     return settled;
   }
 
-  #remember(key: string, held: HeldPermissions): HeldPermissions {
-    this.#cache.set(key, { held, expiresAt: this.#clock() + this.#options.ttl * 1000 });
+  forget(clientId?: string): void {
+    this.#generation++;
+    forgetKeys(this.#cache, this.#pending, clientId);
+  }
+
+  #remember(key: string, held: HeldPermissions, generation: number): HeldPermissions {
+    if (generation === this.#generation) this.#cache.set(key, { held, expiresAt: this.#clock() + this.#options.ttl * 1000 });
     return held;
   }
 }

@@ -34,6 +34,8 @@ export class RevocationSource {
   readonly #pending = new Map<string, Promise<boolean>>();
   readonly #policy: HookPolicy<boolean>;
   readonly #telemetry: Telemetry | undefined;
+  /** Counts {@link forget} calls: an answer asked for before one is not cached after it. */
+  #generation = 0;
 
   constructor(check: RevocationCheck, options: Required<PermissionLookupOptions>, clock: () => number, telemetry?: Telemetry) {
     this.#check = check;
@@ -62,14 +64,36 @@ export class RevocationSource {
     if (pending) return pending;
     // Failures are never cached: the next request asks again.
     const answer = traced(this.#telemetry, 'revocationCheck', () => callHook(() => this.#check({ jti, principal: facts }), this.#policy), { issuer: facts.issuer });
-    if (!(answer instanceof Promise)) return this.#remember(key, answer);
-    const settled = answer.then((revoked) => this.#remember(key, revoked)).finally(() => this.#pending.delete(key));
+    if (!(answer instanceof Promise)) return this.#remember(key, answer, this.#generation);
+    const generation = this.#generation;
+    const settled = answer.then((revoked) => this.#remember(key, revoked, generation)).finally(() => this.#pending.get(key) === settled && this.#pending.delete(key));
     this.#pending.set(key, settled);
     return settled;
   }
 
-  #remember(key: string, revoked: boolean): boolean {
-    this.#cache.set(key, { revoked, expiresAt: this.#clock() + this.#ttlMs });
+  /** Drops cached answers: those of `jti` (of any issuer), or all. Lookups under way are not cached. */
+  forget(jti?: string): void {
+    this.#generation++;
+    forgetKeys(this.#cache, this.#pending, jti);
+  }
+
+  #remember(key: string, revoked: boolean, generation: number): boolean {
+    if (generation === this.#generation) this.#cache.set(key, { revoked, expiresAt: this.#clock() + this.#ttlMs });
     return revoked;
   }
+}
+
+/**
+ * Drops the entries keyed `<issuer>\n<name>` of one name (every entry when `name` is undefined) from a
+ * cache and its pending lookups. A scan, since changes are rare next to lookups.
+ */
+export function forgetKeys<V extends object>(cache: LRUCache<string, V>, pending: Map<string, unknown>, name: string | undefined): void {
+  if (name === undefined) {
+    cache.clear();
+    pending.clear();
+    return;
+  }
+  const suffix = `\n${name}`;
+  for (const key of [...cache.keys()]) if (key.endsWith(suffix)) cache.delete(key);
+  for (const key of [...pending.keys()]) if (key.endsWith(suffix)) pending.delete(key);
 }

@@ -271,6 +271,29 @@ describe('DPoP proof checks, cheapest first', () => {
   });
 });
 
+describe('DPoP nonces shared by instances (issue 18)', () => {
+  it('a nonce from one engine is accepted by another with the same nonceSecret, and refused by one without', async () => {
+    const secret = 'a shared secret of at least 32 bytes, from Redis or the environment';
+    const [a, b, alone] = [engine({ permissions: 'token', dpop: { nonce: true, nonceSecret: secret } }), engine({ permissions: 'token', dpop: { nonce: true, nonceSecret: secret } }), engine({ permissions: 'token', dpop: { nonce: true } })];
+    const key = await createDpopKey('ES256');
+    const token = await issuer.mint({ scope: 'orders.read', claims: { cnf: { jkt: key.jkt } } });
+    const send = async (to: Scopeguard, nonce?: string) => {
+      const proof = await key.proof({ method: 'GET', url: 'http://api.test/read', accessToken: token, ...(nonce !== undefined && { nonce }) });
+      return to.admit({ authorization: `DPoP ${token}`, dpopRequest: () => ({ proofs: [proof], method: 'GET', target: '/read', host: 'api.test', secure: false }) });
+    };
+    const challenge = await refusalOf(() => send(a));
+    expect(challenge).toMatchObject({ code: 'ERR_DPOP_NONCE' });
+    const nonce = (challenge as unknown as { nonce: string }).nonce;
+    await expect(send(b, nonce)).resolves.toMatchObject({ scopes: ['orders.read'] });
+    expect(await refusalOf(() => send(alone, nonce))).toMatchObject({ code: 'ERR_DPOP_NONCE' });
+  });
+
+  it('refuses a short or wrongly typed nonceSecret at construction', () => {
+    expect(() => engine({ permissions: 'token', dpop: { nonce: true, nonceSecret: 'short' } })).toThrow(/nonceSecret/);
+    expect(() => engine({ permissions: 'token', dpop: { nonce: true, nonceSecret: 42 as never } })).toThrow(/nonceSecret/);
+  });
+});
+
 describe('RFC 9728 metadata', () => {
   it('states proof-of-possession support: DPoP algorithms and whether bound tokens are required, and certificate binding', () => {
     const resourceMetadata = { resource: 'https://api.example.com/orders' };

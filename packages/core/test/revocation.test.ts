@@ -86,3 +86,60 @@ describe('inactive clients', () => {
   });
 });
 
+
+describe('engine.invalidate (issue 18: a change heard from another instance)', () => {
+  it('drops the cached revocation answer of a jti and the cached permissions of a client, at once, on every issuer entry', async () => {
+    const revoked = new Set<string>();
+    const inactive = new Set<string>();
+    const engine = guard({
+      revocationLookup: { ttl: 600 },
+      permissionLookup: { ttl: 600 },
+      isRevoked: ({ jti }) => revoked.has(jti!),
+      permissions: ({ clientId }) => (inactive.has(clientId) ? INACTIVE_CLIENT : ['orders.read']),
+    });
+    const first = await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read', claims: { jti: 'inv-1' } });
+    const second = await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read', claims: { jti: 'inv-2' } });
+    const other = await issuer.mint({ clientId: 'orders-reporter', scope: 'orders.read', claims: { jti: 'inv-3' } });
+    for (const token of [first, second, other]) expect(await codeOf(admit(engine, token))).toBe('OK');
+
+    revoked.add('inv-1');
+    engine.invalidate({ jti: 'inv-1' });
+    expect(await codeOf(admit(engine, first))).toBe('ERR_TOKEN_REVOKED');
+    expect(await codeOf(admit(engine, second))).toBe('OK');
+
+    inactive.add('orders-worker');
+    engine.invalidate({ clientId: 'orders-worker' });
+    expect(await codeOf(admit(engine, second))).toBe('ERR_CLIENT_INACTIVE');
+    expect(await codeOf(admit(engine, other))).toBe('OK');
+
+    inactive.delete('orders-worker');
+    revoked.delete('inv-1');
+    engine.invalidate(); // everything: what an instance does when it may have missed changes
+    expect(await codeOf(admit(engine, first))).toBe('OK');
+    expect(await codeOf(admit(engine, second))).toBe('OK');
+  });
+
+  it('an answer asked for before the change is not cached after it', async () => {
+    let revoked = false;
+    let release: () => void = () => undefined;
+    const engine = guard({
+      permissions: 'token',
+      revocationLookup: { ttl: 600 },
+      isRevoked: () => {
+        const before = revoked;
+        return new Promise<boolean>((resolve) => (release = () => resolve(before)));
+      },
+    });
+    const token = await issuer.mint({ claims: { jti: 'inv-4' } });
+    const inFlight = admit(engine, token);
+    await new Promise((resolve) => setImmediate(resolve));
+    revoked = true;
+    engine.invalidate({ jti: 'inv-4' });
+    release();
+    expect(await codeOf(inFlight)).toBe('OK'); // it was asked before the revocation
+    const next = admit(engine, token);
+    await new Promise((resolve) => setImmediate(resolve));
+    release();
+    expect(await codeOf(next)).toBe('ERR_TOKEN_REVOKED'); // asked again, not served the stale answer
+  });
+});
