@@ -10,9 +10,10 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/packages', '<rootDir>/test', '<rootDir>/examples'],
   testMatch: ['**/test/**/*.test.ts'],
-  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  // The Redis suites need a redis-server: `npm run test:redis` (jest.redis.config.js) runs them.
+  testPathIgnorePatterns: ['/node_modules/', '/dist/', '<rootDir>/packages/redis/test/', '<rootDir>/test/redis/'],
   moduleNameMapper: {
-    '^@scopeguard/(core|express|testing|nestjs|fastify|hono|koa|mcp)$': '<rootDir>/packages/$1/src',
+    '^@scopeguard/(core|express|testing|nestjs|fastify|hono|koa|mcp|redis)$': '<rootDir>/packages/$1/src',
     '^@scopeguard/nestjs/passport$': '<rootDir>/packages/nestjs/src/passport',
     '^@scopeguard/nestjs/swagger$': '<rootDir>/packages/nestjs/src/swagger',
     '^@scopeguard/nestjs/terminus$': '<rootDir>/packages/nestjs/src/terminus',

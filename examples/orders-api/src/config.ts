@@ -25,6 +25,11 @@ export interface ExampleConfig {
   clockTolerance: number;
   /** The embedded server issues opaque tokens, which the API introspects (RFC 7662). `OPAQUE_TOKENS=1`. */
   opaqueTokens: boolean;
+  /**
+   * Redis shared by every instance (`REDIS_URL`, e.g. redis://127.0.0.1:6379): DPoP proofs used once
+   * across instances, nonces required and accepted by all, revocations and inactive clients everywhere.
+   */
+  redisUrl: string | undefined;
 }
 
 function integer(name: string, fallback: number): number {
@@ -56,5 +61,6 @@ export function loadConfig(): ExampleConfig {
     accessTokenTtl: integer('ACCESS_TOKEN_TTL', 600),
     clockTolerance: integer('CLOCK_TOLERANCE', 5),
     opaqueTokens: process.env.OPAQUE_TOKENS === '1',
+    redisUrl: process.env.REDIS_URL || undefined,
   };
 }

@@ -10,7 +10,9 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { addClientCredentialsScheme, createScopeguardDocument } from '@scopeguard/nestjs/swagger';
 import { json } from 'express';
 import { NestFactory } from '@nestjs/core';
-import type { ScopeguardOptions } from '@scopeguard/core';
+import { Scopeguard, type ScopeguardOptions } from '@scopeguard/core';
+import { scopeguard } from '@scopeguard/express';
+import { connectRedis, redisStore, type RedisStore } from '@scopeguard/redis';
 import { API_CLIENT, CLIENTS, startAuthorizationServer, type AuthorizationServer } from './authorization-server';
 import { badJson } from './bad-json';
 import { loadConfig } from './config';
@@ -35,16 +37,19 @@ async function main(): Promise<void> {
   }
   const issuer = config.issuer ?? embedded!.issuer;
 
+  // Several instances (REDIS_URL): what they must share lives in Redis, and each hears of every change.
+  const shared: RedisStore | undefined = config.redisUrl ? redisStore({ client: connectRedis(config.redisUrl) }) : undefined;
   const guard: ScopeguardOptions = {
     issuer,
     audience: config.audience,
     ...(config.jwksUri && { jwksUri: config.jwksUri }),
     ...(config.preset && { preset: config.preset }),
-    permissions: config.permissions,
+    permissions: shared ? shared.permissions(config.permissions) : config.permissions,
     clockTolerance: config.clockTolerance,
     realm: 'orders-api',
-    // DPoP-bound tokens (RFC 9449) as well as bearer tokens.
-    dpop: {},
+    // DPoP-bound tokens (RFC 9449) as well as bearer tokens; with several instances, nonces every one accepts.
+    dpop: shared ? { nonce: true, nonceSecret: await shared.nonceSecret(), replayStore: shared.replayStore } : {},
+    ...(shared && { isRevoked: shared.isRevoked }),
     ...(embedded && config.opaqueTokens && {
       introspection: { endpoint: embedded.introspectionEndpoint, clientId: API_CLIENT.client_id, clientSecret: API_CLIENT.client_secret },
     }),
@@ -53,14 +58,17 @@ async function main(): Promise<void> {
   let server: Server;
   let close: () => Promise<void>;
   if (flavour === 'express') {
-    const app = createExpressApp({ ...guard, auditLog: true });
+    const middleware = scopeguard({ ...guard, auditLog: true });
+    await shared?.attach(middleware);
+    const app = createExpressApp(middleware, shared);
     server = await new Promise<Server>((resolve) => {
       const listening = app.listen(config.port, '127.0.0.1', () => resolve(listening));
     });
     close = () => new Promise((resolve) => server.close(() => resolve()));
   } else {
     // Bodies parsed by the same middleware as the Express front door, so bad JSON is answered alike.
-    const app = await NestFactory.create(AppModule.register({ ...guard, auditLog: true }), { logger: new DecisionsLogger(), bodyParser: false });
+    const app = await NestFactory.create(AppModule.register({ ...guard, auditLog: true }, shared), { logger: new DecisionsLogger(), bodyParser: false });
+    await shared?.attach(app.get(Scopeguard));
     app.use(json(), badJson);
     if (embedded) serveApiDocs(app, embedded.tokenEndpoint);
     app.enableShutdownHooks();
@@ -74,11 +82,12 @@ async function main(): Promise<void> {
   console.log(`orders API (${flavour}) listening on ${api}`);
   console.log(embedded ? `authorization server (oidc-provider) on ${issuer}` : `trusting external issuer ${issuer}`);
   console.log(`audience ${config.audience}; permissions from ${config.permissionsFile}`);
+  if (shared) console.log('shared with other instances through Redis: DPoP proofs and nonces, revocations, inactive clients');
   if (embedded && flavour === 'nestjs') console.log(`API documentation (Swagger UI, "Authorize" gets a token): ${api}/docs`);
   if (embedded) console.log(curlLines(api, embedded.tokenEndpoint));
 
   const stop = async () => {
-    await Promise.allSettled([close(), embedded?.close()]);
+    await Promise.allSettled([close(), embedded?.close(), shared?.close()]);
     process.exit(0);
   };
   process.once('SIGINT', stop);

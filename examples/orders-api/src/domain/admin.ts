@@ -1,0 +1,36 @@
+/**
+ * Revoking tokens and deactivating clients across every instance (with REDIS_URL): the requests of
+ * the admin routes, checked here once for both front doors.
+ */
+import type { Revocation, RedisStore } from '@scopeguard/redis';
+import { ValidationError } from './orders';
+
+/** The body of `POST /admin/revocations`: the token's `jti` and `exp` (epoch seconds), as the token says. */
+export function parseRevocation(body: unknown): Revocation {
+  const { jti, exp } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) throw new ValidationError('jti must be a string of 1 to 256 characters');
+  if (typeof exp !== 'number' || !Number.isInteger(exp) || exp <= 0) throw new ValidationError('exp must be the token\'s exp, in epoch seconds');
+  return { jti, expiresAt: exp * 1000 };
+}
+
+/** A client id from the path. */
+export function parseClientId(value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 256) throw new ValidationError('the client id must be 1 to 256 characters');
+  return value;
+}
+
+/** The shared store could not be reached: 503, try again shortly. */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+}
+
+/** Runs a change on the shared store; a Redis failure becomes {@link StoreUnavailableError}. */
+export async function change(run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (error) {
+    throw new StoreUnavailableError(`the shared store is unavailable: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+export type { RedisStore };
