@@ -30,6 +30,11 @@ export interface ExampleConfig {
    * across instances, nonces required and accepted by all, revocations and inactive clients everywhere.
    */
   redisUrl: string | undefined;
+  /**
+   * The origin clients call (`PUBLIC_BASE_URL`, e.g. https://orders.example.com) when instances sit
+   * behind a load balancer: DPoP proofs name it (`htu`), not each instance's own address.
+   */
+  publicBaseUrl: string | undefined;
 }
 
 function integer(name: string, fallback: number): number {
@@ -62,5 +67,6 @@ export function loadConfig(): ExampleConfig {
     clockTolerance: integer('CLOCK_TOLERANCE', 5),
     opaqueTokens: process.env.OPAQUE_TOKENS === '1',
     redisUrl: process.env.REDIS_URL || undefined,
+    publicBaseUrl: process.env.PUBLIC_BASE_URL || undefined,
   };
 }

@@ -48,7 +48,10 @@ async function main(): Promise<void> {
     clockTolerance: config.clockTolerance,
     realm: 'orders-api',
     // DPoP-bound tokens (RFC 9449) as well as bearer tokens; with several instances, nonces every one accepts.
-    dpop: shared ? { nonce: true, nonceSecret: await shared.nonceSecret(), replayStore: shared.replayStore } : {},
+    dpop: {
+      ...(config.publicBaseUrl && { publicBaseUrl: config.publicBaseUrl }),
+      ...(shared && { nonce: true, nonceSecret: await shared.nonceSecret(), replayStore: shared.replayStore }),
+    },
     ...(shared && { isRevoked: shared.isRevoked }),
     ...(embedded && config.opaqueTokens && {
       introspection: { endpoint: embedded.introspectionEndpoint, clientId: API_CLIENT.client_id, clientSecret: API_CLIENT.client_secret },
