@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createDpopKey } from '@scopeguard/testing';
 import { send, type TestResponse } from '../support/http';
-import { startRedis, type TestRedis } from '../support/redis';
+import { startRedis, type TestRedis } from '../support/redis-server';
 
 const MAIN = join(__dirname, '../../examples/orders-api/dist/main.js');
 const PUBLIC = 'https://orders.example.com';

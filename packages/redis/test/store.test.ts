@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import { INACTIVE_CLIENT, Scopeguard, ScopeguardError, type ScopeguardOptions, type TokenRequest } from '@scopeguard/core';
 import { connectRedis, redisStore, type RedisStore } from '@scopeguard/redis';
 import { createDpopKey, createTestIssuer, type DpopKey, type TestIssuer } from '@scopeguard/testing';
-import { startRedis, type TestRedis } from '../../../test/support/redis';
+import { startRedis, type TestRedis } from '../../../test/support/redis-server';
 
 let redis: TestRedis;
 let issuer: TestIssuer;
@@ -80,7 +80,7 @@ describe('two instances sharing one Redis', () => {
     const key = await createDpopKey('ES256');
     const token = await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read', claims: { cnf: { jkt: key.jkt }, jti: 'dpop-1' } });
     // No nonce yet: A answers use_dpop_nonce with one; B accepts a proof made with it.
-    const challenge = await a.engine.admit(await dpopRequest(key, token)).then(
+    const challenge = await Promise.resolve(a.engine.admit(await dpopRequest(key, token))).then(
       () => undefined,
       (error: unknown) => error as { code: string; nonce?: string },
     );
@@ -149,7 +149,7 @@ describe('when Redis is down', () => {
     const key = await createDpopKey('ES256');
     const token = await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read', claims: { jti: 'outage-1' } });
     const bound = await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read', claims: { cnf: { jkt: key.jkt } } });
-    const nonce = await a.engine.admit(await dpopRequest(key, bound)).then(
+    const nonce = await Promise.resolve(a.engine.admit(await dpopRequest(key, bound))).then(
       () => undefined,
       (error: { nonce?: string }) => error.nonce,
     );
@@ -163,7 +163,7 @@ describe('when Redis is down', () => {
     const outcomes = await Promise.all([
       outcome(a.engine, bearer(token)),
       outcome(b.engine, await dpopRequest(key, bound, nonce as string)),
-      b.store.replayStore.claim('client:proof', Date.now() + 60_000).then(String, failed),
+      Promise.resolve(b.store.replayStore.claim('client:proof', Date.now() + 60_000)).then(String, failed),
       a.store.revoke({ jti: 'outage-2', expiresAt: Date.now() + 60_000 }).then(String, failed),
       a.store.deactivateClient('orders-worker').then(String, failed),
     ]);
