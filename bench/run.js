@@ -8,7 +8,7 @@
 const { arch, cpus, totalmem } = require('node:os');
 const { startIssuer, DURATION, ROUNDS, QUICK } = require('./lib/harness');
 
-const SCENARIOS = ['pinned', 'reused-express', 'reused-nest', 'unique-tokens', 'hostile', 'memory', 'scale'];
+const SCENARIOS = ['pinned', 'reused-express', 'reused-nest', 'unique-tokens', 'hostile', 'memory', 'scale', 'dpop-redis'];
 
 async function main() {
   const only = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : SCENARIOS;

@@ -93,32 +93,38 @@ function wrk(url, script, duration, connections) {
   });
 }
 
-/** A wrk script sending the token(s): one reused token, or a pool rotated per request. */
+let scripts = 0;
+
+/**
+ * A wrk script sending the token(s): one reused token, or a pool rotated per request. A pool may also
+ * hold header sets (`{ authorization, dpop }`), sent as they are.
+ */
 function writeScript(dir, tokens) {
-  const file = join(dir, `tokens-${tokens.length}.lua`);
-  const list = tokens.map((token) => `"${token}"`).join(',\n');
-  writeFileSync(
-    file,
-    `local tokens = {\n${list}\n}\nlocal i = 0\nrequest = function()\n  i = i % #tokens + 1\n  return wrk.format("GET", nil, { ["Authorization"] = "Bearer " .. tokens[i] })\nend\n`,
-  );
+  const file = join(dir, `requests-${++scripts}.lua`);
+  const headers = (entry) => (typeof entry === 'string' ? { Authorization: `Bearer ${entry}` } : entry);
+  const list = tokens.map((entry) => `{ ${Object.entries(headers(entry)).map(([name, value]) => `["${name}"] = "${value}"`).join(', ')} }`).join(',\n');
+  writeFileSync(file, `local sets = {\n${list}\n}\nlocal i = 0\nrequest = function()\n  i = i % #sets + 1\n  return wrk.format("GET", nil, sets[i])\nend\n`);
   return file;
 }
 
 /**
  * Measures `contenders` ([{ name, root }]) with `tokens` (one: reused; many: rotated per request),
- * alternating. Returns a row per contender with medians and per-round values.
+ * alternating. `tokens` may be a function giving a fresh pool for each run (DPoP proofs are used once).
+ * Returns a row per contender with medians and per-round values.
  */
 async function measure(issuer, contenders, tokens, { rounds = 7, duration = 4, connections = 32, env = {} } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'scopeguard-pinned-'));
-  const script = writeScript(dir, tokens);
+  const fixed = typeof tokens === 'function' ? undefined : writeScript(dir, tokens);
+  const script = async () => fixed ?? writeScript(dir, await tokens());
   const running = [];
   try {
     for (const c of contenders) running.push({ ...c, ...(await startServer(c.root, c.server ?? c.name, issuer, env)), runs: [] });
-    for (const c of running) await wrk(c.url, script, 1, connections); // warm-up: JIT, key set, caches
+    for (const c of running) await wrk(c.url, await script(), 1, connections); // warm-up: JIT, key set, caches
     for (let round = 0; round < rounds; round++) {
       for (const c of running) {
+        const requests = await script();
         const before = cpuMicros(c.pid);
-        const run = await wrk(c.url, script, duration, connections);
+        const run = await wrk(c.url, requests, duration, connections);
         run.cpuPerRequest = (cpuMicros(c.pid) - before) / run.requests;
         c.runs.push(run);
       }

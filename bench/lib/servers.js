@@ -84,6 +84,20 @@ function expressApp(kind) {
     engine = guard.engine;
     app.use(guard);
     app.get('/orders', requireScopes('orders.read'), ok);
+  } else if (kind === 'dpop-memory' || kind === 'dpop-redis') {
+    // DPoP-bound tokens with a fresh proof per request: the replay store in this process, or shared on
+    // Redis (REDIS_URL) as instances behind a load balancer need it. Proofs name PUBLIC_BASE_URL.
+    const { scopeguard, requireScopes } = require('@scopeguard/express');
+    let replayStore;
+    if (kind === 'dpop-redis') {
+      const { connectRedis, redisStore } = require('@scopeguard/redis');
+      replayStore = redisStore({ client: connectRedis(process.env.REDIS_URL), logger: false }).replayStore;
+    }
+    const dpop = { mode: 'required', publicBaseUrl: process.env.PUBLIC_BASE_URL, ...(replayStore && { replayStore }) };
+    const guard = scopeguard({ issuer, audience, jwksUri, algorithms, permissions: 'token', dpop });
+    engine = guard.engine;
+    app.use(guard);
+    app.get('/orders', requireScopes('orders.read'), ok);
   } else if (kind === 'auth0') {
     const { auth, requiredScopes } = require('express-oauth2-jwt-bearer');
     app.use(auth({ issuer, audience, jwksUri, tokenSigningAlg: 'RS256' }));

@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const ROOT = join(__dirname, '../..');
-const READMES = ['README.md', 'packages/core/README.md', 'packages/express/README.md', 'packages/nestjs/README.md', 'packages/fastify/README.md', 'packages/hono/README.md', 'packages/koa/README.md', 'packages/mcp/README.md', 'packages/testing/README.md', 'examples/orders-api/README.md'];
+const READMES = ['README.md', 'packages/core/README.md', 'packages/express/README.md', 'packages/nestjs/README.md', 'packages/fastify/README.md', 'packages/hono/README.md', 'packages/koa/README.md', 'packages/mcp/README.md', 'packages/redis/README.md', 'packages/testing/README.md', 'examples/orders-api/README.md'];
 // Inside the repository, so the workspace packages resolve as a user's installed ones do (their dist).
 const OUT = join(ROOT, 'test/docs/.snippets');
 
@@ -94,7 +94,7 @@ describe('README snippets', () => {
 export { relative };
 
 describe('package READMEs, as published', () => {
-  it.each(['core', 'express', 'nestjs', 'fastify', 'hono', 'koa', 'mcp', 'testing'])('%s: starts with an install line and links nothing relative (npm shows it outside the repository)', (name) => {
+  it.each(['core', 'express', 'nestjs', 'fastify', 'hono', 'koa', 'mcp', 'redis', 'testing'])('%s: starts with an install line and links nothing relative (npm shows it outside the repository)', (name) => {
     const readme = readFileSync(join(ROOT, 'packages', name, 'README.md'), 'utf8');
     expect(readme).toMatch(new RegExp(`npm install (--save-dev )?@scopeguard/${name}`));
     expect(readme.match(/\]\((?!https?:|#)[^)]*\)/g) ?? []).toEqual([]);
