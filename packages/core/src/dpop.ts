@@ -3,6 +3,7 @@
  * `DPoP` proof, a JWT signed with the client's key that names the method and URL, is fresh, is used
  * once (`jti`), hashes the access token (`ath`), and whose key's thumbprint is the token's `cnf.jkt`.
  */
+import { LRUCache } from 'lru-cache';
 import { ScopeguardError, UnavailableError } from './errors';
 import { callHook, type HookPolicy } from './hooks';
 import { parseCompactJws } from './jws';
@@ -169,6 +170,8 @@ export class DpopVerifier {
   readonly #store: DpopReplayStore;
   readonly #storePolicy: HookPolicy<boolean>;
   readonly #nonceKey: Uint8Array;
+  /** Imported proof keys by RFC 7638 thumbprint, which fixes every member the key is made of. */
+  readonly #keys = new LRUCache<string, VerificationKey>({ max: 1000 });
   readonly #clock: () => number;
 
   constructor(options: DpopOptions, clock: () => number = Date.now) {
@@ -227,11 +230,15 @@ export class DpopVerifier {
     // The binding before the signature: comparing a hash is cheap, verifying is not.
     const thumbprint = jwkThumbprint(jwk!);
     if (jkt !== thumbprint) fail('the access token is not bound to the DPoP proof key');
-    let key: VerificationKey;
-    try {
-      key = publicKeyFromJwk(jwk!);
-    } catch {
-      return fail('the DPoP proof key is not a valid public key');
+    // A client signs every proof with one key: importing it again costs as much as the verification.
+    let key = this.#keys.get(thumbprint);
+    if (key === undefined) {
+      try {
+        key = publicKeyFromJwk(jwk!);
+      } catch {
+        return fail('the DPoP proof key is not a valid public key');
+      }
+      this.#keys.set(thumbprint, key);
     }
     // DPoP runs on node:crypto only (options.ts), where verification is synchronous: a promise is never `true`.
     if (verifySignature(header.alg as string, key, signingInput, signature) !== true) fail('the DPoP proof signature is invalid');
