@@ -3,11 +3,10 @@
  * holds what each service user (client) is permitted. What a request may do is the intersection:
  * a scope the authorization server granted but the API never permitted counts for nothing.
  */
-import { LRUCache } from 'lru-cache';
 import type { Claims } from './principal';
 import { UnavailableError } from './errors';
 import { callHook, type HookPolicy } from './hooks';
-import { forgetKeys } from './revocation';
+import { AnswerCache } from './answer-cache';
 import type { PermissionLookupOptions } from './options';
 import { traced, type Telemetry } from './telemetry';
 
@@ -70,11 +69,6 @@ class StaticPermissions implements PermissionSource {
   }
 }
 
-interface CachedLookup {
-  readonly held: HeldPermissions;
-  readonly expiresAt: number;
-}
-
 /** More permissions than this from one resolver answer is a faulty resolver, not a service user. */
 const MAX_PERMISSIONS = 10_000;
 
@@ -102,21 +96,14 @@ function permissionSet(result: unknown): HeldPermissions {
 class ResolvedPermissions implements PermissionSource {
   readonly changes = true;
   readonly #resolve: PermissionResolver;
-  readonly #options: Required<PermissionLookupOptions>;
-  readonly #clock: () => number;
-  readonly #cache: LRUCache<string, CachedLookup>;
-  readonly #pending = new Map<string, Promise<HeldPermissions>>();
+  readonly #answers: AnswerCache<HeldPermissions>;
   readonly #policy: HookPolicy<HeldPermissions>;
   readonly #telemetry: Telemetry | undefined;
-  /** Counts {@link forget} calls: an answer asked for before one is not cached after it. */
-  #generation = 0;
 
   constructor(resolve: PermissionResolver, options: Required<PermissionLookupOptions>, clock: () => number, telemetry: Telemetry | undefined) {
     this.#resolve = resolve;
     this.#telemetry = telemetry;
-    this.#options = options;
-    this.#clock = clock;
-    this.#cache = new LRUCache({ max: options.maxEntries });
+    this.#answers = new AnswerCache(options.ttl, options.maxEntries, clock);
     this.#policy = {
       timeoutMs: options.timeoutMs,
       accept: permissionSet,
@@ -125,31 +112,16 @@ class ResolvedPermissions implements PermissionSource {
   }
 
   lookup(user: ServiceUser): PermissionLookup {
-    const key = `${user.issuer}\n${user.clientId}`;
-    const cached = this.#cache.get(key);
-    if (cached && cached.expiresAt > this.#clock()) return cached.held;
-    const pending = this.#pending.get(key);
-    if (pending) return pending;
-    // Failures are never cached: the next request asks again.
-    const answer = traced(this.#telemetry, 'permissionLookup', () => callHook(() => this.#resolve(user), this.#policy), {
-      issuer: user.issuer,
-      clientId: user.clientId,
-    });
-    if (!(answer instanceof Promise)) return this.#remember(key, answer, this.#generation);
-    const generation = this.#generation;
-    const settled = answer.then((held) => this.#remember(key, held, generation)).finally(() => this.#pending.get(key) === settled && this.#pending.delete(key));
-    this.#pending.set(key, settled);
-    return settled;
+    return this.#answers.get(user.issuer, user.clientId, () =>
+      traced(this.#telemetry, 'permissionLookup', () => callHook(() => this.#resolve(user), this.#policy), {
+        issuer: user.issuer,
+        clientId: user.clientId,
+      }),
+    );
   }
 
   forget(clientId?: string): void {
-    this.#generation++;
-    forgetKeys(this.#cache, this.#pending, clientId);
-  }
-
-  #remember(key: string, held: HeldPermissions, generation: number): HeldPermissions {
-    if (generation === this.#generation) this.#cache.set(key, { held, expiresAt: this.#clock() + this.#options.ttl * 1000 });
-    return held;
+    this.#answers.forget(clientId);
   }
 }
 

@@ -143,3 +143,28 @@ describe('engine.invalidate (issue 18: a change heard from another instance)', (
     expect(await codeOf(next)).toBe('ERR_TOKEN_REVOKED'); // asked again, not served the stale answer
   });
 });
+
+describe('forgetting one name (review of issue 18)', () => {
+  it('keeps every other answer, kept or under way: only the changed jti is asked again', async () => {
+    const asked: string[] = [];
+    const pending: (() => void)[] = [];
+    const engine = guard({
+      permissions: 'token',
+      revocationLookup: { ttl: 600 },
+      isRevoked: ({ jti }) => {
+        asked.push(jti!);
+        return jti === 'slow' ? new Promise<boolean>((resolve) => pending.push(() => resolve(false))) : false;
+      },
+    });
+    const tokens = await Promise.all(['a', 'b', 'c', 'slow'].map((jti) => issuer.mint({ claims: { jti } })));
+    for (const token of tokens.slice(0, 3)) expect(await codeOf(admit(engine, token))).toBe('OK');
+    const slow = admit(engine, tokens[3]!);
+    await new Promise((resolve) => setImmediate(resolve));
+    engine.invalidate({ jti: 'b' });
+    pending.shift()!();
+    expect(await codeOf(slow)).toBe('OK');
+    asked.length = 0;
+    for (const token of tokens) expect(await codeOf(admit(engine, token))).toBe('OK');
+    expect(asked).toEqual(['b']); // 'slow' was kept though a forget happened while it was asked
+  });
+});

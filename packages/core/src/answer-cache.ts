@@ -1,0 +1,91 @@
+/**
+ * The cache of a hook's answers (revocation, permissions): per issuer and name (a `jti`, a client id),
+ * kept for a ttl, with concurrent asks for one key sharing one call, failures never kept, and every
+ * answer about a name forgettable at once (another instance heard of a change) without a scan.
+ */
+import { LRUCache } from 'lru-cache';
+
+interface Kept<V> {
+  readonly value: V;
+  readonly expiresAt: number;
+}
+
+export class AnswerCache<V> {
+  readonly #ttlMs: number;
+  readonly #clock: () => number;
+  readonly #kept: LRUCache<string, Kept<V>>;
+  readonly #pending = new Map<string, Promise<V>>();
+  /** The keys (kept or pending) of each name, so that forgetting one touches only its own. */
+  readonly #byName = new Map<string, Set<string>>();
+  readonly #nameOf = new Map<string, string>();
+
+  constructor(ttlSeconds: number, maxEntries: number, clock: () => number) {
+    this.#ttlMs = ttlSeconds * 1000;
+    this.#clock = clock;
+    // An entry replaced by a newer answer stays indexed; one evicted or deleted leaves the index.
+    this.#kept = new LRUCache({ max: maxEntries, dispose: (_value, key, reason) => reason !== 'set' && this.#unindex(key) });
+  }
+
+  /** The answer for `name` of `issuer`: kept, pending, or asked now; synchronous when kept or answered so. */
+  get(issuer: string, name: string, ask: () => V | Promise<V>): V | Promise<V> {
+    const key = `${issuer}\n${name}`;
+    const kept = this.#kept.get(key);
+    if (kept !== undefined && kept.expiresAt > this.#clock()) return kept.value;
+    const pending = this.#pending.get(key);
+    if (pending) return pending;
+    const answer = ask(); // a failure throws or rejects, and is not kept: the next request asks again
+    if (!(answer instanceof Promise)) return this.#keep(key, name, answer);
+    this.#index(key, name);
+    const settled: Promise<V> = answer.then(
+      (value) => (this.#pending.get(key) === settled ? this.#keep(key, name, value) : value), // forgotten meanwhile: not kept
+    );
+    const done = () => {
+      if (this.#pending.get(key) !== settled) return;
+      this.#pending.delete(key);
+      if (!this.#kept.has(key)) this.#unindex(key);
+    };
+    settled.then(done, done);
+    this.#pending.set(key, settled);
+    return settled;
+  }
+
+  /** Forgets every answer about `name` (of any issuer), kept or under way; everything when `name` is undefined. */
+  forget(name?: string): void {
+    if (name === undefined) {
+      this.#pending.clear();
+      this.#kept.clear();
+      this.#byName.clear();
+      this.#nameOf.clear();
+      return;
+    }
+    for (const key of this.#byName.get(name) ?? []) {
+      this.#pending.delete(key);
+      this.#kept.delete(key);
+      this.#nameOf.delete(key);
+    }
+    this.#byName.delete(name);
+  }
+
+  #keep(key: string, name: string, value: V): V {
+    this.#kept.set(key, { value, expiresAt: this.#clock() + this.#ttlMs });
+    this.#index(key, name);
+    return value;
+  }
+
+  #index(key: string, name: string): void {
+    this.#nameOf.set(key, name);
+    let keys = this.#byName.get(name);
+    if (keys === undefined) this.#byName.set(name, (keys = new Set()));
+    keys.add(key);
+  }
+
+  #unindex(key: string): void {
+    if (this.#pending.has(key)) return;
+    const name = this.#nameOf.get(key);
+    if (name === undefined) return;
+    this.#nameOf.delete(key);
+    const keys = this.#byName.get(name);
+    keys?.delete(key);
+    if (keys?.size === 0) this.#byName.delete(name);
+  }
+}
