@@ -8,6 +8,10 @@ export interface TestRedis {
   kill(): Promise<void>;
   /** Stops the server for good. */
   stop(): Promise<void>;
+  /** Stalls the server (SIGSTOP): its connections stay open and nothing answers. */
+  pause(): void;
+  /** Ends a stall (SIGCONT). */
+  resume(): void;
 }
 export function startRedis(): Promise<TestRedis>;
 /** Whether `redis-server` is on the PATH. */

@@ -47,8 +47,11 @@ async function startRedis() {
       running.kill('SIGKILL');
     });
   };
+  // A stalled server (SIGSTOP): connections stay open, nothing answers; SIGCONT resumes it.
+  const pause = () => child?.kill('SIGSTOP');
+  const resume = () => child?.kill('SIGCONT');
   await start();
-  return { port, url: `redis://127.0.0.1:${port}`, start, kill, stop: kill };
+  return { port, url: `redis://127.0.0.1:${port}`, start, kill, stop: async () => (resume(), kill()), pause, resume };
 }
 
 module.exports = { startRedis, hasRedisServer };

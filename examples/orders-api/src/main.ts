@@ -90,7 +90,9 @@ async function main(): Promise<void> {
   if (embedded) console.log(curlLines(api, embedded.tokenEndpoint));
 
   const stop = async () => {
-    await Promise.allSettled([close(), embedded?.close(), shared?.close()]);
+    await Promise.allSettled([close(), embedded?.close()]);
+    // After the server: requests still being answered need the store (closed, it refuses with 503).
+    await shared?.close();
     process.exit(0);
   };
   process.once('SIGINT', stop);

@@ -51,6 +51,7 @@ export { Introspector, isCompactJws, type IntrospectedClaims, type Introspection
 export { resourceMetadataDocument, resourceMetadataUrl } from './resource-metadata';
 export {
   SUPPORTED_ALGORITHMS,
+  permissionResolverOf,
   resolveOptions,
   type IssuerOptions,
   type IssuerPatternOptions,

@@ -3,7 +3,7 @@
  * defaults, which are always the safe choice.
  */
 import { ScopeguardConfigError } from './errors';
-import { INACTIVE_CLIENT, type PermissionMap, type PermissionResolver } from './permissions';
+import { INACTIVE_CLIENT, createPermissionSource, type PermissionMap, type PermissionResolver } from './permissions';
 import type { KeyObject } from 'node:crypto';
 import { platform } from './platform';
 import type { RevocationCheck } from './revocation';
@@ -413,6 +413,19 @@ function permissions(value: unknown): PermissionMap | PermissionResolver | Token
     if (!Array.isArray(list) || !list.every(isScopeToken)) fail(`permissions.${clientId}`, 'must be an array of scope-tokens, or INACTIVE_CLIENT');
   }
   return map as PermissionMap;
+}
+
+/**
+ * A `permissions` map or resolver as a resolver, checked as the option is (a wrong map throws
+ * {@link ScopeguardConfigError}), answering as the engine would: for a wrapper that adds to what the
+ * source says, such as a shared store's inactive clients.
+ */
+export function permissionResolverOf(value: PermissionMap | PermissionResolver): PermissionResolver {
+  const checked = permissions(value);
+  if (typeof checked === 'function') return checked;
+  if (checked === undefined || checked === 'token') return fail('permissions', 'must be a map by client id or a resolver');
+  const source = createPermissionSource(checked, { ttl: 0, timeoutMs: 0, maxEntries: 1 }, Date.now)!;
+  return (user) => source.lookup(user) as ReturnType<PermissionResolver>;
 }
 
 function scopeMap(value: unknown): Map<string, readonly string[]> | undefined {

@@ -9,13 +9,13 @@ import { randomBytes } from 'node:crypto';
 import type { Redis, RedisOptions } from 'ioredis';
 import {
   INACTIVE_CLIENT,
+  permissionResolverOf,
   type CacheChange,
   type DpopReplayStore,
   type PermissionMap,
   type PermissionResolver,
   type RevocationCheck,
   type Scopeguard,
-  type ServiceUser,
 } from '@scopeguard/core';
 
 /** Options of {@link redisStore}. */
@@ -30,6 +30,11 @@ export interface RedisStoreOptions {
   prefix?: string;
   /** Where subscription losses and recoveries are told. Default `console`; `false` for silence. */
   logger?: Pick<Console, 'warn' | 'info'> | false;
+  /**
+   * How long a revocation is kept after the token's `exp`, in milliseconds: longer than any engine's
+   * `clockTolerance`, which accepts a token that long past `exp`. Default 600 000 (10 minutes).
+   */
+  revocationGraceMs?: number;
 }
 
 /** A revoked token: its `jti` (RFC 9068 §2.2) and when it expires anyway, after which nothing is kept. */
@@ -68,8 +73,14 @@ export interface RedisStore {
   close(): Promise<void>;
 }
 
+/** A `jti` or client id longer than this is refused: its change message must stay small. */
+const MAX_NAME_LENGTH = 1024;
+
 /** A change message is a small JSON object; anything larger or otherwise is not ours. */
 const MAX_MESSAGE_LENGTH = 4096;
+
+/** The latest time a `Date` can hold, in epoch milliseconds. */
+const MAX_TIME = 8.64e15;
 
 /** How long to wait for a connection to be ready (for the nonce secret and the subscription). */
 const READY_TIMEOUT_MS = 5000;
@@ -81,12 +92,15 @@ const READY_TIMEOUT_MS = 5000;
  * commands from piling up in memory during an outage.
  */
 export function connectRedis(url: string, options: RedisOptions = {}): Redis {
+  // socketTimeout: a Redis that stops answering (stalled, not closed) is dropped and reconnected, so
+  // commands do not pile up in the client's queue behind it.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { Redis: Client } = require('ioredis') as typeof import('ioredis');
   const client = new Client(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: 500,
+    socketTimeout: 2000,
     connectTimeout: 2000,
     retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
     ...options,
@@ -112,7 +126,10 @@ function ready(client: Redis, timeoutMs: number): Promise<void> {
   });
 }
 
-/** A change as it travels on the channel, checked: a `jti`, a `clientId`, or neither (everything). */
+/**
+ * A change as it travels on the channel, checked: a `jti`, a `clientId`, or neither (everything).
+ * `undefined` for a message that cannot be read, which the subscriber takes as "anything may have changed".
+ */
 function changeOf(message: string): CacheChange | undefined {
   if (message.length > MAX_MESSAGE_LENGTH) return undefined;
   let parsed: unknown;
@@ -127,10 +144,23 @@ function changeOf(message: string): CacheChange | undefined {
   return { ...(jti !== undefined && { jti }), ...(clientId !== undefined && { clientId }) };
 }
 
-function nonEmpty(name: string, value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0) throw new TypeError(`@scopeguard/redis: ${name} must be a non-empty string`);
+function nameOf(what: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_NAME_LENGTH) {
+    throw new TypeError(`@scopeguard/redis: ${what} must be a string of 1 to ${MAX_NAME_LENGTH} characters`);
+  }
   return value;
 }
+
+/** Runs a `MULTI`; a command that failed inside it fails the whole call (ioredis reports them, not throws). */
+async function transaction(multi: ReturnType<Redis['multi']>): Promise<void> {
+  const results = await multi.exec();
+  if (results === null) throw new Error('@scopeguard/redis: the transaction was aborted');
+  const failed = results.find(([error]) => error !== null);
+  if (failed) throw failed[0];
+}
+
+/** Milliseconds from now until `epochMs`, at least 1: expiries are relative, so Redis's clock does not matter. */
+const millisUntil = (epochMs: number) => Math.max(1, Math.ceil(epochMs - Date.now()));
 
 /**
  * The shared store. Wire its hooks into the engine's options, then `attach` the engine:
@@ -145,6 +175,8 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   const { client } = options;
   if (typeof client?.duplicate !== 'function') throw new TypeError('@scopeguard/redis: client must be an ioredis client');
   const prefix = options.prefix ?? 'scopeguard:';
+  const grace = options.revocationGraceMs ?? 600_000;
+  if (!Number.isFinite(grace) || grace < 0) throw new TypeError('@scopeguard/redis: revocationGraceMs must be a number of milliseconds, 0 or more');
   const logger = options.logger === false ? undefined : (options.logger ?? console);
   const channel = `${prefix}changes`;
   const inactiveKey = `${prefix}inactive-clients`;
@@ -152,6 +184,9 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   let subscriber: Promise<Redis> | undefined;
   let closed = false;
   let toldUnattached = false;
+  /** False while the subscription is down: answers are then not to be kept, since changes go unheard. */
+  let listening = false;
+  let secret: string | undefined;
 
   const invalidate = (change?: CacheChange) => {
     for (const engine of engines) engine.invalidate(change);
@@ -168,53 +203,69 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   const replayStore: DpopReplayStore = {
     async claim(key, expiresAt) {
       // PXAT: the key lives exactly as long as the proof could be presented.
-      const answer = await client.set(`${prefix}dpop:${key}`, '1', 'PXAT', Math.max(1, Math.ceil(expiresAt)), 'NX');
+      const answer = await client.set(`${prefix}dpop:${key}`, '1', 'PX', millisUntil(expiresAt), 'NX');
       return answer === 'OK';
     },
+  };
+
+  /**
+   * An answer read while the subscription is down must not be kept: a change made meanwhile would go
+   * unheard. Forgetting the name before the engine stores the answer keeps it from being stored.
+   */
+  const unkeptWhileDeaf = (change: CacheChange) => {
+    if (!listening) invalidate(change);
   };
 
   const isRevoked: RevocationCheck = async ({ jti }) => {
     requireAttached();
     if (jti === undefined) return false;
-    return (await client.exists(`${prefix}revoked:${jti}`)) === 1;
+    const revoked = (await client.exists(`${prefix}revoked:${jti}`)) === 1;
+    unkeptWhileDeaf({ jti });
+    return revoked;
   };
 
   const permissions = (source: PermissionMap | PermissionResolver): PermissionResolver => {
-    if (typeof source !== 'function' && (typeof source !== 'object' || source === null)) throw new TypeError('@scopeguard/redis: permissions() takes a permission map or resolver');
-    const lookup = typeof source === 'function' ? source : (user: ServiceUser) => (Object.hasOwn(source, user.clientId) ? source[user.clientId] : undefined);
+    const lookup = permissionResolverOf(source); // checked, and answering, as the engine would
     return async (user) => {
       requireAttached();
-      if ((await client.sismember(inactiveKey, user.clientId)) === 1) return INACTIVE_CLIENT;
-      return lookup(user);
+      const inactive = (await client.sismember(inactiveKey, user.clientId)) === 1;
+      unkeptWhileDeaf({ clientId: user.clientId });
+      return inactive ? INACTIVE_CLIENT : lookup(user);
     };
   };
 
+  const secretKey = `${prefix}dpop-nonce-secret`;
   const nonceSecret = async (): Promise<Buffer> => {
     await ready(client, READY_TIMEOUT_MS);
-    const key = `${prefix}dpop-nonce-secret`;
     // The first instance to ask makes it; every other reads that one.
-    await client.set(key, randomBytes(32).toString('base64'), 'NX');
-    const secret = await client.get(key);
-    if (secret === null) throw new Error('@scopeguard/redis: the DPoP nonce secret disappeared from Redis');
-    const bytes = Buffer.from(secret, 'base64');
+    await client.set(secretKey, randomBytes(32).toString('base64'), 'NX');
+    const stored = await client.get(secretKey);
+    if (stored === null) throw new Error('@scopeguard/redis: the DPoP nonce secret disappeared from Redis');
+    const bytes = Buffer.from(stored, 'base64');
     if (bytes.length < 32) throw new Error('@scopeguard/redis: the DPoP nonce secret in Redis is shorter than 32 bytes');
+    if (secret === undefined) {
+      // Redis may come back empty (a restart without persistence, a failover): put ours back, so that
+      // instances started after it share this secret, not a new one.
+      client.on('ready', () => void client.set(secretKey, secret!, 'NX').catch(() => undefined));
+    }
+    secret = stored;
     return bytes;
   };
 
   const revoke = async ({ jti, expiresAt }: Revocation): Promise<void> => {
-    nonEmpty('jti', jti);
+    nameOf('jti', jti);
     const until = expiresAt instanceof Date ? expiresAt.getTime() : expiresAt;
-    if (!Number.isFinite(until)) throw new TypeError('@scopeguard/redis: expiresAt must be a Date or epoch milliseconds');
-    if (until <= Date.now()) return; // expired already: refused anyway
+    if (typeof until !== 'number' || !Number.isFinite(until) || until > MAX_TIME) throw new TypeError('@scopeguard/redis: expiresAt must be a Date or epoch milliseconds');
+    // Kept past exp for the grace (engines accept a token clockTolerance past exp), even if exp has passed.
     // One round trip, in order: stored, then announced.
-    await client.multi().set(`${prefix}revoked:${jti}`, '1', 'PXAT', Math.ceil(until)).publish(channel, announce({ jti })).exec();
+    await transaction(client.multi().set(`${prefix}revoked:${jti}`, '1', 'PX', millisUntil(until + grace)).publish(channel, announce({ jti })));
   };
 
   const setClient = async (clientId: string, inactive: boolean): Promise<void> => {
-    nonEmpty('clientId', clientId);
+    nameOf('clientId', clientId);
     const change = client.multi();
     (inactive ? change.sadd(inactiveKey, clientId) : change.srem(inactiveKey, clientId)).publish(channel, announce({ clientId }));
-    await change.exec();
+    await transaction(change);
   };
 
   const subscribe = async (): Promise<Redis> => {
@@ -222,6 +273,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     let lost = false;
     connection.on('error', () => undefined); // reconnected by the client; the loss is handled on 'close'
     connection.on('close', () => {
+      listening = false;
       if (closed || lost) return;
       lost = true;
       // Changes sent now would be missed: forget everything, so answers come from Redis (or fail, 503).
@@ -231,17 +283,24 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     connection.on('ready', () => {
       if (!lost) return;
       lost = false;
+      listening = true;
       invalidate(); // whatever changed meanwhile
       logger?.info('@scopeguard/redis: the change subscription is back');
     });
     connection.on('message', (from: string, message: string) => {
       if (from !== channel) return;
       const change = changeOf(message);
-      if (change === undefined) logger?.warn('@scopeguard/redis: ignored a change message that is not ours');
-      else invalidate(change);
+      if (change === undefined) logger?.warn('@scopeguard/redis: a change message could not be read; all cached answers dropped');
+      invalidate(change); // unreadable: anything may have changed
     });
-    await ready(connection, READY_TIMEOUT_MS);
-    await connection.subscribe(channel);
+    try {
+      await ready(connection, READY_TIMEOUT_MS);
+      await connection.subscribe(channel);
+    } catch (error) {
+      connection.disconnect(); // no connection left reconnecting for nothing
+      throw error;
+    }
+    listening = true;
     return connection;
   };
 
@@ -264,6 +323,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         subscriber = undefined; // the next attach tries again
         throw new Error(`@scopeguard/redis: could not subscribe to ${channel}: ${(error as Error).message}`, { cause: error });
       }
+      if (closed) throw new Error('@scopeguard/redis: the store was closed while attaching');
       engines.add(engine);
     },
     async close() {

@@ -3,6 +3,7 @@
  * engines, each with its own connections as two instances would have, sharing one Redis.
  * Run by `npm run test:redis`.
  */
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import type { Redis } from 'ioredis';
 import { INACTIVE_CLIENT, Scopeguard, ScopeguardError, type ScopeguardOptions, type TokenRequest } from '@scopeguard/core';
 import { connectRedis, redisStore, type RedisStore } from '@scopeguard/redis';
@@ -172,8 +173,137 @@ describe('when Redis is down', () => {
 
     await redis.start();
     await within(5000, async () => (await outcome(b.engine, bearer(token))) === 'OK');
+    await ready(a.client);
     // Back: changes reach B again.
     await a.store.revoke({ jti: 'outage-1', expiresAt: Date.now() + 60_000 });
     await within(1000, async () => (await outcome(b.engine, bearer(token))) === 'ERR_TOKEN_REVOKED');
   }, 30_000);
 });
+
+describe('found by review', () => {
+  it('a token revoked after its exp, while an engine still accepts it (clockTolerance), is refused', async () => {
+    const [a, b] = [await instance({ clockTolerance: 30 }), await instance({ clockTolerance: 30 })];
+    const exp = Math.floor(Date.now() / 1000) - 2;
+    const token = await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read', claims: { jti: 'late-1', exp } });
+    expect(await outcome(b.engine, bearer(token))).toBe('OK'); // 2 s past exp, within the 30 s tolerance
+    await a.store.revoke({ jti: 'late-1', expiresAt: exp * 1000 });
+    await within(1000, async () => (await outcome(b.engine, bearer(token))) === 'ERR_TOKEN_REVOKED');
+  });
+
+  it('while its subscription is down but commands still work, an instance keeps no answer, so changes still reach it', async () => {
+    // B's connections go through a proxy that can cut the subscription alone and refuse to reconnect it.
+    let accepting = true;
+    const links: Socket[] = [];
+    const proxy = createServer((socket) => {
+      if (!accepting) return void socket.destroy();
+      const upstream = connect(redis.port, '127.0.0.1');
+      socket.pipe(upstream).pipe(socket);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+      links.push(socket);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const a = await instance();
+      const bClient = connectRedis(`redis://127.0.0.1:${(proxy.address() as AddressInfo).port}`);
+      clients.push(bClient);
+      const bStore = redisStore({ client: bClient, logger: quiet });
+      stores.push(bStore);
+      const b = new Scopeguard({ ...issuer.options(), permissions: bStore.permissions({ 'orders-worker': ['orders.read'] }), isRevoked: bStore.isRevoked, revocationLookup: { ttl: 600 } } as ScopeguardOptions);
+      await bStore.attach(b); // the subscription is B's second connection
+      const token = await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read', claims: { jti: 'deaf-1' } });
+      expect(await outcome(b, bearer(token))).toBe('OK');
+      accepting = false;
+      links[1]!.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await outcome(b, bearer(token))).toBe('OK'); // asked Redis: not revoked yet
+      await a.store.revoke({ jti: 'deaf-1', expiresAt: Date.now() + 60_000 });
+      expect(await outcome(b, bearer(token))).toBe('ERR_TOKEN_REVOKED'); // not the answer from before
+    } finally {
+      for (const link of links) link.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
+
+  it('after Redis comes back empty, an instance puts the nonce secret back, so instances started later share it', async () => {
+    const a = await instance();
+    const key = await createDpopKey('ES256');
+    const token = await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read', claims: { cnf: { jkt: key.jkt } } });
+    await redis.kill();
+    await redis.start(); // no persistence: empty
+    await within(5000, async () => (await a.client.exists('scopeguard:dpop-nonce-secret').catch(() => 0)) === 1);
+    const c = await instance();
+    const challenge = (await Promise.resolve(c.engine.admit(await dpopRequest(key, token))).catch((error: unknown) => error)) as { nonce?: string };
+    expect(await outcome(a.engine, await dpopRequest(key, token, challenge.nonce))).toBe('OK');
+  });
+
+  it('a change Redis refused is an error, not a success', async () => {
+    const { store, client } = await instance();
+    await client.set('scopeguard:inactive-clients', 'not a set');
+    await expect(store.deactivateClient('orders-worker')).rejects.toThrow(/WRONGTYPE/);
+    await client.del('scopeguard:inactive-clients');
+    await expect(store.revoke({ jti: 'x', expiresAt: 1e17 })).rejects.toThrow(/expiresAt/);
+    await expect(store.revoke({ jti: 'x'.repeat(2000), expiresAt: Date.now() + 1000 })).rejects.toThrow(/jti/);
+  });
+
+  it('a message it cannot read makes every instance drop its cached answers: anything may have changed', async () => {
+    const { engine, client } = await instance();
+    const token = await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read', claims: { jti: 'unread-1' } });
+    expect(await outcome(engine, bearer(token))).toBe('OK');
+    await client.set('scopeguard:revoked:unread-1', '1', 'PX', 60_000); // revoked without a readable announcement
+    await client.publish('scopeguard:changes', JSON.stringify({ jti: 'x'.repeat(5000) }));
+    await within(1000, async () => (await outcome(engine, bearer(token))) === 'ERR_TOKEN_REVOKED');
+  });
+
+  it('refuses a wrong permission map at once, as the engine would', () => {
+    const store = redisStore({ client: connectRedis(redis.url, { lazyConnect: true }), logger: quiet });
+    stores.push(store);
+    expect(() => store.permissions({ 'orders-worker': 'orders.read' as never })).toThrow(/permissions\.orders-worker/);
+  });
+
+  it('a failed attach leaves no connection behind; an attach that close() overtakes fails', async () => {
+    const client = connectRedis(redis.url);
+    clients.push(client);
+    await ready(client);
+    const subscribers = async () => Number(((await client.pubsub('NUMSUB', 'scopeguard:changes')) as [string, number])[1]);
+    const before = await subscribers();
+    const store = redisStore({ client, logger: quiet });
+    const engine = new Scopeguard({ ...issuer.options(), permissions: 'token' } as ScopeguardOptions);
+    const attaching = store.attach(engine);
+    await store.close();
+    await expect(attaching).rejects.toThrow(/closed/);
+    await within(2000, async () => (await subscribers()) === before);
+    // Redis down: attach fails after its wait, and its connection does not linger, reconnecting.
+    const down = redisStore({ client, logger: quiet });
+    await redis.kill();
+    await expect(down.attach(engine)).rejects.toThrow(/could not subscribe/);
+    await redis.start();
+    await ready(client);
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // a leftover connection would be back by now
+    expect(await subscribers()).toBe(before);
+  });
+
+  it('a stalled Redis (SIGSTOP) makes calls fail within the hook timeouts and commands do not pile up', async () => {
+    const { engine, client } = await instance({ dpop: undefined, revocationLookup: { ttl: 0, timeoutMs: 300 } });
+    const token = await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read', claims: { jti: 'stall-1' } });
+    expect(await outcome(engine, bearer(token))).toBe('OK');
+    redis.pause();
+    try {
+      const outcomes: string[] = [];
+      for (let i = 0; i < 30; i++) {
+        outcomes.push(await outcome(engine, bearer(token)));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(new Set(outcomes)).toEqual(new Set(['ERR_REVOCATION_UNAVAILABLE']));
+      // socketTimeout (2 s) dropped the stalled connection and its queue.
+      expect((client as unknown as { commandQueue: { length: number } }).commandQueue.length).toBeLessThan(15);
+    } finally {
+      redis.resume();
+    }
+    await within(5000, async () => (await outcome(engine, bearer(token))) === 'OK');
+  }, 20_000);
+});
+
+function ready(client: Redis): Promise<void> {
+  return client.status === 'ready' ? Promise.resolve() : new Promise((resolve) => client.once('ready', () => resolve()));
+}

@@ -9,7 +9,8 @@ import { ValidationError } from './orders';
 export function parseRevocation(body: unknown): Revocation {
   const { jti, exp } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) throw new ValidationError('jti must be a string of 1 to 256 characters');
-  if (typeof exp !== 'number' || !Number.isInteger(exp) || exp <= 0) throw new ValidationError('exp must be the token\'s exp, in epoch seconds');
+  // Up to the year 2286 (10^10 s): a larger exp is no token's.
+  if (typeof exp !== 'number' || !Number.isInteger(exp) || exp <= 0 || exp >= 1e10) throw new ValidationError('exp must be the token\'s exp, in epoch seconds');
   return { jti, expiresAt: exp * 1000 };
 }
 
