@@ -12,6 +12,9 @@
  *   koa-js        plain CommonJS JavaScript: Koa 3 with @koa/router
  *   mcp-ts        TypeScript strict, module nodenext, CommonJS: the MCP guard's README server (Express 5, the
  *                 SDK's McpServer), called by the SDK's Client over Streamable HTTP and by plain fetch
+ *   redis-ts      TypeScript strict, module nodenext, CommonJS: the Redis store's README Express app (ioredis 6),
+ *                 two instances on one redis-server; a token revoked through one gets 401 from the other.
+ *                 Skipped, with a line saying so, when `redis-server` is not on the PATH
  * Needs the npm registry (the consumers' own dependencies). Builds first.
  */
 import { spawnSync } from 'node:child_process';
@@ -21,7 +24,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const PACKAGES = ['core', 'express', 'nestjs', 'fastify', 'hono', 'koa', 'mcp', 'testing'];
+const PACKAGES = ['core', 'express', 'nestjs', 'fastify', 'hono', 'koa', 'mcp', 'redis', 'testing'];
 const work = mkdtempSync(join(tmpdir(), 'scopeguard-consumers-'));
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
@@ -415,12 +418,150 @@ main().catch((error: unknown) => { console.error(error); process.exit(1); });
     },
     steps: [['npx', ['tsc', '-p', '.']], ['node', ['dist/main.js']]],
   },
+  'redis-ts': {
+    needs: 'redis-server',
+    package: {
+      name: 'redis-ts',
+      private: true,
+      type: 'commonjs',
+      dependencies: { ...dep('@scopeguard/core', '@scopeguard/express', '@scopeguard/redis', '@scopeguard/testing'), ioredis: '^6.0.0', express: '^5.1.0' },
+      devDependencies: { typescript: '~5.9.3', '@types/express': '^5.0.3', '@types/node': '^20.19.0' },
+    },
+    files: {
+      'tsconfig.json': { compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', outDir: 'dist', skipLibCheck: false, types: ['node'] }, include: ['src'] },
+      // The Express app of packages/redis/README.md: the test issuer instead of auth.example.com, an admin
+      // client in the map, and the Redis URL and public base URL given; returned instead of listening.
+      'src/app.ts': `import express from 'express';
+import type { Redis } from 'ioredis';
+import { requireScopes, scopeguard } from '@scopeguard/express';
+import { connectRedis, redisStore, type RedisStore } from '@scopeguard/redis';
+import type { IssuerOptions } from '@scopeguard/core';
+
+export async function createApp(issuer: Pick<IssuerOptions, 'issuer' | 'audience' | 'keys' | 'algorithms'>, redisUrl: string, publicBaseUrl: string): Promise<{ app: express.Express; store: RedisStore; client: Redis }> {
+  const client = connectRedis(redisUrl);
+  const store = redisStore({ client });
+  const guard = scopeguard({
+    ...issuer,
+    permissions: store.permissions({ 'orders-worker': ['orders.read', 'orders.write'], 'orders-admin': ['orders.admin'] }),
+    isRevoked: store.isRevoked,
+    dpop: { nonce: true, nonceSecret: await store.nonceSecret(), replayStore: store.replayStore, publicBaseUrl },
+    logger: false,
+  });
+  await store.attach(guard); // before listening: this instance now hears every change
+
+  const app = express();
+  app.use(guard);
+  app.get('/orders', requireScopes('orders.read'), (_req, res) => {
+    res.json([]);
+  });
+  // An operator's route: revoke a token (its jti and exp) on every instance.
+  app.post('/admin/revocations', express.json(), requireScopes('orders.admin'), async (req, res) => {
+    const { jti, exp } = req.body as { jti: string; exp: number }; // validate it in a real app
+    await store.revoke({ jti, expiresAt: exp * 1000 });
+    res.status(204).end();
+  });
+  return { app, store, client };
+}
+`,
+      'src/main.ts': `import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
+import { createApp } from './app';
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return 'http://127.0.0.1:' + (server.address() as AddressInfo).port;
+}
+
+/** Debian's redis-server on a free port, no persistence, once it accepts connections. */
+async function startRedis() {
+  const probe = createServer();
+  const port = new URL(await listen(probe)).port;
+  await new Promise((resolve) => probe.close(resolve));
+  const child = spawn('redis-server', ['--port', port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => { out += chunk; if (out.includes('Ready to accept connections')) resolve(); });
+    child.once('exit', (code) => reject(new Error('redis-server exited with ' + code + ':\\n' + out)));
+  });
+  return { url: 'redis://127.0.0.1:' + port, child };
+}
+
+async function check(a: string, b: string, issuer: TestIssuer): Promise<string> {
+  const worker = await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read', claims: { jti: 'consumer-1' } });
+  const orders = async (base: string) => (await fetch(base + '/orders', { headers: { authorization: 'Bearer ' + worker } })).status;
+  const before = [await orders(a), await orders(b)];
+  if (before.join() !== '200,200') throw new Error('before the revocation, A and B answered ' + before.join(' and '));
+
+  const { exp } = JSON.parse(Buffer.from(worker.split('.')[1], 'base64url').toString()) as { exp: number };
+  const admin = await issuer.mint({ clientId: 'orders-admin', scope: 'orders.admin' });
+  const revoked = await fetch(a + '/admin/revocations', {
+    method: 'POST',
+    headers: { authorization: 'Bearer ' + admin, 'content-type': 'application/json' },
+    body: JSON.stringify({ jti: 'consumer-1', exp }),
+  });
+  if (revoked.status !== 204) throw new Error('POST /admin/revocations on A answered ' + revoked.status + ': ' + await revoked.text());
+  const start = Date.now();
+  let status = await orders(b);
+  while (status === 200 && Date.now() - start < 1000) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    status = await orders(b);
+  }
+  const ms = Date.now() - start;
+  if (status !== 401) throw new Error('B still answered ' + status + ' ' + ms + ' ms after the revocation on A');
+  const onA = await orders(a);
+  if (onA !== 401) throw new Error('A answered ' + onA + ' after the revocation');
+  return 'GET /orders: orders-worker 200 on A and B; revoked on A, 401 on B after ' + ms + ' ms (and on A)';
+}
+
+async function main(): Promise<void> {
+  const redis = await startRedis();
+  const issuer = await createTestIssuer();
+  const servers = [createServer(), createServer()];
+  const instances: Array<Awaited<ReturnType<typeof createApp>>> = [];
+  try {
+    // Two instances, each with its own Redis connection, as two processes behind a load balancer would be.
+    const bases: string[] = [];
+    for (const server of servers) {
+      const base = await listen(server);
+      const instance = await createApp(issuer.options(), redis.url, base);
+      instances.push(instance);
+      server.on('request', instance.app);
+      bases.push(base);
+    }
+    console.log(await check(bases[0], bases[1], issuer));
+  } finally {
+    for (const server of servers) {
+      server.closeAllConnections();
+      server.close();
+    }
+    for (const { store, client } of instances) {
+      await store.close();
+      await client.quit();
+    }
+    await issuer.close();
+    redis.child.kill();
+  }
+}
+main().catch((error: unknown) => { console.error(error); process.exit(1); });
+`,
+    },
+    steps: [['npx', ['tsc', '-p', '.']], ['node', ['dist/main.js']]],
+  },
 };
 
 const only = process.argv.slice(2);
 let failed = 0;
+const skipped = [];
 for (const [name, consumer] of Object.entries(consumers)) {
   if (only.length > 0 && !only.includes(name)) continue;
+  // A consumer that needs a program (redis-ts: Debian's redis-server) is skipped, and says so, without it.
+  if (consumer.needs && spawnSync(consumer.needs, ['--version']).status !== 0) {
+    skipped.push(name);
+    console.log(`${name}: skipped (no ${consumer.needs})`);
+    continue;
+  }
   const dir = join(work, name);
   mkdirSync(dir);
   write(dir, { 'package.json': consumer.package, ...consumer.files });
@@ -438,5 +579,6 @@ for (const [name, consumer] of Object.entries(consumers)) {
 }
 if (!process.env.KEEP_CONSUMERS) rmSync(work, { recursive: true, force: true });
 else console.log(`consumers kept in ${work}`);
-console.log(failed === 0 ? 'every consumer installed, type-checked and answered' : `${failed} consumer(s) failed`);
+const skips = skipped.length ? ` (skipped: ${skipped.join(', ')})` : '';
+console.log(failed === 0 ? `every consumer installed, type-checked and answered${skips}` : `${failed} consumer(s) failed${skips}`);
 process.exit(failed === 0 ? 0 : 1);
