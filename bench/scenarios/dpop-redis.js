@@ -2,7 +2,7 @@
 /**
  * 8. DPoP across instances: requests with a DPoP-bound token and a fresh proof each, against the same
  * Express app with the in-memory replay store (one process) and with @scopeguard/redis's store (one
- * `SET NX PXAT` round trip per proof to a redis-server started here). The ratio is the price of refusing
+ * `SET NX PX` round trip per proof to a redis-server started here). The ratio is the price of refusing
  * a proof replayed against another instance. As in scenario 0, the server runs pinned to one core and wrk
  * to the other (redis-server shares wrk's core), contenders alternate, and the server's own CPU per request
  * is reported; each run gets proofs made for it (a proof is used once), from 16 clients (the in-memory

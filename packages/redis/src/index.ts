@@ -46,7 +46,7 @@ export interface Revocation {
 
 /** What {@link redisStore} gives: hooks for the engine's options, and the operations that change them. */
 export interface RedisStore {
-  /** `dpop.replayStore`: a proof's `jti` is claimed once across every instance (`SET NX PXAT`, one round trip). */
+  /** `dpop.replayStore`: a proof's `jti` is claimed once across every instance (`SET NX PX`, one round trip). */
   readonly replayStore: DpopReplayStore;
   /** `isRevoked`: whether {@link RedisStore.revoke} revoked the token's `jti`. A token without `jti` cannot be revoked here. */
   readonly isRevoked: RevocationCheck;
@@ -202,7 +202,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
 
   const replayStore: DpopReplayStore = {
     async claim(key, expiresAt) {
-      // PXAT: the key lives exactly as long as the proof could be presented.
+      // The key lives exactly as long as the proof could be presented.
       const answer = await client.set(`${prefix}dpop:${key}`, '1', 'PX', millisUntil(expiresAt), 'NX');
       return answer === 'OK';
     },
