@@ -141,10 +141,17 @@ describe('two instances (Nest A, Express B) sharing one Redis', () => {
     expect((await orders(a, bearer(reporter))).status).toBe(200);
   });
 
-  it('the admin routes need orders.admin', async () => {
+  it('the admin routes need orders.admin, and an admin cannot deactivate its own client', async () => {
     const worker = await token('orders-worker', 'orders.read orders.write');
     const res = await send(`${a.api}/admin/inactive-clients/orders-reporter`, { method: 'PUT', headers: bearer(worker) });
     expect(res.status).toBe(403);
+    const admin = await token('orders-admin', 'orders.admin');
+    for (const instance of [a, b]) {
+      const itself = await send(`${instance.api}/admin/inactive-clients/orders-admin`, { method: 'PUT', headers: bearer(admin) });
+      expect(itself.status).toBe(400);
+    }
+    const late = await send(`${b.api}/admin/revocations`, { method: 'POST', headers: { ...bearer(admin), 'content-type': 'application/json' }, body: JSON.stringify({ jti: 'j', exp: 1e17 }) });
+    expect(late.status).toBe(400);
   });
 
   it('Redis killed under load: 503 with Retry-After, no 500, no crash, no hang; both recover when it is back', async () => {

@@ -35,6 +35,12 @@ export interface RedisStoreOptions {
    * `clockTolerance`, which accepts a token that long past `exp`. Default 600 000 (10 minutes).
    */
   revocationGraceMs?: number;
+  /**
+   * How often the subscription connection is PINGed, in milliseconds. A connection cut silently (packets
+   * dropped, sockets open) is found when a PING goes unanswered for as long, and handled as a loss.
+   * Default 1000.
+   */
+  heartbeatMs?: number;
 }
 
 /** A revoked token: its `jti` (RFC 9068 §2.2) and when it expires anyway, after which nothing is kept. */
@@ -177,6 +183,8 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   const prefix = options.prefix ?? 'scopeguard:';
   const grace = options.revocationGraceMs ?? 600_000;
   if (!Number.isFinite(grace) || grace < 0) throw new TypeError('@scopeguard/redis: revocationGraceMs must be a number of milliseconds, 0 or more');
+  const heartbeatMs = options.heartbeatMs ?? 1000;
+  if (!Number.isFinite(heartbeatMs) || heartbeatMs < 10) throw new TypeError('@scopeguard/redis: heartbeatMs must be a number of milliseconds, 10 or more');
   const logger = options.logger === false ? undefined : (options.logger ?? console);
   const channel = `${prefix}changes`;
   const inactiveKey = `${prefix}inactive-clients`;
@@ -187,6 +195,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   /** False while the subscription is down: answers are then not to be kept, since changes go unheard. */
   let listening = false;
   let secret: string | undefined;
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
 
   const invalidate = (change?: CacheChange) => {
     for (const engine of engines) engine.invalidate(change);
@@ -301,6 +310,19 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       throw error;
     }
     listening = true;
+    // Only a closed socket says a connection is gone; a silent cut must be asked for. An unanswered PING
+    // drops the connection, which the 'close' handler treats as a loss (and ioredis reconnects).
+    let awaiting = false;
+    heartbeat = setInterval(() => {
+      if (connection.status !== 'ready') return;
+      if (awaiting) return void connection.disconnect(true);
+      awaiting = true;
+      connection.ping().then(
+        () => (awaiting = false),
+        () => (awaiting = false),
+      );
+    }, heartbeatMs);
+    heartbeat.unref();
     return connection;
   };
 
@@ -329,6 +351,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     async close() {
       closed = true;
       engines.clear();
+      clearInterval(heartbeat);
       const connection = await subscriber?.catch(() => undefined);
       subscriber = undefined;
       if (connection !== undefined) await connection.quit().catch(() => connection.disconnect());

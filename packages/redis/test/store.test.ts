@@ -225,6 +225,43 @@ describe('found by review', () => {
     }
   });
 
+  it('a subscription cut silently (packets dropped, sockets open) is found by its heartbeat, so changes still reach the instance', async () => {
+    // B's subscription goes through a proxy that can stop forwarding without closing anything.
+    let blackholed = false;
+    const links: Socket[] = [];
+    const proxy = createServer((socket) => {
+      if (blackholed) return void socket.destroy(); // and no new connection gets through either
+      const upstream = connect(redis.port, '127.0.0.1');
+      socket.on('data', (chunk) => !blackholed && upstream.write(chunk));
+      upstream.on('data', (chunk) => !blackholed && socket.write(chunk));
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+      links.push(socket, upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const a = await instance();
+      const bCommands = connectRedis(redis.url);
+      clients.push(bCommands);
+      // The subscription of B (its duplicate) through the proxy; commands straight to Redis.
+      const proxied = connectRedis(`redis://127.0.0.1:${(proxy.address() as AddressInfo).port}`);
+      clients.push(proxied);
+      const bClient = Object.assign(Object.create(bCommands) as Redis, { duplicate: () => proxied });
+      const bStore = redisStore({ client: bClient, logger: quiet });
+      stores.push(bStore);
+      const b = new Scopeguard({ ...issuer.options(), permissions: 'token', isRevoked: bStore.isRevoked, revocationLookup: { ttl: 600 } } as ScopeguardOptions);
+      await bStore.attach(b);
+      const token = await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read', claims: { jti: 'silent-1' } });
+      expect(await outcome(b, bearer(token))).toBe('OK');
+      blackholed = true;
+      await a.store.revoke({ jti: 'silent-1', expiresAt: Date.now() + 60_000 }); // B does not hear it
+      await within(5000, async () => (await outcome(b, bearer(token))) === 'ERR_TOKEN_REVOKED');
+    } finally {
+      for (const link of links) link.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
+
   it('after Redis comes back empty, an instance puts the nonce secret back, so instances started later share it', async () => {
     const a = await instance();
     const key = await createDpopKey('ES256');

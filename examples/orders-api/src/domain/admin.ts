@@ -8,7 +8,7 @@ import { ValidationError } from './orders';
 /** The body of `POST /admin/revocations`: the token's `jti` and `exp` (epoch seconds), as the token says. */
 export function parseRevocation(body: unknown): Revocation {
   const { jti, exp } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-  if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) throw new ValidationError('jti must be a string of 1 to 256 characters');
+  if (typeof jti !== 'string' || jti.length === 0 || jti.length > 1024) throw new ValidationError('jti must be a string of 1 to 1024 characters');
   // Up to the year 2286 (10^10 s): a larger exp is no token's.
   if (typeof exp !== 'number' || !Number.isInteger(exp) || exp <= 0 || exp >= 1e10) throw new ValidationError('exp must be the token\'s exp, in epoch seconds');
   return { jti, expiresAt: exp * 1000 };
@@ -16,8 +16,15 @@ export function parseRevocation(body: unknown): Revocation {
 
 /** A client id from the path. */
 export function parseClientId(value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 256) throw new ValidationError('the client id must be 1 to 256 characters');
+  if (typeof value !== 'string' || value.length === 0 || value.length > 1024) throw new ValidationError('the client id must be 1 to 1024 characters');
   return value;
+}
+
+/** The client to deactivate, never the caller's own: an admin locking itself out would need Redis by hand. */
+export function clientToDeactivate(value: unknown, caller: string | undefined): string {
+  const clientId = parseClientId(value);
+  if (clientId === caller) throw new ValidationError('a client cannot deactivate itself');
+  return clientId;
 }
 
 /** The shared store could not be reached: 503, try again shortly. */

@@ -2,7 +2,7 @@
 import express, { type ErrorRequestHandler, type Request } from 'express';
 import { requireScopes, type ScopeguardMiddleware } from '@scopeguard/express';
 import { badJson } from '../bad-json';
-import { StoreUnavailableError, change, parseClientId, parseRevocation, type RedisStore } from '../domain/admin';
+import { StoreUnavailableError, change, clientToDeactivate, parseClientId, parseRevocation, type RedisStore } from '../domain/admin';
 import { NotFoundError, OrdersRepository, ValidationError, parseNewOrder, parseOrderPatch } from '../domain/orders';
 
 /** The app behind `guard`; with a shared store (REDIS_URL), the admin routes that revoke and deactivate everywhere. */
@@ -40,7 +40,7 @@ export function createExpressApp(guard: ScopeguardMiddleware, shared?: RedisStor
       res.status(204).end();
     });
     app.put('/admin/inactive-clients/:clientId', requireScopes('orders.admin'), async (req, res) => {
-      const clientId = parseClientId(req.params.clientId);
+      const clientId = clientToDeactivate(req.params.clientId, req.auth?.clientId);
       await change(() => shared.deactivateClient(clientId));
       res.status(204).end();
     });

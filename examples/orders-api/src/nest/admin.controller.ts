@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, HttpCode, Inject, Param, Post, Put } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { RequireScopes } from '@scopeguard/nestjs';
-import { change, parseClientId, parseRevocation, type RedisStore } from '../domain/admin';
+import { Principal, RequireScopes, type ScopeguardPrincipal } from '@scopeguard/nestjs';
+import { change, clientToDeactivate, parseClientId, parseRevocation, type RedisStore } from '../domain/admin';
 
 /** The injection token of the shared store (REDIS_URL). */
 export const SHARED_STORE = Symbol('SHARED_STORE');
@@ -23,8 +23,8 @@ export class AdminController {
   @RequireScopes('orders.admin')
   @Put('inactive-clients/:clientId')
   @HttpCode(204)
-  async deactivate(@Param('clientId') clientId: string): Promise<void> {
-    const id = parseClientId(clientId);
+  async deactivate(@Param('clientId') clientId: string, @Principal() caller: ScopeguardPrincipal | undefined): Promise<void> {
+    const id = clientToDeactivate(clientId, caller?.clientId);
     await change(() => this.shared.deactivateClient(id));
   }
 
