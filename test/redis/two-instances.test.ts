@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { createDpopKey } from '@scopeguard/testing';
 import { send, type TestResponse } from '../support/http';
 import { startRedis, type TestRedis } from '../support/redis-server';
+import { within } from '../support/within';
 
 const MAIN = join(__dirname, '../../examples/orders-api/dist/main.js');
 const PUBLIC = 'https://orders.example.com';
@@ -84,15 +85,6 @@ const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'ba
 const bearer = (value: string) => ({ authorization: `Bearer ${value}` });
 const orders = (instance: Instance, headers: Record<string, string>): Promise<TestResponse> => send(`${instance.api}/orders`, { headers });
 
-/** Polls until `check` holds, for at most `withinMs`; the time it took. */
-async function within(withinMs: number, check: () => Promise<boolean>): Promise<number> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > withinMs) throw new Error(`not within ${withinMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return Date.now() - started;
-}
 
 describe('two instances (Nest A, Express B) sharing one Redis', () => {
   it('DPoP: a nonce B issued works on A; a proof used on A is refused on B', async () => {

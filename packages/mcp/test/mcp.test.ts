@@ -9,7 +9,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { CLIENT_CREDENTIALS_EXTENSION, mcpGuard, type McpAuthInfo } from '@scopeguard/mcp';
+import { CLIENT_CREDENTIALS_EXTENSION, mcpGuard, type McpAuthInfo, type McpGuard } from '@scopeguard/mcp';
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
 import { close, listen } from '../../../test/support/http';
 
@@ -31,6 +31,19 @@ function mcpServer(): McpServer {
   return mcp;
 }
 
+/** Serves POST /mcp behind `guard`: a fresh stateless MCP server of `serverFor(req)` per request. */
+function servingMcp(app: express.Express, guard: McpGuard, serverFor: (req: express.Request) => McpServer): express.Express {
+  app.post('/mcp', express.json(), guard, async (req, res) => {
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    const mcp = serverFor(req);
+    res.on('close', () => void transport.close().then(() => mcp.close()));
+    await mcp.connect(transport);
+    // This repository's tests also load @scopeguard/express, whose Express.Request declares `auth` a Principal.
+    await transport.handleRequest(req as unknown as IncomingMessage & { auth?: McpAuthInfo }, res, req.body);
+  });
+  return app;
+}
+
 beforeAll(async () => {
   issuer = await createTestIssuer({ audience: RESOURCE });
   const guard = mcpGuard({
@@ -42,15 +55,7 @@ beforeAll(async () => {
   });
   const app = express();
   app.get('/.well-known/oauth-protected-resource/mcp', guard);
-  app.post('/mcp', express.json(), guard, async (req, res) => {
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-    const mcp = mcpServer();
-    res.on('close', () => void transport.close().then(() => mcp.close()));
-    await mcp.connect(transport);
-    // This repository's tests also load @scopeguard/express, whose Express.Request declares `auth` a Principal.
-    await transport.handleRequest(req as unknown as IncomingMessage & { auth?: McpAuthInfo }, res, req.body);
-  });
-  server = createServer(app);
+  server = createServer(servingMcp(app, guard, mcpServer));
   base = await listen(server);
 });
 afterAll(async () => {
@@ -170,14 +175,7 @@ describe('@scopeguard/mcp', () => {
     const declaring = mcpGuard({ ...issuer.options(), permissions: 'token', clientCredentials: true, logger: false });
     expect(declaring.capabilities).toEqual({ extensions: { [CLIENT_CREDENTIALS_EXTENSION]: {} } });
     expect(CLIENT_CREDENTIALS_EXTENSION).toBe('io.modelcontextprotocol/oauth-client-credentials');
-    const app = express();
-    app.post('/mcp', express.json(), declaring, async (req, res) => {
-      const mcp = new McpServer({ name: 'orders', version: '1.0.0' }, { capabilities: { ...declaring.capabilities, tools: {} } });
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-      res.on('close', () => void transport.close().then(() => mcp.close()));
-      await mcp.connect(transport);
-      await transport.handleRequest(req as unknown as IncomingMessage & { auth?: McpAuthInfo }, res, req.body);
-    });
+    const app = servingMcp(express(), declaring, () => new McpServer({ name: 'orders', version: '1.0.0' }, { capabilities: { ...declaring.capabilities, tools: {} } }));
     const other = createServer(app);
     const url = await listen(other);
     try {
@@ -254,16 +252,12 @@ describe('@scopeguard/mcp', () => {
 
   it('guard.allows() registers only the tools a caller may call, so tools/list lists just those', async () => {
     const filtered = mcpGuard({ ...issuer.options(), permissions: { 'orders-reporter': ['orders.read'] }, tools: { list_orders: ['orders.read'], create_order: ['orders.write'] }, logger: false });
-    const app = express();
-    app.post('/mcp', express.json(), filtered, async (req, res) => {
+    const app = servingMcp(express(), filtered, (req) => {
       const mcp = new McpServer({ name: 'orders', version: '1.0.0' });
       for (const tool of ['list_orders', 'create_order']) {
         if (filtered.allows(req as never, tool)) mcp.registerTool(tool, { description: tool }, async () => ({ content: [{ type: 'text', text: tool }] }));
       }
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-      res.on('close', () => void transport.close().then(() => mcp.close()));
-      await mcp.connect(transport);
-      await transport.handleRequest(req as unknown as IncomingMessage & { auth?: McpAuthInfo }, res, req.body);
+      return mcp;
     });
     const other = createServer(app);
     const url = await listen(other);

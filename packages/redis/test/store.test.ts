@@ -9,6 +9,7 @@ import { INACTIVE_CLIENT, Scopeguard, ScopeguardError, type ScopeguardOptions, t
 import { connectRedis, redisStore, type RedisStore } from '@scopeguard/redis';
 import { createDpopKey, createTestIssuer, type DpopKey, type TestIssuer } from '@scopeguard/testing';
 import { startRedis, type TestRedis } from '../../../test/support/redis-server';
+import { within } from '../../../test/support/within';
 
 let redis: TestRedis;
 let issuer: TestIssuer;
@@ -65,15 +66,6 @@ async function dpopRequest(key: DpopKey, token: string, nonce?: string): Promise
   return { authorization: `DPoP ${token}`, dpopRequest: () => ({ proofs: [proof], method: 'GET', target: '/orders', host: 'api.test', secure: true }) };
 }
 
-/** Polls `check` until it is true or `withinMs` has passed; the time it took. */
-async function within(withinMs: number, check: () => Promise<boolean>): Promise<number> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > withinMs) throw new Error(`not within ${withinMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return Date.now() - started;
-}
 
 describe('two instances sharing one Redis', () => {
   it('a DPoP proof used on A is refused on B; a nonce A issued is accepted by B', async () => {
