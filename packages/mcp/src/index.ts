@@ -237,14 +237,17 @@ function describe(calls: readonly JsonRpcCall[]): string {
   return calls.map(({ method, tool }) => (tool === undefined ? method : `${method} ${tool}`)).join(', ') || 'mcp';
 }
 
-/** The SDK's `AuthInfo` of a principal: the intersection as scopes, `exp` in seconds, this server as resource. */
+/**
+ * The SDK's `AuthInfo` of a principal: the intersection as scopes, `exp` in seconds, and this server as
+ * `resource` only when the token's audience names it (the SDK's `expectedResource` trusts that field).
+ */
 export function authInfoOf(principal: Principal, resource?: string): McpAuthInfo {
   return {
     token: accessTokenOf(principal) ?? '',
     clientId: principal.clientId ?? principal.subject ?? '',
     scopes: [...principal.permissions],
     expiresAt: Math.floor(principal.expiresAt.getTime() / 1000),
-    ...(resource !== undefined && { resource: new URL(resource) }),
+    ...(resource !== undefined && principal.audience.includes(resource) && { resource: new URL(resource) }),
     extra: { principal },
   };
 }

@@ -9,7 +9,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { CLIENT_CREDENTIALS_EXTENSION, mcpGuard, type McpAuthInfo, type McpGuard } from '@scopeguard/mcp';
+import { CLIENT_CREDENTIALS_EXTENSION, mcpGuard, scopeguardVerifier, type McpAuthInfo, type McpGuard } from '@scopeguard/mcp';
+import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
 import { close, listen } from '../../../test/support/http';
 
@@ -245,6 +246,40 @@ describe('@scopeguard/mcp', () => {
         (await fetch(`${url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await issuer.mint({ scope })}` }, body: JSON.stringify(toolCall('create_order', { item: 'x' })) })).status;
       expect(await send('orders.admin')).toBe(200);
       expect(await send('orders.read')).toBe(403);
+    } finally {
+      await close(other);
+    }
+  });
+
+  it("scopeguardVerifier() behind the SDK's own requireBearerAuth: AuthInfo with the intersection, exp, and the resource only when the token is for it", async () => {
+    const verifierGuard = mcpGuard({ ...issuer.options(), permissions: { 'orders-reporter': ['orders.read'] }, resourceMetadata: { resource: RESOURCE }, logger: false });
+    const seen: McpAuthInfo[] = [];
+    const app = express();
+    app.post(
+      '/mcp',
+      requireBearerAuth({ verifier: scopeguardVerifier(verifierGuard), expectedResource: new URL(RESOURCE), resourceMetadataUrl: `${RESOURCE}/meta` }),
+      (req, res) => {
+        seen.push((req as unknown as { auth: McpAuthInfo }).auth);
+        res.json({ ok: true });
+      },
+    );
+    const other = createServer(app);
+    const url = await listen(other);
+    try {
+      const post = async (token?: string) => fetch(`${url}/mcp`, { method: 'POST', headers: token ? { authorization: `Bearer ${token}` } : {} });
+      const token = await issuer.mint({ clientId: 'orders-reporter', scope: 'orders.read orders.write', expiresIn: 600 });
+      expect((await post(token)).status).toBe(200);
+      expect(seen[0]).toMatchObject({ clientId: 'orders-reporter', scopes: ['orders.read'], resource: new URL(RESOURCE), token });
+      expect(seen[0]!.expiresAt).toBe(JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).exp);
+      const none = await post();
+      expect(none.status).toBe(401);
+      const expired = await post(await issuer.mint({ clientId: 'orders-reporter', expiresIn: -3600 }));
+      expect(expired.status).toBe(401);
+      expect(expired.headers.get('www-authenticate')).toContain('error="invalid_token"');
+      // A token the engine accepts for another of its audiences is not one for this resource: the SDK refuses it.
+      const elsewhere = mcpGuard({ ...issuer.options(), audience: [RESOURCE, 'https://other.example.com'], permissions: 'token', resourceMetadata: { resource: RESOURCE }, logger: false });
+      const info = await scopeguardVerifier(elsewhere).verifyAccessToken(await issuer.mint({ audience: 'https://other.example.com' }));
+      expect(info.resource).toBeUndefined();
     } finally {
       await close(other);
     }
