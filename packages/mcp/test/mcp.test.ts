@@ -10,9 +10,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CLIENT_CREDENTIALS_EXTENSION, mcpGuard, scopeguardVerifier, type McpAuthInfo, type McpGuard } from '@scopeguard/mcp';
-import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
-import { close, listen } from '../../../test/support/http';
+import { close, listen, send as sendRaw } from '../../../test/support/http';
 
 let issuer: TestIssuer;
 let server: Server;
@@ -160,9 +159,21 @@ describe('@scopeguard/mcp', () => {
       expect((await send(prompt('Hello'), { ...modern, 'mcp-method': 'prompts/get', 'mcp-name': '=?base64?SGVsbG8?=' })).status).toBe(400); // no padding
       expect((await send(prompt('Hello'), { ...modern, 'mcp-method': 'prompts/get', 'mcp-name': '=?base64?SGVs!!!bG8=?=' })).status).toBe(400);
       expect((await send(prompt('=?base64?SGVsbG8='), { ...modern, 'mcp-method': 'prompts/get', 'mcp-name': '=?base64?SGVsbG8=' })).status).toBe(200); // no suffix: literal
-      // A notification need not send them; a method without a target has no Mcp-Name to check.
-      expect((await send({ jsonrpc: '2.0', method: 'notifications/initialized' }, modern)).status).toBe(200);
-      expect((await send(list, { ...modern, 'mcp-method': 'tools/list', 'mcp-name': 'anything' })).status).toBe(200);
+      // Notifications send Mcp-Method too; a method without a target has no Mcp-Name; one message, no batch.
+      const initialized = { jsonrpc: '2.0', method: 'notifications/initialized' };
+      expect((await send(initialized, modern)).status).toBe(400);
+      expect((await send(initialized, { ...modern, 'mcp-method': 'notifications/initialized' })).status).toBe(200);
+      expect((await send(list, { ...modern, 'mcp-method': 'tools/list', 'mcp-name': 'delete_all' })).status).toBe(400);
+      expect((await send([list, { ...list, id: 8 }], modern)).status).toBe(400);
+      // What a gateway could read otherwise: a byte-order mark, non-canonical Base64, raw non-ASCII, a header sent twice.
+      const bom = `=?base64?${Buffer.from('\uFEFFHello').toString('base64')}?=`;
+      expect((await send(prompt('Hello'), { ...modern, 'mcp-method': 'prompts/get', 'mcp-name': bom })).status).toBe(400);
+      expect((await send(prompt('a'), { ...modern, 'mcp-method': 'prompts/get', 'mcp-name': '=?base64?YR==?=' })).status).toBe(400);
+      const raw = (headers: string[], body: unknown) =>
+        sendRaw(`${url}/mcp`, { method: 'POST', headers: ['content-type', 'application/json', 'authorization', `Bearer ${token}`, 'mcp-protocol-version', '2026-07-28', 'mcp-method', 'prompts/get', ...headers], body: JSON.stringify(body) });
+      expect((await raw(['mcp-name', 'caf\u00e9'], prompt('café'))).status).toBe(400);
+      expect((await raw(['mcp-name', 'a', 'mcp-name', 'b'], prompt('a, b'))).status).toBe(400);
+      expect((await raw(['mcp-name', 'a'], prompt('a'))).status).toBe(200);
       // Earlier revisions send no such headers: nothing is required of them.
       expect((await send(list, { 'mcp-protocol-version': '2025-11-25' })).status).toBe(200);
       expect((await send(list, {})).status).toBe(200);
@@ -250,6 +261,13 @@ describe('@scopeguard/mcp', () => {
       await close(other);
     }
   });
+
+  // Required, not imported: the SDK's module declares Express's `req.auth` its AuthInfo for every file
+  // type-checked with it, where this repository's @scopeguard/express declares it a Principal.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { requireBearerAuth } = require('@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js') as {
+    requireBearerAuth(options: { verifier: ReturnType<typeof scopeguardVerifier>; expectedResource?: URL; resourceMetadataUrl?: string }): express.RequestHandler;
+  };
 
   it("scopeguardVerifier() behind the SDK's own requireBearerAuth: AuthInfo with the intersection, exp, and the resource only when the token is for it", async () => {
     const verifierGuard = mcpGuard({ ...issuer.options(), permissions: { 'orders-reporter': ['orders.read'] }, resourceMetadata: { resource: RESOURCE }, logger: false });
