@@ -88,6 +88,9 @@ const MAX_MESSAGE_LENGTH = 4096;
 /** The latest time a `Date` can hold, in epoch milliseconds. */
 const MAX_TIME = 8.64e15;
 
+/** 2001-09-09 in epoch milliseconds: an `expiresAt` below it is a time in seconds. */
+const MIN_TIME = 1e12;
+
 /** How long to wait for a connection to be ready (for the nonce secret and the subscription). */
 const READY_TIMEOUT_MS = 5000;
 
@@ -265,6 +268,8 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     nameOf('jti', jti);
     const until = expiresAt instanceof Date ? expiresAt.getTime() : expiresAt;
     if (typeof until !== 'number' || !Number.isFinite(until) || until > MAX_TIME) throw new TypeError('@scopeguard/redis: expiresAt must be a Date or epoch milliseconds');
+    // A JWT's exp is in seconds: given as it is, it would read as 1970 and revoke nothing.
+    if (until < MIN_TIME) throw new TypeError('@scopeguard/redis: expiresAt looks like seconds (a JWT exp); give epoch milliseconds (exp * 1000) or a Date');
     // Kept past exp for the grace (engines accept a token clockTolerance past exp), even if exp has passed.
     // One round trip, in order: stored, then announced.
     await transaction(client.multi().set(`${prefix}revoked:${jti}`, '1', 'PX', millisUntil(until + grace)).publish(channel, announce({ jti })));
@@ -280,6 +285,21 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   const subscribe = async (): Promise<Redis> => {
     const connection = client.duplicate();
     let lost = false;
+    /** When the connection last answered (a PING, the subscription): the heartbeat's measure. */
+    let answeredAt = Date.now();
+    /**
+     * Listening again only once Redis has answered a PING sent after the connection came back: ioredis
+     * says 'ready' before its re-subscription is acknowledged, and a change published in between would
+     * be missed by an answer cached then. Nothing was kept while deaf, so nothing needs dropping.
+     */
+    const confirm = () =>
+      connection.ping().then(
+        () => {
+          answeredAt = Date.now();
+          if (!closed && connection.status === 'ready') listening = true;
+        },
+        () => undefined, // the heartbeat or the next 'ready' tries again
+      );
     connection.on('error', () => undefined); // reconnected by the client; the loss is handled on 'close'
     connection.on('close', () => {
       listening = false;
@@ -290,13 +310,14 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       logger?.warn('@scopeguard/redis: lost the change subscription; cached revocation and permission answers dropped until it is back');
     });
     connection.on('ready', () => {
+      answeredAt = Date.now();
       if (!lost) return;
       lost = false;
-      listening = true;
-      invalidate(); // whatever changed meanwhile
+      void confirm();
       logger?.info('@scopeguard/redis: the change subscription is back');
     });
     connection.on('message', (from: string, message: string) => {
+      answeredAt = Date.now();
       if (from !== channel) return;
       const change = changeOf(message);
       if (change === undefined) logger?.warn('@scopeguard/redis: a change message could not be read; all cached answers dropped');
@@ -305,21 +326,25 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     try {
       await ready(connection, READY_TIMEOUT_MS);
       await connection.subscribe(channel);
+      if (closed) throw new Error('@scopeguard/redis: the store was closed while attaching');
     } catch (error) {
       connection.disconnect(); // no connection left reconnecting for nothing
       throw error;
     }
     listening = true;
-    // Only a closed socket says a connection is gone; a silent cut must be asked for. An unanswered PING
-    // drops the connection, which the 'close' handler treats as a loss (and ioredis reconnects).
-    let awaiting = false;
+    // Only a closed socket says a connection is gone; a silent cut must be asked for. A PING each beat;
+    // a connection that has answered nothing for three beats is dropped, which the 'close' handler treats
+    // as a loss (and ioredis reconnects). Three, so that a merely slow Redis does not churn it.
     heartbeat = setInterval(() => {
       if (connection.status !== 'ready') return;
-      if (awaiting) return void connection.disconnect(true);
-      awaiting = true;
+      if (Date.now() - answeredAt > 3 * heartbeatMs) {
+        answeredAt = Date.now();
+        connection.disconnect(true);
+        return;
+      }
       connection.ping().then(
-        () => (awaiting = false),
-        () => (awaiting = false),
+        () => (answeredAt = Date.now()),
+        () => undefined,
       );
     }, heartbeatMs);
     heartbeat.unref();
@@ -354,7 +379,9 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       clearInterval(heartbeat);
       const connection = await subscriber?.catch(() => undefined);
       subscriber = undefined;
-      if (connection !== undefined) await connection.quit().catch(() => connection.disconnect());
+      clearInterval(heartbeat);
+      // Not QUIT: with an offline queue and Redis away, it would wait for a reconnection that may never come.
+      connection?.disconnect();
     },
   };
 }

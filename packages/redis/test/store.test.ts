@@ -4,7 +4,7 @@
  * Run by `npm run test:redis`.
  */
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { INACTIVE_CLIENT, Scopeguard, ScopeguardError, type ScopeguardOptions, type TokenRequest } from '@scopeguard/core';
 import { connectRedis, redisStore, type RedisStore } from '@scopeguard/redis';
 import { createDpopKey, createTestIssuer, type DpopKey, type TestIssuer } from '@scopeguard/testing';
@@ -235,8 +235,10 @@ describe('found by review', () => {
       const a = await instance();
       const bCommands = connectRedis(redis.url);
       clients.push(bCommands);
-      // The subscription of B (its duplicate) through the proxy; commands straight to Redis.
-      const proxied = connectRedis(`redis://127.0.0.1:${(proxy.address() as AddressInfo).port}`);
+      // The subscription of B (its duplicate) through the proxy; commands straight to Redis. A plain
+      // client, with a commandTimeout shorter than a beat and no socketTimeout: only the heartbeat can tell.
+      const proxied = new Redis(`redis://127.0.0.1:${(proxy.address() as AddressInfo).port}`, { commandTimeout: 300 });
+      proxied.on('error', () => undefined);
       clients.push(proxied);
       const bClient = Object.assign(Object.create(bCommands) as Redis, { duplicate: () => proxied });
       const bStore = redisStore({ client: bClient, logger: quiet });
@@ -247,7 +249,11 @@ describe('found by review', () => {
       expect(await outcome(b, bearer(token))).toBe('OK');
       blackholed = true;
       await a.store.revoke({ jti: 'silent-1', expiresAt: Date.now() + 60_000 }); // B does not hear it
-      await within(5000, async () => (await outcome(b, bearer(token))) === 'ERR_TOKEN_REVOKED');
+      await within(6000, async () => (await outcome(b, bearer(token))) === 'ERR_TOKEN_REVOKED');
+      // And closing B while its subscription cannot reconnect (the plain client queues commands) ends at once.
+      const closing = Date.now();
+      await bStore.close();
+      expect(Date.now() - closing).toBeLessThan(500);
     } finally {
       for (const link of links) link.destroy();
       await new Promise((resolve) => proxy.close(resolve));
@@ -272,6 +278,7 @@ describe('found by review', () => {
     await expect(store.deactivateClient('orders-worker')).rejects.toThrow(/WRONGTYPE/);
     await client.del('scopeguard:inactive-clients');
     await expect(store.revoke({ jti: 'x', expiresAt: 1e17 })).rejects.toThrow(/expiresAt/);
+    await expect(store.revoke({ jti: 'x', expiresAt: Math.floor(Date.now() / 1000) + 3600 })).rejects.toThrow(/seconds/); // a JWT exp as it is
     await expect(store.revoke({ jti: 'x'.repeat(2000), expiresAt: Date.now() + 1000 })).rejects.toThrow(/jti/);
   });
 
