@@ -9,8 +9,8 @@ import { ValidationError } from './orders';
 export function parseRevocation(body: unknown): Revocation {
   const { jti, exp } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > 1024) throw new ValidationError('jti must be a string of 1 to 1024 characters');
-  // Up to the year 2286 (10^10 s): a larger exp is no token's.
-  if (typeof exp !== 'number' || !Number.isInteger(exp) || exp <= 0 || exp >= 1e10) throw new ValidationError('exp must be the token\'s exp, in epoch seconds');
+  // From 2001 to 2286 (10^9 to 10^10 s): any other exp is no token's.
+  if (typeof exp !== 'number' || !Number.isInteger(exp) || exp < 1e9 || exp >= 1e10) throw new ValidationError('exp must be the token\'s exp, in epoch seconds');
   return { jti, expiresAt: exp * 1000 };
 }
 
@@ -37,6 +37,8 @@ export async function change(run: () => Promise<void>): Promise<void> {
   try {
     await run();
   } catch (error) {
+    // The store refuses a wrong argument with a TypeError: the request's fault, not an outage.
+    if (error instanceof TypeError) throw new ValidationError(error.message);
     throw new StoreUnavailableError(`the shared store is unavailable: ${(error as Error).message}`, { cause: error });
   }
 }
