@@ -270,14 +270,19 @@ export function authInfoOf(principal: Principal, resource?: string): McpAuthInfo
 export function scopeguardVerifier(guard: McpGuard | Scopeguard): { verifyAccessToken(token: string): Promise<McpAuthInfo> } {
   const engine = guard instanceof Scopeguard ? guard : guard.engine;
   const resource = engine.options.resourceMetadata?.resource;
+  // The SDK's own error classes, which its middleware maps by instanceof: found now, or never usable.
+  let sdk: Record<string, new (message: string) => Error>;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    sdk = require('@modelcontextprotocol/sdk/server/auth/errors.js') as typeof sdk;
+  } catch (cause) {
+    throw new Error('scopeguardVerifier needs @modelcontextprotocol/sdk 1.x (its requireBearerAuth); with another SDK, use mcpGuard', { cause });
+  }
   return {
     async verifyAccessToken(token: string): Promise<McpAuthInfo> {
       try {
         return authInfoOf(await engine.verify(token), resource);
       } catch (error) {
-        // The SDK's own error classes: its middleware maps them by instanceof.
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const sdk = require('@modelcontextprotocol/sdk/server/auth/errors.js') as Record<string, new (message: string) => Error>;
         const status = error instanceof ScopeguardError ? error.status : 500;
         const description = error instanceof ScopeguardError ? error.description : 'the token could not be verified';
         throw new sdk[status === 401 || status === 400 ? 'InvalidTokenError' : status === 403 ? 'InsufficientScopeError' : 'ServerError']!(description);
