@@ -153,6 +153,14 @@ export function mcpGuard(options: McpGuardOptions): McpGuard {
   const guard = (req: McpRequest, res: ServerResponse, next: (error?: unknown) => void): void => {
     // RFC 9728: the metadata is public, answered before authentication.
     if (isMetadataRequest(engine, req.method, req.url)) return sendAnswer(metadataAnswer(engine)!, res);
+    // A POST whose JSON-RPC body was not parsed cannot have its calls checked: refused, never let through.
+    // Not JSON at all is the client's fault (415, as the SDK answers it); JSON left unparsed is the app's.
+    if (req.method === 'POST' && (typeof req.body !== 'object' || req.body === null || Buffer.isBuffer(req.body))) {
+      if (!/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(String(req.headers['content-type'] ?? ''))) {
+        return sendAnswer({ status: 415, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Unsupported Media Type: Content-Type must be application/json' } }) }, res);
+      }
+      return next(new Error('mcpGuard: the request body is not parsed JSON: put express.json() (or another JSON body parser) before the guard'));
+    }
     const calls = callsOf(req.body);
     const requirements: ScopeRequirement[] = [];
     for (const { method, tool } of calls) {

@@ -200,6 +200,32 @@ describe('@scopeguard/mcp', () => {
     }
   });
 
+  it('refuses to pass a POST whose body was not parsed (no express.json() before it): it could not check the calls', async () => {
+    const unparsed = mcpGuard({ ...issuer.options(), permissions: { 'orders-reporter': ['orders.read'] }, tools: { create_order: ['orders.write'] }, logger: false });
+    const ran: string[] = [];
+    const app = express();
+    app.post('/mcp', unparsed, (_req, res) => (ran.push('tool'), res.json({ ok: true })));
+    app.post('/text', express.text({ type: '*/*' }), unparsed, (_req, res) => (ran.push('tool'), res.json({ ok: true })));
+    const errors: unknown[] = [];
+    app.use(((error, _req, res, _next) => (errors.push(error), res.status(500).json({ error: 'server_error' }))) as express.ErrorRequestHandler);
+    const other = createServer(app);
+    const url = await listen(other);
+    try {
+      const token = await issuer.mint({ clientId: 'orders-reporter', scope: 'orders.read orders.write' });
+      for (const path of ['/mcp', '/text']) {
+        const res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(toolCall('create_order', { item: 'x' })) });
+        expect(res.status).toBe(500);
+      }
+      // Not JSON at all: the client's mistake, 415 as the SDK answers it.
+      const plain = await fetch(`${url}/mcp`, { method: 'POST', headers: { 'content-type': 'text/plain', authorization: `Bearer ${token}` }, body: 'hello' });
+      expect(plain.status).toBe(415);
+      expect(ran).toEqual([]);
+      expect(String(errors[0])).toContain('express.json()');
+    } finally {
+      await close(other);
+    }
+  });
+
   it('serves the RFC 9728 document with every tool scope, public', async () => {
     const res = await fetch(`${base}/.well-known/oauth-protected-resource/mcp`);
     expect(res.status).toBe(200);
