@@ -345,9 +345,10 @@ export function createApp(issuer: Pick<IssuerOptions, 'issuer' | 'keys' | 'algor
   app.get('/.well-known/oauth-protected-resource/mcp', guard);
   app.post('/mcp', express.json(), guard, async (req, res) => {
     const server = new McpServer({ name: 'orders', version: '1.0.0' }, { capabilities: { ...guard.capabilities, tools: {} } });
-    server.registerTool('list_orders', { description: 'List orders' }, async (extra) => ({ content: [{ type: 'text', text: \`orders for \${extra.authInfo?.clientId}\` }] }));
-    server.registerTool('create_order', { inputSchema: { item: z.string() } }, async ({ item }) => ({ content: [{ type: 'text', text: \`created \${item}\` }] }));
+    if (guard.allows(req, 'list_orders')) server.registerTool('list_orders', { description: 'List orders' }, async (extra) => ({ content: [{ type: 'text', text: \`orders for \${extra.authInfo?.clientId}\` }] }));
+    if (guard.allows(req, 'create_order')) server.registerTool('create_order', { inputSchema: { item: z.string() } }, async ({ item }) => ({ content: [{ type: 'text', text: \`created \${item}\` }] }));
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    res.on('close', () => void transport.close().then(() => server.close()));
     await server.connect(transport);
     // As IncomingMessage: an app that also uses @scopeguard/express types req.auth as its Principal.
     await transport.handleRequest(req as IncomingMessage, res, req.body);
