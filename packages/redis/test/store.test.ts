@@ -29,6 +29,44 @@ afterAll(async () => {
 
 const quiet = { warn: () => undefined, info: () => undefined };
 
+/**
+ * A TCP proxy to the test's Redis, for network faults: `cut(i)` closes the i-th connection made through
+ * it, `blackhole()` stops forwarding without closing anything (a silent cut); either way no new
+ * connection gets through afterwards.
+ */
+async function faultyLink(): Promise<{ url: string; cut(index: number): void; blackhole(): void; close(): Promise<void> }> {
+  let open = true;
+  let forwarding = true;
+  const sockets: Socket[][] = [];
+  const proxy = createServer((socket) => {
+    if (!open) return void socket.destroy();
+    const upstream = connect(redis.port, '127.0.0.1');
+    socket.on('data', (chunk) => forwarding && upstream.write(chunk));
+    upstream.on('data', (chunk) => forwarding && socket.write(chunk));
+    socket.on('error', () => upstream.destroy());
+    upstream.on('error', () => socket.destroy());
+    socket.on('close', () => upstream.destroy());
+    upstream.on('close', () => socket.destroy());
+    sockets.push([socket, upstream]);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `redis://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    cut: (index) => {
+      open = false;
+      for (const socket of sockets[index]!) socket.destroy();
+    },
+    blackhole: () => {
+      open = false;
+      forwarding = false;
+    },
+    close: async () => {
+      for (const socket of sockets.flat()) socket.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
+    },
+  };
+}
+
 /** An instance: its own Redis connection, store and engine. */
 async function instance(options: Partial<ScopeguardOptions> = {}, attach = true): Promise<{ engine: Scopeguard; store: RedisStore; client: Redis }> {
   const client = connectRedis(redis.url);
@@ -184,20 +222,10 @@ describe('found by review', () => {
 
   it('while its subscription is down but commands still work, an instance keeps no answer, so changes still reach it', async () => {
     // B's connections go through a proxy that can cut the subscription alone and refuse to reconnect it.
-    let accepting = true;
-    const links: Socket[] = [];
-    const proxy = createServer((socket) => {
-      if (!accepting) return void socket.destroy();
-      const upstream = connect(redis.port, '127.0.0.1');
-      socket.pipe(upstream).pipe(socket);
-      socket.on('error', () => upstream.destroy());
-      upstream.on('error', () => socket.destroy());
-      links.push(socket);
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const link = await faultyLink();
     try {
       const a = await instance();
-      const bClient = connectRedis(`redis://127.0.0.1:${(proxy.address() as AddressInfo).port}`);
+      const bClient = connectRedis(link.url);
       clients.push(bClient);
       const bStore = redisStore({ client: bClient, logger: quiet });
       stores.push(bStore);
@@ -205,39 +233,26 @@ describe('found by review', () => {
       await bStore.attach(b); // the subscription is B's second connection
       const token = await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read', claims: { jti: 'deaf-1' } });
       expect(await outcome(b, bearer(token))).toBe('OK');
-      accepting = false;
-      links[1]!.destroy();
+      link.cut(1);
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(await outcome(b, bearer(token))).toBe('OK'); // asked Redis: not revoked yet
       await a.store.revoke({ jti: 'deaf-1', expiresAt: Date.now() + 60_000 });
       expect(await outcome(b, bearer(token))).toBe('ERR_TOKEN_REVOKED'); // not the answer from before
     } finally {
-      for (const link of links) link.destroy();
-      await new Promise((resolve) => proxy.close(resolve));
+      await link.close();
     }
   });
 
   it('a subscription cut silently (packets dropped, sockets open) is found by its heartbeat, so changes still reach the instance', async () => {
     // B's subscription goes through a proxy that can stop forwarding without closing anything.
-    let blackholed = false;
-    const links: Socket[] = [];
-    const proxy = createServer((socket) => {
-      if (blackholed) return void socket.destroy(); // and no new connection gets through either
-      const upstream = connect(redis.port, '127.0.0.1');
-      socket.on('data', (chunk) => !blackholed && upstream.write(chunk));
-      upstream.on('data', (chunk) => !blackholed && socket.write(chunk));
-      socket.on('error', () => upstream.destroy());
-      upstream.on('error', () => socket.destroy());
-      links.push(socket, upstream);
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const link = await faultyLink();
     try {
       const a = await instance();
       const bCommands = connectRedis(redis.url);
       clients.push(bCommands);
       // The subscription of B (its duplicate) through the proxy; commands straight to Redis. A plain
       // client, with a commandTimeout shorter than a beat and no socketTimeout: only the heartbeat can tell.
-      const proxied = new Redis(`redis://127.0.0.1:${(proxy.address() as AddressInfo).port}`, { commandTimeout: 300 });
+      const proxied = new Redis(link.url, { commandTimeout: 300 });
       proxied.on('error', () => undefined);
       clients.push(proxied);
       const bClient = Object.assign(Object.create(bCommands) as Redis, { duplicate: () => proxied });
@@ -247,7 +262,7 @@ describe('found by review', () => {
       await bStore.attach(b);
       const token = await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read', claims: { jti: 'silent-1' } });
       expect(await outcome(b, bearer(token))).toBe('OK');
-      blackholed = true;
+      link.blackhole();
       await a.store.revoke({ jti: 'silent-1', expiresAt: Date.now() + 60_000 }); // B does not hear it
       await within(6000, async () => (await outcome(b, bearer(token))) === 'ERR_TOKEN_REVOKED');
       // And closing B while its subscription cannot reconnect (the plain client queues commands) ends at once.
@@ -255,8 +270,7 @@ describe('found by review', () => {
       await bStore.close();
       expect(Date.now() - closing).toBeLessThan(500);
     } finally {
-      for (const link of links) link.destroy();
-      await new Promise((resolve) => proxy.close(resolve));
+      await link.close();
     }
   });
 
