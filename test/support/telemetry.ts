@@ -5,6 +5,8 @@
  */
 import { context, metrics, trace, type Attributes } from '@opentelemetry/api';
 import { MeterProvider, MetricReader, type DataPoint, type Histogram } from '@opentelemetry/sdk-metrics';
+import type { TestIssuer } from '@scopeguard/testing';
+import { send } from './http';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 
 /** A pull reader: collects when the test asks. */
@@ -84,4 +86,15 @@ export function installTelemetry(): TestTelemetry {
       await tracerProvider.shutdown();
     },
   };
+}
+
+/**
+ * The traffic the adapters' telemetry tests count: 5 GET /orders a worker may make (one token, so one
+ * verification), a POST it may not (403), and a request without a token (401).
+ */
+export async function decisionTraffic(base: string, issuer: TestIssuer): Promise<void> {
+  const authorization = `Bearer ${await issuer.mint({ clientId: 'worker', scope: 'orders.read' })}`;
+  for (let i = 0; i < 5; i++) expect((await send(`${base}/orders`, { headers: { authorization } })).status).toBe(200);
+  expect((await send(`${base}/orders`, { method: 'POST', headers: { authorization } })).status).toBe(403);
+  expect((await send(`${base}/orders`)).status).toBe(401);
 }

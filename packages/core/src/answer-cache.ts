@@ -17,6 +17,7 @@ export class AnswerCache<V> {
   readonly #pending = new Map<string, Promise<V>>();
   /** The keys (kept or pending) of each name, so that forgetting one touches only its own. */
   readonly #byName = new Map<string, Set<string>>();
+  /** Each key's name; not split from the key, since an issuer and a `jti` may both hold a newline. */
   readonly #nameOf = new Map<string, string>();
 
   constructor(ttlSeconds: number, maxEntries: number, clock: () => number) {

@@ -3,8 +3,8 @@ import { createServer, type Server } from 'node:http';
 import express from 'express';
 import { requireScopes, scopeguard } from '@scopeguard/express';
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
-import { close, listen, send } from '../../../test/support/http';
-import { installTelemetry, type TestTelemetry } from '../../../test/support/telemetry';
+import { close, listen } from '../../../test/support/http';
+import { decisionTraffic, installTelemetry, type TestTelemetry } from '../../../test/support/telemetry';
 
 let issuer: TestIssuer;
 let otel: TestTelemetry;
@@ -40,10 +40,7 @@ afterAll(async () => {
 });
 
 it('Express: decisions counted with the adapter attribute, one verification span for a reused token', async () => {
-  const authorization = `Bearer ${await issuer.mint({ clientId: 'worker', scope: 'orders.read' })}`;
-  for (let i = 0; i < 5; i++) expect((await send(`${base}/orders`, { headers: { authorization } })).status).toBe(200);
-  expect((await send(`${base}/orders`, { method: 'POST', headers: { authorization } })).status).toBe(403);
-  expect((await send(`${base}/orders`)).status).toBe(401);
+  await decisionTraffic(base, issuer);
 
   expect(await otel.count('scopeguard.decisions', { outcome: 'authenticated', adapter: 'express' })).toBe(6);
   expect(await otel.count('scopeguard.decisions', { outcome: 'allowed', adapter: 'express' })).toBe(5);

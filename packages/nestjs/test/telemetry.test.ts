@@ -4,8 +4,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { ScopeguardModule } from '@scopeguard/nestjs';
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
-import { send } from '../../../test/support/http';
-import { installTelemetry, type TestTelemetry } from '../../../test/support/telemetry';
+import { decisionTraffic, installTelemetry, type TestTelemetry } from '../../../test/support/telemetry';
 import { OrdersController } from './fixtures';
 
 let issuer: TestIssuer;
@@ -40,10 +39,7 @@ afterAll(async () => {
 });
 
 it('Nest: decisions counted with the adapter attribute, one verification span for a reused token', async () => {
-  const authorization = `Bearer ${await issuer.mint({ clientId: 'worker', scope: 'orders.read' })}`;
-  for (let i = 0; i < 5; i++) expect((await send(`${base}/orders`, { headers: { authorization } })).status).toBe(200);
-  expect((await send(`${base}/orders`, { method: 'POST', headers: { authorization } })).status).toBe(403);
-  expect((await send(`${base}/orders`)).status).toBe(401);
+  await decisionTraffic(base, issuer);
 
   expect(await otel.count('scopeguard.decisions', { outcome: 'allowed', adapter: 'nestjs' })).toBe(5);
   expect(await otel.count('scopeguard.decisions', { outcome: 'refused', code: 'ERR_INSUFFICIENT_SCOPE', adapter: 'nestjs' })).toBe(1);

@@ -210,7 +210,6 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     toldUnattached = true;
     throw new Error(message);
   };
-  const announce = (change: CacheChange) => JSON.stringify(change);
 
   const replayStore: DpopReplayStore = {
     async claim(key, expiresAt) {
@@ -272,13 +271,13 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     if (until < MIN_TIME) throw new TypeError('@scopeguard/redis: expiresAt looks like seconds (a JWT exp); give epoch milliseconds (exp * 1000) or a Date');
     // Kept past exp for the grace (engines accept a token clockTolerance past exp), even if exp has passed.
     // One round trip, in order: stored, then announced.
-    await transaction(client.multi().set(`${prefix}revoked:${jti}`, '1', 'PX', millisUntil(until + grace)).publish(channel, announce({ jti })));
+    await transaction(client.multi().set(`${prefix}revoked:${jti}`, '1', 'PX', millisUntil(until + grace)).publish(channel, JSON.stringify({ jti })));
   };
 
   const setClient = async (clientId: string, inactive: boolean): Promise<void> => {
     nameOf('clientId', clientId);
     const change = client.multi();
-    (inactive ? change.sadd(inactiveKey, clientId) : change.srem(inactiveKey, clientId)).publish(channel, announce({ clientId }));
+    (inactive ? change.sadd(inactiveKey, clientId) : change.srem(inactiveKey, clientId)).publish(channel, JSON.stringify({ clientId }));
     await transaction(change);
   };
 
