@@ -3,9 +3,10 @@
  * `npm run test:mcp-conformance`: the official MCP conformance suite (`@modelcontextprotocol/conformance`)
  * against the example's orders MCP server (examples/orders-api/dist/mcp.js) behind @scopeguard/mcp.
  *
- * - The suite needs Node 22; this machine has Node 20. npm's `node` package carries Node binaries, so
- *   `npx -p node@22 -p @modelcontextprotocol/conformance@…` runs the suite on Node 22 (its bin's
- *   `#!/usr/bin/env node` finds node@22 first on npx's PATH).
+ * - The suite needs Node 22; this machine has Node 20. npm's `node` package carries Node binaries. Both
+ *   come pinned from runner/package-lock.json (Node 22.23.3, the suite's two releases as npm aliases and
+ *   everything they depend on), installed with `npm ci` into runner/node_modules: a release elsewhere
+ *   cannot change what runs here. `npm run test:drift` is where newer releases are tried.
  * - The suite's server scenarios send no `Authorization` header and it has no server-authorization
  *   scenario (its `auth/*` scenarios test clients). So each scenario runs twice over: once straight at
  *   the guarded server, where every scenario must fail on the 401 the guard answers (nothing gets past
@@ -14,7 +15,7 @@
  *   must let the protocol through untouched.
  * - Expected results are listed below with the reason for each scenario that fails through the proxy;
  *   the run fails on any other outcome.
- * Needs the npm registry (for npx). Builds first.
+ * Needs the npm registry (for npm ci). Builds first.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer, request } from 'node:http';
@@ -27,7 +28,10 @@ import { createRequire } from 'node:module';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
+const RUNNER = join(ROOT, 'test/mcp-conformance/runner');
+const NODE22 = join(RUNNER, 'node_modules/node/bin/node');
+/** The suite's entry point in the pinned runner (an npm alias per release: conformance-0.1, conformance-0.2). */
+const suiteBin = (alias) => join(RUNNER, 'node_modules', alias, 'dist/index.js');
 
 /**
  * The suites and the scenarios that apply to an orders server (the others need the suite's own
@@ -35,7 +39,7 @@ const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
  */
 const RUNS = [
   {
-    suite: '@modelcontextprotocol/conformance@0.1.16',
+    suite: 'conformance-0.1', // @modelcontextprotocol/conformance@0.1.16
     scenarios: {
       'server-initialize': { through: 'pass' },
       ping: { through: 'pass' },
@@ -44,7 +48,7 @@ const RUNS = [
     },
   },
   {
-    suite: '@modelcontextprotocol/conformance@0.2.0-alpha.12',
+    suite: 'conformance-0.2', // @modelcontextprotocol/conformance@0.2.0-alpha.12
     scenarios: {
       'http-header-validation': { through: 'fail', why: 'SEP-2243 needs revision 2026-07-28, which SDK 1.x answers 400 "Unsupported protocol version" before any header case runs; see the guard alone below' },
     },
@@ -53,7 +57,7 @@ const RUNS = [
     // The guard alone: mcpGuard in front of a bare JSON-RPC answerer that speaks 2026-07-28 and never
     // refuses anything, so every refusal the scenario sees is the guard's, and every acceptance shows
     // the guard lets conforming traffic through.
-    suite: '@modelcontextprotocol/conformance@0.2.0-alpha.12',
+    suite: 'conformance-0.2',
     target: 'guard-alone',
     scenarios: {
       'http-header-validation': { through: 'pass' },
@@ -131,7 +135,7 @@ function runAsync(command, args, timeoutMs) {
 async function scenario(suite, name, url) {
   const out = mkdtempSync(join(tmpdir(), 'mcp-conformance-'));
   try {
-    const { status, output } = await runAsync(npx, ['-y', '-p', 'node@22', '-p', suite, 'conformance', 'server', '--url', url, '--scenario', name, '-o', out], 180_000);
+    const { status, output } = await runAsync(NODE22, [suiteBin(suite), 'server', '--url', url, '--scenario', name, '-o', out], 180_000);
     const checks = [];
     const walk = (dir) => {
       for (const entry of readdirSync(dir)) {
@@ -183,6 +187,8 @@ async function guardAlone() {
 }
 
 if (run(npm, ['run', 'build']).status !== 0) throw new Error('build failed');
+const installed = run(npm, ['ci', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: RUNNER });
+if (installed.status !== 0) throw new Error(`npm ci in ${RUNNER} failed\n${installed.output}`);
 const { child, mcp, issuer } = await startMcp();
 const targets = { example: { url: mcp, proxy: await tokenProxy(mcp, await workerToken(issuer, mcp)) } };
 const alone = await guardAlone();
@@ -191,7 +197,8 @@ const problems = [];
 try {
   for (const { suite, scenarios, target = 'example' } of RUNS) {
     const { url, proxy } = targets[target];
-    console.log(`\n${suite}${target === 'example' ? '' : ` (${target})`}`);
+    const { name: suiteName, version } = JSON.parse(readFileSync(join(RUNNER, 'node_modules', suite, 'package.json'), 'utf8'));
+    console.log(`\n${suiteName}@${version}${target === 'example' ? '' : ` (${target})`}`);
     for (const [name, expected] of Object.entries(scenarios)) {
       // Without a token the guard answers 401 to the suite's first request: every scenario fails.
       const direct = await scenario(suite, name, url);

@@ -2,7 +2,7 @@
 /**
  * `npm run test:packages`: packs every package and installs the tarballs into fresh consumer projects
  * outside the repository, as users install them from the registry, then type-checks, answers one
- * request each, and runs one consumer's plain `npx jest` with the test kit and no Jest config:
+ * request each, and runs the consumers' own `npx jest`:
  *   express5-ts   TypeScript strict, module nodenext, CommonJS, Express 5 — and its Jest test
  *   express4-js   plain CommonJS JavaScript, Express 4
  *   nest11-node10 Nest 11, CommonJS, TypeScript moduleResolution node10, skipLibCheck false, no @nestjs/swagger
@@ -15,10 +15,23 @@
  *   redis-ts      TypeScript strict, module nodenext, CommonJS: the Redis store's README Express app (ioredis 6),
  *                 two instances on one redis-server; a token revoked through one gets 401 from the other.
  *                 Skipped, with a line saying so, when `redis-server` is not on the PATH
+ *   jest-ts7      today's `npm install -D typescript` (7, which has no JavaScript compiler API, so no
+ *                 ts-jest): the test kit README's TypeScript test recipes, as written there, under Jest 30
+ *                 with @swc/jest, type-checked by TypeScript 7's tsc with skipLibCheck false
+ *   ts-jest-ts6   the same recipes the README's other way: ts-jest 29 with TypeScript 6
+ *
+ * Pinned: every consumer installs with `npm ci` from its committed lockfile (test/packaging/locks/<name>.json),
+ * so a release elsewhere cannot change what this suite runs; our own tarballs sit in each project as
+ * vendor/<package>.tgz, whose lockfile entries carry no integrity (they are rebuilt on every run).
+ *   node test/packaging/consumers.mjs [name …]          the pinned run (CI)
+ *   node test/packaging/consumers.mjs --update-locks     re-resolves every consumer and rewrites its lockfile
+ *   node test/packaging/consumers.mjs --drift            `npm run test:drift`: no lockfiles, the newest release of
+ *                                                        every third-party dependency, and a report of what breaks
+ *                                                        (not part of CI: it answers "do we work with today's releases?")
  * Needs the npm registry (the consumers' own dependencies). Builds first.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,7 +63,9 @@ for (const name of PACKAGES) {
   const out = run(join(ROOT, 'packages', name), npm, ['pack', '--pack-destination', work, '--json'], `pack ${name}`, false);
   tarballs[`@scopeguard/${name}`] = join(work, JSON.parse(out)[0].filename);
 }
-const dep = (...names) => Object.fromEntries(names.map((name) => [name, `file:${tarballs[name]}`]));
+/** Our packages as a consumer names them: a tarball inside the project, at a path its lockfile can keep. */
+const vendored = (name) => `vendor/${name.slice('@scopeguard/'.length)}.tgz`;
+const dep = (...names) => Object.fromEntries(names.map((name) => [name, `file:${vendored(name)}`]));
 
 /** One request with a token (200) and one without (401), against an app listening on `base`. */
 const requestCheck = `
@@ -76,11 +91,34 @@ async function checkServer(server, issuer) {
   }
 }`;
 
+/** The TypeScript blocks of a README that are Jest tests (they call `it(` or `test(`), in order. */
+function readmeTests(path) {
+  const blocks = [...readFileSync(path, 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1]);
+  const tests = blocks.filter((code) => /^\s*(it|test)\(/m.test(code));
+  if (tests.length === 0) throw new Error(`${path}: no test recipe found`);
+  return tests;
+}
+
+/** The test kit README's recipes (Express and Nest tests in TypeScript): what a project running them installs. */
+const recipeDependencies = {
+  ...dep('@scopeguard/core', '@scopeguard/express', '@scopeguard/nestjs', '@scopeguard/testing'),
+  express: '^5.1.0', '@nestjs/common': '^11.1.0', '@nestjs/core': '^11.1.0', '@nestjs/platform-express': '^11.1.0', 'reflect-metadata': '^0.2.2', rxjs: '^7.8.2',
+};
+const recipeDevDependencies = { jest: '^30.2.0', '@types/jest': '^30.0.0', '@nestjs/testing': '^11.1.0', '@types/express': '^5.0.3', '@types/node': '^20.19.0' };
+/** The recipes as they stand in the README, one test file each (read at run time, so the two cannot drift apart). */
+const recipeFiles = () => ({
+  'tsconfig.json': { compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', noEmit: true, skipLibCheck: false, experimentalDecorators: true, emitDecoratorMetadata: true, types: ['node', 'jest'] }, include: ['test'] },
+  ...Object.fromEntries(readmeTests(join(ROOT, 'packages/testing/README.md')).map((code, index) => [`test/readme-${index + 1}.test.ts`, code])),
+});
+
+/** Drift ranges that keep a consumer on Nest 11's line (Nest 12 is ESM-only). */
+const NEST11 = { '@nestjs/common': '11', '@nestjs/core': '11', '@nestjs/platform-express': '11', '@nestjs/testing': '11' };
+
 const consumers = {
   'express5-ts': {
     package: { name: 'express5-ts', private: true, type: 'commonjs', dependencies: { ...dep('@scopeguard/core', '@scopeguard/express', '@scopeguard/testing'), express: '^5.1.0' }, devDependencies: { typescript: '~5.9.3', '@types/express': '^5.0.3', '@types/node': '^20.19.0', jest: '^30.2.0' } },
     files: {
-      'tsconfig.json': { compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', outDir: 'dist', skipLibCheck: false, types: ['node'] }, include: ['src'] },
+      'tsconfig.json': { compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', outDir: 'dist', rootDir: 'src', skipLibCheck: false, types: ['node'] }, include: ['src'] },
       'src/app.ts': `import express from 'express';
 import { requireScopes, scopeguard } from '@scopeguard/express';
 import type { IssuerOptions } from '@scopeguard/core';
@@ -171,8 +209,11 @@ ${requestCheck}${serverCheck}
 `,
     },
     steps: [['node', ['main.js']]],
+    drift: { express: '4' }, // this consumer is about Express 4: its newest release is the newest 4.x
   },
   'nest11-node10': {
+    // This consumer is about Nest 11 under CommonJS and moduleResolution node10, which TypeScript 7 removed (TS5108).
+    drift: { ...NEST11, '@nestjs/passport': '11', typescript: '6' },
     package: {
       name: 'nest11-node10',
       private: true,
@@ -185,7 +226,7 @@ ${requestCheck}${serverCheck}
     },
     files: {
       // Older Nest CLI projects: node10 resolution (no "exports"), and here no skipLibCheck and no @nestjs/swagger.
-      'tsconfig.json': { compilerOptions: { strict: true, module: 'commonjs', moduleResolution: 'node10', target: 'es2021', outDir: 'dist', experimentalDecorators: true, emitDecoratorMetadata: true, skipLibCheck: false, types: ['node'] }, include: ['src'] },
+      'tsconfig.json': { compilerOptions: { strict: true, module: 'commonjs', moduleResolution: 'node10', target: 'es2021', outDir: 'dist', rootDir: 'src', experimentalDecorators: true, emitDecoratorMetadata: true, skipLibCheck: false, types: ['node'] }, include: ['src'] },
       'src/main.ts': `import 'reflect-metadata';
 import { Controller, Get, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -242,7 +283,7 @@ console.log(await checkServer(app.listen(0, '127.0.0.1'), issuer));
   'hono-ts': {
     package: { name: 'hono-ts', private: true, type: 'module', dependencies: { ...dep('@scopeguard/core', '@scopeguard/hono', '@scopeguard/testing'), hono: '^4.13.0', '@hono/node-server': '^2.1.0' }, devDependencies: { typescript: '~5.9.3', '@types/node': '^20.19.0' } },
     files: {
-      'tsconfig.json': { compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', outDir: 'dist', skipLibCheck: false, types: ['node'] }, include: ['src'] },
+      'tsconfig.json': { compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', outDir: 'dist', rootDir: 'src', skipLibCheck: false, types: ['node'] }, include: ['src'] },
       'src/main.ts': `import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { scopeguard, type ScopeguardEnv } from '@scopeguard/hono';
@@ -267,7 +308,7 @@ try {
   'fastify-ts': {
     package: { name: 'fastify-ts', private: true, type: 'commonjs', dependencies: { ...dep('@scopeguard/core', '@scopeguard/fastify', '@scopeguard/testing'), fastify: '^5.6.0' }, devDependencies: { typescript: '~5.9.3', '@types/node': '^20.19.0' } },
     files: {
-      'tsconfig.json': { compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', outDir: 'dist', skipLibCheck: false, types: ['node'] }, include: ['src'] },
+      'tsconfig.json': { compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', outDir: 'dist', rootDir: 'src', skipLibCheck: false, types: ['node'] }, include: ['src'] },
       'src/main.ts': `import Fastify from 'fastify';
 import { scopeguard } from '@scopeguard/fastify';
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
@@ -320,7 +361,7 @@ ${requestCheck}${serverCheck}
       devDependencies: { typescript: '~5.9.3', '@types/express': '^5.0.3', '@types/node': '^20.19.0' },
     },
     files: {
-      'tsconfig.json': { compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', outDir: 'dist', skipLibCheck: false, types: ['node'] }, include: ['src'] },
+      'tsconfig.json': { compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', outDir: 'dist', rootDir: 'src', skipLibCheck: false, types: ['node'] }, include: ['src'] },
       // The server of packages/mcp/README.md: the test issuer instead of auth.example.com, and its own URL as the resource.
       'src/app.ts': `import type { IncomingMessage } from 'node:http';
 import express from 'express';
@@ -425,11 +466,13 @@ main().catch((error: unknown) => { console.error(error); process.exit(1); });
       name: 'redis-ts',
       private: true,
       type: 'commonjs',
-      dependencies: { ...dep('@scopeguard/core', '@scopeguard/express', '@scopeguard/redis', '@scopeguard/testing'), ioredis: '^6.0.0', express: '^5.1.0' },
+      // ioredis exactly 6.0.0: 6.1.0's own declarations import redis-errors, which ships no types, so a strict
+      // project with skipLibCheck false fails inside ioredis (npm run test:drift reports it; see the README).
+      dependencies: { ...dep('@scopeguard/core', '@scopeguard/express', '@scopeguard/redis', '@scopeguard/testing'), ioredis: '6.0.0', express: '^5.1.0' },
       devDependencies: { typescript: '~5.9.3', '@types/express': '^5.0.3', '@types/node': '^20.19.0' },
     },
     files: {
-      'tsconfig.json': { compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', outDir: 'dist', skipLibCheck: false, types: ['node'] }, include: ['src'] },
+      'tsconfig.json': { compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', outDir: 'dist', rootDir: 'src', skipLibCheck: false, types: ['node'] }, include: ['src'] },
       // The Express app of packages/redis/README.md: the test issuer instead of auth.example.com, an admin
       // client in the map, and the Redis URL and public base URL given; returned instead of listening.
       'src/app.ts': `import express from 'express';
@@ -550,11 +593,89 @@ main().catch((error: unknown) => { console.error(error); process.exit(1); });
     },
     steps: [['npx', ['tsc', '-p', '.']], ['node', ['dist/main.js']]],
   },
+  'jest-ts7': {
+    // Nest 12 is ESM-only, which Jest's CommonJS runtime cannot load on Node 20 (the testing README says so).
+    drift: NEST11,
+    package: {
+      name: 'jest-ts7',
+      private: true,
+      type: 'commonjs',
+      dependencies: recipeDependencies,
+      // What the test kit's README says to install for TypeScript tests, with today's TypeScript.
+      devDependencies: { ...recipeDevDependencies, typescript: '^7.0.2', '@swc/core': '^1.15.0', '@swc/jest': '^0.2.39' },
+      jest: { transform: { '^.+\\.ts$': '@swc/jest' } },
+    },
+    files: () => ({
+      ...recipeFiles(),
+      // Nest's decorators under SWC: the settings NestJS's own SWC recipe gives.
+      '.swcrc': { jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true } } },
+    }),
+    steps: [['npx', ['tsc', '-p', '.']], ['npx', ['jest']]],
+  },
+  // The README's other way: ts-jest, which needs TypeScript 6 or older (it uses the compiler API that 7 lacks).
+  'ts-jest-ts6': {
+    drift: { ...NEST11, typescript: '6' },
+    package: {
+      name: 'ts-jest-ts6',
+      private: true,
+      type: 'commonjs',
+      dependencies: recipeDependencies,
+      devDependencies: { ...recipeDevDependencies, typescript: '~6.0.3', 'ts-jest': '^29.4.5' },
+      jest: { preset: 'ts-jest' },
+    },
+    files: recipeFiles,
+    steps: [['npx', ['jest']]],
+  },
 };
 
-const only = process.argv.slice(2);
+const argv = process.argv.slice(2);
+const MODE = argv.includes('--drift') ? 'drift' : argv.includes('--update-locks') ? 'update-locks' : 'pinned';
+const only = argv.filter((arg) => !arg.startsWith('--'));
+const LOCKS = join(ROOT, 'test/packaging/locks');
+
+/** A lockfile without the integrity of our own tarballs, which are packed anew on every run. */
+function withoutOwnIntegrity(lock) {
+  for (const entry of Object.values(lock.packages ?? {})) {
+    if (typeof entry.resolved === 'string' && entry.resolved.startsWith('file:')) delete entry.integrity;
+  }
+  return lock;
+}
+
+/** Drift: every third-party dependency at its newest release (or the newest of the range a consumer names). */
+function newest(pkg, ranges = {}) {
+  const bump = (deps) => deps && Object.fromEntries(Object.entries(deps).map(([name, spec]) => [name, spec.startsWith('file:') ? spec : (ranges[name] ?? 'latest')]));
+  return { ...pkg, dependencies: bump(pkg.dependencies), devDependencies: bump(pkg.devDependencies) };
+}
+
+/**
+ * Whose fault a failed step is: a TypeScript error inside another package's own declarations (with
+ * skipLibCheck false every .d.ts is checked) is that peer's; one in ours or in the consumer's code is ours.
+ */
+function blame(output) {
+  const files = [...output.matchAll(/node_modules\/((?:@[^/]+\/)?[^/]+)\/[^(:\s]+\.d\.[cm]?ts/g)].map((match) => match[1]);
+  const peers = [...new Set(files.filter((name) => !name.startsWith('@scopeguard/')))];
+  const ours = output.includes('node_modules/@scopeguard/') || /^src\/|^test\//m.test(output);
+  if (peers.length > 0 && !ours) return `a peer's own declarations (${peers.join(', ')})`;
+  if (/^tsconfig\.json\(/m.test(output)) return 'the consumer\'s tsconfig under the new compiler';
+  if (/Must use import to load ES Module|ERR_REQUIRE_ESM/.test(output)) return 'an ESM-only release loaded from CommonJS';
+  return 'ours or the consumer\'s code';
+}
+
+/** The versions a consumer ended up with, of its direct third-party dependencies. */
+function installedVersions(dir, pkg) {
+  const names = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter((name) => !name.startsWith('@scopeguard/'));
+  return names.map((name) => {
+    try {
+      return `${name}@${JSON.parse(readFileSync(join(dir, 'node_modules', name, 'package.json'), 'utf8')).version}`;
+    } catch {
+      return `${name}@(not installed)`;
+    }
+  });
+}
+
 let failed = 0;
 const skipped = [];
+const report = [];
 for (const [name, consumer] of Object.entries(consumers)) {
   if (only.length > 0 && !only.includes(name)) continue;
   // A consumer that needs a program (redis-ts: Debian's redis-server) is skipped, and says so, without it.
@@ -564,22 +685,49 @@ for (const [name, consumer] of Object.entries(consumers)) {
     continue;
   }
   const dir = join(work, name);
-  mkdirSync(dir);
-  write(dir, { 'package.json': consumer.package, ...consumer.files });
+  mkdirSync(join(dir, 'vendor'), { recursive: true });
+  const pkg = MODE === 'drift' ? newest(consumer.package, consumer.drift) : consumer.package;
+  write(dir, { 'package.json': pkg, ...(typeof consumer.files === 'function' ? consumer.files() : consumer.files) });
+  for (const own of Object.keys(pkg.dependencies ?? {}).filter((dependency) => dependency.startsWith('@scopeguard/'))) {
+    copyFileSync(tarballs[own], join(dir, vendored(own)));
+  }
+  const lockPath = join(LOCKS, `${name}.json`);
+  let step = 'install';
   try {
-    run(dir, npm, ['install', '--no-audit', '--no-fund', '--prefer-offline'], `${name}: install`);
+    if (MODE === 'pinned') {
+      if (!existsSync(lockPath)) throw new Error(`${name}: no lockfile at ${lockPath}: run node test/packaging/consumers.mjs --update-locks ${name}`);
+      writeFileSync(join(dir, 'package-lock.json'), readFileSync(lockPath));
+      // npm ci refuses a lockfile that no longer matches the package.json above: update the locks then.
+      run(dir, npm, ['ci', '--no-audit', '--no-fund', '--prefer-offline'], `${name}: install (npm ci; after changing this consumer's dependencies, run --update-locks ${name})`);
+    } else {
+      run(dir, npm, ['install', '--no-audit', '--no-fund', '--prefer-offline'], `${name}: install`);
+      if (MODE === 'update-locks') {
+        mkdirSync(LOCKS, { recursive: true });
+        const lock = withoutOwnIntegrity(JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8')));
+        writeFileSync(lockPath, `${JSON.stringify(lock, null, 2)}\n`);
+        console.log(`${name}: lockfile written to ${lockPath}`);
+      }
+    }
     for (const [command, args] of consumer.steps) {
+      step = `${command} ${args.join(' ')}`;
       const out = run(dir, command === 'npx' ? 'npx' : command === 'node' ? process.execPath : command, args, name);
       const summary = out.split('\n').filter((line) => /^Tests:|^GET |^POST /.test(line.trim())).map((line) => line.trim());
-      console.log(`✓ ${name}: ${command} ${args.join(' ')}${summary.length ? ` — ${summary.join('; ')}` : ''}`);
+      console.log(`✓ ${name}: ${step}${summary.length ? ` — ${summary.join('; ')}` : ''}`);
     }
+    if (MODE === 'drift') report.push(`ok      ${name}: ${installedVersions(dir, pkg).join(' ')}`);
   } catch (error) {
     failed++;
     console.error(`✗ ${error.message}`);
+    if (MODE === 'drift') report.push(`BROKEN  ${name}: ${step} — ${step === 'install' ? 'cannot be installed together' : blame(error.message)}; ${installedVersions(dir, pkg).join(' ')}`);
   }
 }
 if (!process.env.KEEP_CONSUMERS) rmSync(work, { recursive: true, force: true });
 else console.log(`consumers kept in ${work}`);
 const skips = skipped.length ? ` (skipped: ${skipped.join(', ')})` : '';
-console.log(failed === 0 ? `every consumer installed, type-checked and answered${skips}` : `${failed} consumer(s) failed${skips}`);
+if (MODE === 'drift') {
+  console.log(`\nDrift (the newest release of every third-party dependency, no lockfiles), ${new Date().toISOString().slice(0, 10)}:\n${report.join('\n')}`);
+  console.log(failed === 0 ? `every consumer works with today's releases${skips}` : `${failed} consumer(s) break with today's releases${skips}`);
+} else {
+  console.log(failed === 0 ? `every consumer installed, type-checked and answered${skips}` : `${failed} consumer(s) failed${skips}`);
+}
 process.exit(failed === 0 ? 0 : 1);
