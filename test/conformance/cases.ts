@@ -19,8 +19,11 @@ export interface CaseRequest {
 
 export interface Expected {
   status: 200 | 400 | 401 | 403 | 503;
-  /** The OAuth `error` of body and challenge (`unauthorized` = bare challenge with no error). */
-  error?: 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable' | 'unauthorized';
+  /**
+   * The OAuth `error` of body and challenge; `undefined` on a 401 for a request without credentials: a
+   * bare challenge (RFC 6750 §3.1) and a body with no `error` member either.
+   */
+  error?: 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable' | undefined;
   /** The challenge's `scope` attribute, for 403. */
   scope?: string;
   /** For a 200 that is not a guarded route: what the JSON body must contain. */
@@ -52,7 +55,7 @@ export interface CaseContext {
 }
 
 const OK: Expected = { status: 200 };
-const BARE: Expected = { status: 401, error: 'unauthorized' };
+const BARE: Expected = { status: 401, error: undefined };
 const BAD_REQUEST: Expected = { status: 400, error: 'invalid_request' };
 const INVALID: Expected = { status: 401, error: 'invalid_token' };
 const UNAVAILABLE: Expected = { status: 503, error: 'temporarily_unavailable' };

@@ -50,7 +50,8 @@ export type ScopeguardErrorCode =
 export interface ErrorResponse {
   status: number;
   headers: Record<string, string>;
-  body: { error: string; error_description: string };
+  /** `error` is absent for a request without credentials, as in its bare challenge (RFC 6750 §3.1). */
+  body: { error?: string; error_description: string };
 }
 
 /** Options for rendering a challenge. */
@@ -184,8 +185,8 @@ export class ScopeguardError extends Error {
     return {
       status: this.status,
       headers,
-      // No OAuth code exists for "no credentials"; the body still says what happened.
-      body: { error: this.error ?? 'unauthorized', error_description: this.description },
+      // No credentials: no OAuth code (RFC 6750 §3.1), as in the bare challenge; the body still says what happened.
+      body: this.error === undefined ? { error_description: this.description } : { error: this.error, error_description: this.description },
     };
   }
 }

@@ -24,7 +24,7 @@ describe('errors (RFC 6750 §3)', () => {
   it('renders a bare challenge for a missing token, with or without realm', () => {
     expect(new MissingTokenError().challenge({ realm: 'r' })).toBe('Bearer realm="r"');
     expect(new MissingTokenError().challenge()).toBe('Bearer');
-    expect(new MissingTokenError().toResponse().body.error).toBe('unauthorized');
+    expect(new MissingTokenError().toResponse().body).toEqual({ error_description: 'no bearer token in the request' });
   });
 
   it('sends no challenge but Retry-After on a 503', () => {

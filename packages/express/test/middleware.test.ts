@@ -73,7 +73,7 @@ describe.each([
     const res = await send(`${base}/orders`);
     expect(res.status).toBe(401);
     expect(res.headers['www-authenticate']).toBe('Bearer realm="orders"');
-    expect(res.body.error).toBe('unauthorized');
+    expect(res.body).not.toHaveProperty('error');
   });
 
   it('401 with a bare challenge for another scheme', async () => {
