@@ -309,6 +309,43 @@ function fail(option: string, message: string): never {
   throw new ScopeguardConfigError(option, message);
 }
 
+/** Options adapters take off before the engine sees the rest: named in suggestions only. */
+const ADAPTER_OPTIONS = ['logger', 'auditLog', 'defaultPolicy', 'warmStart', 'global'];
+
+/** Optimal string alignment distance (edits, adjacent swaps), case-insensitive. */
+function editDistance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  const rows = Array.from({ length: x.length + 1 }, (_, i) => [i, ...new Array<number>(y.length).fill(0)]);
+  for (let j = 1; j <= y.length; j++) rows[0]![j] = j;
+  for (let i = 1; i <= x.length; i++) {
+    for (let j = 1; j <= y.length; j++) {
+      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
+      let best = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) best = Math.min(best, rows[i - 2]![j - 2]! + 1);
+      rows[i]![j] = best;
+    }
+  }
+  return rows[x.length]![y.length]!;
+}
+
+/** Refuses `key`, which is not among `known`, naming the nearest known option when one is close (`audiance` → `audience`). */
+function unknownOption(option: string, key: string, known: readonly string[]): never {
+  // A very long key is compared with nothing: the quadratic distance stays bounded.
+  let nearest: string | undefined;
+  let distance = key.length >= 8 ? 3 : key.length >= 4 ? 2 : 1;
+  if (key.length <= 64) {
+    for (const candidate of known) {
+      const d = editDistance(key, candidate);
+      if (d <= distance && (nearest === undefined || d < editDistance(key, nearest))) {
+        nearest = candidate;
+        distance = d;
+      }
+    }
+  }
+  fail(option, nearest === undefined ? 'is not a known option' : `is not a known option; did you mean "${nearest}"?`);
+}
+
 function stringList(option: string, value: unknown, required: boolean): string[] {
   if (value === undefined && !required) return [];
   const list = typeof value === 'string' ? [value] : Array.isArray(value) ? [...value] : fail(option, 'must be a string or an array of strings');
@@ -390,7 +427,7 @@ function object(option: string, value: unknown): Record<string, unknown> {
 }
 
 function only(option: string, value: Record<string, unknown>, keys: readonly string[]): void {
-  for (const key of Object.keys(value)) if (!keys.includes(key)) fail(`${option}.${key}`, 'is not a known option');
+  for (const key of Object.keys(value)) if (!keys.includes(key)) unknownOption(`${option}.${key}`, key, keys);
 }
 
 function algorithms(value: unknown): JwsAlgorithm[] {
@@ -705,7 +742,7 @@ export function resolveOptions(input: ScopeguardOptions): ResolvedOptions {
   const several = Object.hasOwn(raw, 'issuers');
   for (const key of Object.keys(raw)) {
     if (several && ISSUER_OPTIONS.includes(key)) fail(key, 'belongs inside each entry of "issuers" when "issuers" is given');
-    if (key !== 'issuers' && !ISSUER_OPTIONS.includes(key) && !SHARED_OPTIONS.includes(key)) fail(key, 'is not a known option');
+    if (key !== 'issuers' && !ISSUER_OPTIONS.includes(key) && !SHARED_OPTIONS.includes(key)) unknownOption(key, key, [...ISSUER_OPTIONS, ...SHARED_OPTIONS, 'issuers', ...ADAPTER_OPTIONS]);
     if (key === 'issuers' && !several) fail(key, 'is not a known option');
   }
   let entries: (IssuerOptions | IssuerPatternOptions)[];
@@ -714,7 +751,7 @@ export function resolveOptions(input: ScopeguardOptions): ResolvedOptions {
     if (!Array.isArray(list) || list.length === 0) fail('issuers', 'must be a non-empty array of issuer options');
     entries = list.map((entry, index) => {
       const fields = object(`issuers[${index}]`, entry);
-      for (const key of Object.keys(fields)) if (!ISSUER_OPTIONS.includes(key)) fail(`issuers[${index}].${key}`, 'is not a known issuer option');
+      for (const key of Object.keys(fields)) if (!ISSUER_OPTIONS.includes(key)) unknownOption(`issuers[${index}].${key}`, key, ISSUER_OPTIONS);
       return fields as unknown as IssuerOptions | IssuerPatternOptions;
     });
   } else {

@@ -53,3 +53,29 @@ describe('options', () => {
     expect(() => new Scopeguard({ ...base, algorithms: ['HS256' as 'RS256'] })).toThrow(/algorithms/);
   });
 });
+
+describe('an option typo', () => {
+  const messageOf = (options: unknown): string => {
+    try {
+      resolveOptions(options as ScopeguardOptions);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ScopeguardConfigError);
+      return (error as Error).message;
+    }
+    throw new Error('accepted');
+  };
+
+  it('suggests the option meant', () => {
+    expect(messageOf({ issuer: 'https://as.example.com/', audiance: 'https://api.example.com' })).toBe(
+      'scopeguard: option "audiance" is not a known option; did you mean "audience"?',
+    );
+    expect(messageOf({ ...base, jwksURI: 'https://as.example.com/jwks' })).toMatch(/did you mean "jwksUri"\?$/);
+    expect(messageOf({ ...base, permisions: 'token' })).toMatch(/did you mean "permissions"\?$/);
+    expect(messageOf({ ...base, tokenCache: { maxEntry: 5 } })).toMatch(/"tokenCache.maxEntry" is not a known option; did you mean "maxEntries"\?$/);
+    expect(messageOf({ issuers: [{ issuer: 'https://as.example.com/', audince: 'x' }] })).toMatch(/did you mean "audience"\?$/);
+  });
+
+  it('suggests nothing for a name far from every option', () => {
+    expect(messageOf({ ...base, frobnicate: 1 })).toBe('scopeguard: option "frobnicate" is not a known option');
+  });
+});
