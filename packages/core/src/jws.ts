@@ -25,10 +25,30 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
  */
 function decodeSegment(segment: string, fail: (description: string) => never): Uint8Array {
   if (!BASE64URL_SEGMENT.test(segment)) fail('the token is not made of three base64url segments');
+  if (!isCanonical(segment)) fail('the token uses non-canonical base64url');
+  return platform().decodeBase64url(segment);
+}
+
+function isCanonical(segment: string): boolean {
   const tail = segment.length % 4;
   const unusedBits = tail === 2 ? 0b1111 : tail === 3 ? 0b11 : 0;
-  if (tail === 1 || (ALPHABET.indexOf(segment[segment.length - 1]!) & unusedBits) !== 0) fail('the token uses non-canonical base64url');
-  return platform().decodeBase64url(segment);
+  return tail !== 1 && (ALPHABET.indexOf(segment[segment.length - 1]!) & unusedBits) === 0;
+}
+
+const NOT_A_JWS = 'the token is not a JWS in compact serialization: its first segment is not a base64url-encoded JSON header';
+
+/**
+ * The header: a JSON object in base64url, else the string is no JWS at all (`not.a.token`), which is
+ * said so rather than a finding about its encoding; a real header with a tampered encoding is
+ * "non-canonical", as any segment.
+ */
+function parseHeader(segment: string, fail: (description: string) => never): Record<string, unknown> {
+  if (!BASE64URL_SEGMENT.test(segment)) fail(NOT_A_JWS);
+  const header = parseJsonObject(platform().decodeBase64url(segment), 'header', (description) =>
+    fail(description.includes('duplicate') ? description : NOT_A_JWS),
+  );
+  if (!isCanonical(segment)) fail('the token uses non-canonical base64url');
+  return header;
 }
 
 /** A JOSE header or claims set: UTF-8 JSON, an object, no duplicate member names (RFC 8725 §3.x). */
@@ -56,7 +76,7 @@ export function parseCompactJws(token: string, fail: (description: string) => ne
   if (parts.length === 5) fail('encrypted tokens (JWE) are not accepted');
   if (parts.length !== 3) fail('the token is not a JWS in compact serialization');
   const [encodedHeader, encodedPayload, encodedSignature] = parts as [string, string, string];
-  const header = parseJsonObject(decodeSegment(encodedHeader, fail), 'header', fail);
+  const header = parseHeader(encodedHeader, fail);
   checkHeader?.(header);
   const payload = parseJsonObject(decodeSegment(encodedPayload, fail), 'payload', fail);
   const signature = decodeSegment(encodedSignature, fail);

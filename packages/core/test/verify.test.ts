@@ -214,6 +214,26 @@ describe('verification hardening', () => {
     expect(await codeOf(guard(), `${h}.${p}.${s}`)).toBe('OK');
   });
 
+  it('says a string that is not a JWS at all is not one (not that its base64url is non-canonical)', async () => {
+    const descriptionOf = async (token: string) => {
+      try {
+        await guard().verify(token);
+      } catch (error) {
+        return (error as { code: string; description: string });
+      }
+      throw new Error('accepted');
+    };
+    for (const token of ['not.a.token', 'hello.world.x', 'a.b.c', 'ey.e30.x', 'Zm9v.YmFy.YmF6', 'a+b.e30.x']) {
+      const { code, description } = await descriptionOf(token);
+      expect({ token, code, description }).toEqual({ token, code: 'ERR_TOKEN_MALFORMED', description: 'the token is not a JWS in compact serialization: its first segment is not a base64url-encoded JSON header' });
+    }
+    // A real header with a tampered encoding is what "non-canonical" describes.
+    const [h, p, s] = (await issuer.mint()).split('.');
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const pTwin = p!.length % 4 === 0 ? undefined : `${p!.slice(0, -1)}${alphabet[alphabet.indexOf(p!.at(-1)!) | 1]}`;
+    if (pTwin !== undefined && pTwin !== p) expect((await descriptionOf(`${h}.${pTwin}.${s}`)).description).toBe('the token uses non-canonical base64url');
+  });
+
   it('refuses nested JWTs (cty) and non-object payloads', async () => {
     expect(await codeOf(guard(), await issuer.mint({ header: { cty: 'JWT' } }))).toBe('ERR_TOKEN_TYPE');
     const key = (await generateKeyPair('RS256')).privateKey;
