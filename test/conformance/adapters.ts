@@ -66,7 +66,7 @@ export const FORGED_AUTH = Object.freeze({
 async function startExpress(flavour: typeof express5, options: ScopeguardOptions, tls: TlsOptions | undefined, extras: AppExtras): Promise<RunningAdapter> {
   const app = flavour();
   app.use(flavour.urlencoded({ extended: false }));
-  app.use(scopeguard({ ...options, logger: false })); // cases leave permissions out on purpose
+  app.use(scopeguard({ logger: false, ...options })); // cases leave permissions out on purpose (a test may pass its logger)
   if (extras.forgeAuth) app.use((req: express5.Request, _res: unknown, next: () => void) => ((req as { auth?: unknown }).auth = FORGED_AUTH, next()));
   const ok = (_req: unknown, res: express5.Response) => void res.json({ ok: true });
   app.get('/read', requireScopes('orders.read'), ok);

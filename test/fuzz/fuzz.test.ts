@@ -114,8 +114,12 @@ describe('fuzzing', () => {
       fc.asyncProperty(headerValues.filter((value) => /^[\x20-\x7e]*$/.test(value) && value.trim() === value), async (authorization) => {
         const res = await send(`${base}/`, { headers: authorization ? { authorization } : {} });
         expect([400, 401]).toContain(res.status);
-        expect(typeof res.body.error).toBe('string');
-        expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="/);
+        expect(typeof res.body.error_description).toBe('string');
+        // An OAuth code exactly when the challenge has one (none for a request without credentials, RFC 6750 §3.1).
+        const challenge = String(res.headers['www-authenticate']);
+        expect(challenge).toMatch(/^Bearer realm="/);
+        if (challenge.includes('error="')) expect(challenge).toContain(`error="${res.body.error}"`);
+        else expect(res.body).not.toHaveProperty('error');
       }),
       { numRuns: HTTP_RUNS },
     );

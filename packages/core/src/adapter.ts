@@ -4,21 +4,28 @@
  * refusal, the RFC 9728 metadata document) as status, headers and body text, for the adapter to copy
  * onto its framework's reply.
  */
-import { callKeySetSink, describeDecision, describeKeySet, withAuditLog, type DecisionEvent } from './audit';
+import { describeDecision, withAuditLog, type DecisionEvent } from './audit';
 import { Scopeguard } from './engine';
 import type { ScopeguardError } from './errors';
+import type { OperatorLogger } from './operator-log';
 import type { ScopeguardOptions } from './options';
 
-/** Where start-up notices go. */
-export interface NoticeLogger {
-  warn(message: string): void;
-}
+/**
+ * Where start-up notices and the operator's lines go (see {@link Scopeguard.logTo}): `warn` is
+ * required; `error` (outages) and `info` (recoveries) are used when present. `console`, pino and
+ * winston loggers fit as they are.
+ */
+export type NoticeLogger = OperatorLogger;
 
 /** The options every adapter takes besides the engine's. */
 export interface AdapterOptions {
   /**
-   * Where the engine's start-up notices go (for instance: no `permissions`, so the intersection is
-   * off), once per engine. Default `console`; `false` for none.
+   * Where what an operator must see goes, with nothing else configured: start-up notices (no
+   * `permissions`, so the intersection is off), each outage of a key set or dependency once and its
+   * recovery, 500s, and refusals that point at a configuration mistake (an `iss` or `aud` that does
+   * not match on most requests, naming both sides; an unknown client; bursts of unknown `kid`s).
+   * Rate-limited (each kind of line at most once a minute), never a token. Default `console`;
+   * `false` for none.
    */
   logger?: NoticeLogger | false;
   /**
@@ -41,7 +48,7 @@ export type GuardOptions = ScopeguardOptions & AdapterOptions;
  */
 export function engineFrom(options: GuardOptions | Scopeguard, adapter: string): Scopeguard {
   if (options instanceof Scopeguard) {
-    options.announce((notice) => console.warn(notice));
+    options.logTo(console);
     return options;
   }
   const { logger = console, auditLog, ...engineOptions } = options;
@@ -51,18 +58,11 @@ export function engineFrom(options: GuardOptions | Scopeguard, adapter: string):
   if (auditLog !== undefined && typeof auditLog !== 'boolean' && typeof auditLog !== 'function') {
     throw new TypeError(`${adapter}: option "auditLog" must be true, false or a function`);
   }
-  const { onDecision, onKeySet } = engineOptions;
+  const { onDecision } = engineOptions;
   const audit = auditLog ? withAuditLog((event) => writeDecision(event, auditLog), onDecision) : onDecision;
-  // Key-set changes (stale, past the bound, recovered) go to the logger too, beside the app's sink.
-  const keySets: ScopeguardOptions['onKeySet'] =
-    logger === false
-      ? onKeySet
-      : (event) => {
-          logger.warn(describeKeySet(event));
-          callKeySetSink(onKeySet, event);
-        };
-  const engine = new Scopeguard({ ...engineOptions, ...(audit && { onDecision: audit }), ...(keySets && { onKeySet: keySets }) });
-  if (logger !== false) engine.announce((notice) => logger.warn(notice));
+  const engine = new Scopeguard({ ...engineOptions, ...(audit && { onDecision: audit }) });
+  // Outages, key-set changes and configuration mistakes, rate-limited (operator-log.ts).
+  if (logger !== false) engine.logTo(logger);
   return engine;
 }
 

@@ -38,6 +38,12 @@ export interface DecisionEvent {
   readonly code?: ScopeguardErrorCode;
   /** The refusal's sanitised description. */
   readonly reason?: string;
+  /**
+   * For the operator: what the token said against the options ("token iss 'http://a' is not the
+   * configured 'http://a/' (a trailing slash differs)"), values quoted, escaped and capped; never sent
+   * to the client (see `ScopeguardError.detail`).
+   */
+  readonly detail?: string;
   /** For `unavailable` and `error`: what failed underneath (an error message; never token contents). */
   readonly cause?: string;
 }
@@ -64,7 +70,8 @@ export function describeDecision(event: DecisionEvent): string {
     default: {
       const needs = event.requiredScopes && event.requiredScopes.length > 0 ? ` needs ${event.requiredScopes.join(' ')}` : '';
       const cause = event.cause === undefined ? '' : ` (${event.cause})`;
-      return `${where}${who} ${event.status ?? '-'} ${event.code ?? '-'}${needs}: ${event.reason ?? ''}${cause}`;
+      const detail = event.detail === undefined ? '' : `: ${event.detail}`;
+      return `${where}${who} ${event.status ?? '-'} ${event.code ?? '-'}${needs}: ${event.reason ?? ''}${detail}${cause}`;
     }
   }
 }
@@ -99,6 +106,8 @@ export function describeKeySet(event: KeySetEvent): string {
       return `scopeguard: the keys of ${event.issuer} are stale${fetched}: serving the last good set while the key set cannot be fetched; ${event.error ?? ''}`.trimEnd();
     case 'expired':
       return `scopeguard: the keys of ${event.issuer} are past jwks.maxStaleMs${fetched}: requests that need them get 503 until the key set can be fetched; ${event.error ?? ''}`.trimEnd();
+    case 'unavailable':
+      return `scopeguard: the keys of ${event.issuer} could not be fetched${event.jwksUri ? ` from ${event.jwksUri}` : ''}: requests that need them get 503 until they can; ${event.error ?? ''}`.trimEnd();
     case 'recovered':
       return `scopeguard: the keys of ${event.issuer} were fetched again${event.jwksUri ? ` from ${event.jwksUri}` : ''}: fresh`;
   }

@@ -6,6 +6,7 @@
  * required claims; `maxTokenAge`. Time comes in as a parameter, so tests freeze it.
  */
 import { InvalidTokenError } from './errors';
+import { mismatch, shown } from './mismatch';
 import { clientIdFromClaims, type ClaimProfile } from './presets';
 import { scopesFromClaims } from './scopes';
 
@@ -37,19 +38,19 @@ const STRING_CLAIMS = new Set(['iss', 'sub', 'client_id', 'jti']);
 const LENIENT_JWT = ['iss', 'aud', 'exp'] as const;
 const LENIENT_INTROSPECTION = ['iss', 'aud'] as const;
 
-function claimError(claim: string, reason: 'missing' | 'invalid' | 'unexpected'): InvalidTokenError {
+function claimError(claim: string, reason: 'missing' | 'invalid' | 'unexpected', detail?: string): InvalidTokenError {
   const description =
     reason === 'missing' ? `the token lacks the required ${claim} claim`
     : reason === 'invalid' ? `the ${claim} claim has an invalid type`
     : `the ${claim} claim is not accepted`;
-  return new InvalidTokenError('ERR_TOKEN_CLAIM', description, { claim });
+  return new InvalidTokenError('ERR_TOKEN_CLAIM', description, { claim, detail });
 }
 
 /** Throws unless `iss` is exactly one of `issuers` (no trailing-slash or case leniency). */
 export function checkIssuer(iss: unknown, issuers: readonly string[]): void {
   if (iss === undefined) throw claimError('iss', 'missing');
-  if (typeof iss !== 'string') throw claimError('iss', 'invalid');
-  if (!issuers.includes(iss)) throw claimError('iss', 'unexpected');
+  if (typeof iss !== 'string') throw claimError('iss', 'invalid', `token iss ${shown(iss)} is not a string`);
+  if (!issuers.includes(iss)) throw claimError('iss', 'unexpected', mismatch('token iss', iss, issuers));
 }
 
 /** A NumericDate claim (RFC 7519 §2), or `undefined` when absent. */
@@ -80,22 +81,22 @@ export function checkClaims(claims: Record<string, unknown>, rules: ClaimRules, 
   checkIssuer(claims.iss, rules.issuers);
   const { aud } = claims;
   if (typeof aud === 'string') {
-    if (!rules.audiences.includes(aud)) throw claimError('aud', 'unexpected');
+    if (!rules.audiences.includes(aud)) throw claimError('aud', 'unexpected', mismatch('token aud', aud, rules.audiences));
   } else if (Array.isArray(aud) && aud.length > 0 && aud.every((value) => typeof value === 'string')) {
-    if (!aud.some((value) => rules.audiences.includes(value))) throw claimError('aud', 'unexpected');
+    if (!aud.some((value) => rules.audiences.includes(value))) throw claimError('aud', 'unexpected', mismatch('token aud', aud, rules.audiences));
   } else if (aud !== undefined || !audienceVouched) {
-    throw claimError('aud', 'invalid');
+    throw claimError('aud', 'invalid', aud === undefined ? undefined : `token aud ${shown(aud)} is neither a string nor a non-empty list of strings`);
   } else if (audienceInScopes && scopesFromClaims(claims, profile.scopeClaims, profile.scopePrefixes).length === 0) {
     throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the token carries no scope of this resource server', { claim: 'scope' });
   }
   // An ID token (Cognito's `token_use: "id"`) is never an access token, whatever else it carries.
   if (profile?.tokenUse !== undefined && claims.token_use !== profile.tokenUse) {
-    throw claimError('token_use', claims.token_use === undefined ? 'missing' : 'unexpected');
+    throw claimError('token_use', claims.token_use === undefined ? 'missing' : 'unexpected', claims.token_use === undefined ? undefined : mismatch('token token_use', claims.token_use, [profile.tokenUse]));
   }
   if (rules.clientIds !== undefined) {
     const clientId = clientIdFromClaims(claims, profile?.clientIdClaims ?? ['client_id']);
     if (clientId === undefined) throw claimError('client_id', 'missing');
-    if (!rules.clientIds.includes(clientId)) throw claimError('client_id', 'unexpected');
+    if (!rules.clientIds.includes(clientId)) throw claimError('client_id', 'unexpected', mismatch('token client', clientId, rules.clientIds));
   }
 
   const tolerance = rules.clockTolerance;

@@ -4,6 +4,7 @@
  * §3.3), or an attacker-controlled document could substitute its own keys.
  */
 import { FetchFailure, fetchJsonObject } from './http';
+import { likeness, shown } from './mismatch';
 
 /**
  * Entra ID v1 issuers (`https://sts.windows.net/<tenant>/`) serve no metadata at their own URL: the
@@ -45,7 +46,10 @@ export async function discoverJwksUri(issuer: string, timeoutMs: number): Promis
       continue;
     }
     if (metadata.issuer !== issuer) {
-      failures.push(`${url} names another issuer`);
+      // Say which: a trailing slash or an internal host name in the document is the usual cause.
+      const named = typeof metadata.issuer === 'string' ? `names issuer ${shown(metadata.issuer)}, not the configured ${shown(issuer)}` : 'names no issuer';
+      const hint = typeof metadata.issuer === 'string' ? likeness(metadata.issuer, issuer) : undefined;
+      failures.push(`${url} ${named}${hint === undefined ? '' : ` (${hint})`}`);
       continue;
     }
     const jwksUri = metadata.jwks_uri;

@@ -14,7 +14,10 @@ import { InsufficientScopeError, InternalError, InvalidTokenError, MissingTokenE
 import { isCompactJws, type IntrospectedClaims } from './introspection';
 import { IssuerRegistry, type CacheChange, type IssuerContext, type IssuerHealth } from './issuers';
 import { resolveOptions, type ResolvedOptions, type ScopeguardOptions } from './options';
-import { INACTIVE_CLIENT, effectivePermissions, type HeldPermissions } from './permissions';
+import { shown } from './mismatch';
+import { OperatorLog, type OperatorLogger } from './operator-log';
+import type { KeySetEvent } from './jwks';
+import { INACTIVE_CLIENT, effectivePermissions, type HeldPermissions, type PermissionSource } from './permissions';
 import { accessTokenOf, originOf, principalOf, tokenFacts, type Principal, type TokenFacts } from './principal';
 import { resourceMetadataDocument, resourceMetadataUrl } from './resource-metadata';
 import { assertRequirement, type ScopeRequirement } from './scopes';
@@ -77,6 +80,8 @@ export class Scopeguard {
   /** Tokens the verdict cache holds, for extraction to skip their syntax check. */
   readonly #known: ((token: string) => boolean) | undefined;
   readonly #onDecision: ((event: DecisionEvent) => unknown) | undefined;
+  /** The operator's log, once an adapter (or the app) attached one: {@link logTo}. */
+  #operator: OperatorLog | undefined;
   readonly #clock: () => number;
   readonly #declaredScopes = new Set<string>();
   readonly #metadataUrl: string | undefined;
@@ -96,7 +101,13 @@ export class Scopeguard {
     this.options = resolveOptions(options);
     const { clock } = this.options;
     this.#telemetry = telemetryFor(this.options.telemetry);
-    this.#issuers = new IssuerRegistry(this.options, clock, this.#telemetry);
+    // Key-set changes reach the operator's log (once one is attached) before the app's sink.
+    const { onKeySet } = this.options;
+    const keySets = (event: KeySetEvent): void | Promise<unknown> => {
+      this.#operator?.keySet(event);
+      return onKeySet?.(event);
+    };
+    this.#issuers = new IssuerRegistry({ ...this.options, onKeySet: keySets }, clock, this.#telemetry);
     this.notices = Object.freeze(this.options.issuers.filter((entry) => entry.permissions === undefined).map(intersectionOffNotice));
     this.#clock = clock;
     this.#cache = this.options.tokenCache ? new VerifiedTokenCache<Verdict>(this.options.tokenCache) : undefined;
@@ -129,6 +140,20 @@ export class Scopeguard {
     if (this.#announced) return;
     this.#announced = true;
     for (const notice of this.notices) warn(notice);
+  }
+
+  /**
+   * Writes to `logger` what an operator must see, with no other option (operator-log.ts): each
+   * dependency outage once and its recovery, key-set changes, 500s, and refusals that point at a
+   * configuration mistake (an `iss` or `aud` that does not match on most requests, an unknown
+   * client, bursts of unknown `kid`s), each naming both sides; rate-limited, never a token. Also
+   * hands it the start-up {@link notices}. Adapters call it with their framework's logger; the first
+   * logger an engine is given keeps it.
+   */
+  logTo(logger: OperatorLogger): void {
+    if (typeof logger?.warn !== 'function') throw new TypeError('scopeguard: a logger must have a warn(message) method');
+    this.announce((notice) => logger.warn(notice));
+    this.#operator ??= new OperatorLog(logger, this.#clock);
   }
 
   /** The `realm` of challenges. */
@@ -450,6 +475,7 @@ export class Scopeguard {
   #admit(carrier: Carrier | undefined, principal: Principal, requirements: readonly ScopeRequirement[], info: RequestInfo | undefined): Principal {
     if (carrier !== undefined) carrier[ADMITTED] = principal;
     this.#telemetry?.decided('authenticated');
+    this.#operator?.passed();
     if (this.#onDecision) emit(this.#onDecision, { outcome: 'authenticated', at: this.#now(), ...this.#who(principal, info) });
     return this.#authorize(principal, requirements, info);
   }
@@ -500,6 +526,7 @@ export class Scopeguard {
     const { status } = error;
     const outcome = status === 503 ? 'unavailable' : status === 500 ? 'error' : 'refused';
     this.#telemetry?.decided(outcome, error.code);
+    this.#operator?.refused(error);
     if (this.#onDecision === undefined) return;
     const cause = (status === 503 || status === 500) && error.cause instanceof Error ? error.cause.message : undefined;
     emit(this.#onDecision, {
@@ -511,6 +538,7 @@ export class Scopeguard {
       status,
       code: error.code,
       reason: error.description,
+      ...(error.detail !== undefined && { detail: error.detail }),
       ...(error instanceof InsufficientScopeError && { requiredScopes: error.requiredScopes }),
       ...(cause !== undefined && { cause }),
     });
@@ -612,13 +640,13 @@ export class Scopeguard {
     const { permissions: source } = verdict.context;
     if (source === undefined) return verdict.principal ?? this.#build(verdict, undefined, token);
     const { clientId } = verdict.facts;
-    if (clientId === undefined) throw InsufficientScopeError.unknownClient();
+    if (clientId === undefined) throw InsufficientScopeError.unknownClient('the token names no client (see clientIdClaims)');
     const held = source.lookup({ clientId, issuer: verdict.facts.issuer, subject: verdict.facts.subject, claims: verdict.facts.claims });
     return held instanceof Promise ? held.then((set) => this.#withPermissions(verdict, set, token)) : this.#withPermissions(verdict, held, token);
   }
 
   #withPermissions(verdict: Verdict, held: HeldPermissions, token: string): Principal {
-    if (held === undefined) throw InsufficientScopeError.unknownClient();
+    if (held === undefined) throw InsufficientScopeError.unknownClient(unknownClientDetail(verdict.facts.clientId, verdict.context.permissions));
     if (held === INACTIVE_CLIENT) throw new InvalidTokenError('ERR_CLIENT_INACTIVE', "the client's application is not active");
     // Rebuild only when the service user's permissions changed since the last request.
     return verdict.principal !== undefined && verdict.held === held ? verdict.principal : this.#build(verdict, held, token);
@@ -665,4 +693,11 @@ function intersectionOffNotice(entry: ResolvedOptions['issuers'][number]): strin
     `scopeguard: no "permissions" for ${issuer}: every client it issues a token to is admitted with the token's scopes as they are ` +
     "(no scope ∩ permission intersection, no unknown-service-user refusal). Give a map or a resolver, or permissions: 'token' to choose this on purpose."
   );
+}
+
+/** For the operator: which client the permissions lack, and whom a map names (at most five). */
+function unknownClientDetail(clientId: string | undefined, source: PermissionSource | undefined): string {
+  const names = source?.clients;
+  const named = names === undefined ? 'the permission resolver answered undefined' : names.length === 0 ? 'it names no one' : `it names ${names.slice(0, 5).map(shown).join(', ')}${names.length > 5 ? `, ... (${names.length} in all)` : ''}`;
+  return `client ${shown(clientId)} is not in this API's permissions (${named})`;
 }

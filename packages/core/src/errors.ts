@@ -81,6 +81,12 @@ export class ScopeguardError extends Error {
   readonly error: OAuthErrorCode | undefined;
   /** Sanitised, safe to put in a header; never holds token contents. */
   readonly description: string;
+  /**
+   * For the operator, never the client: what the token said against what the options say ("token iss
+   * 'http://a' is not the configured 'http://a/' (a trailing slash differs)"), its values quoted,
+   * escaped and capped. The log and the CLI show it; no response carries it.
+   */
+  readonly detail: string | undefined;
   /** The scheme of the request that failed: a DPoP request gets a `DPoP` challenge. */
   scheme: 'Bearer' | 'DPoP' = 'Bearer';
 
@@ -89,7 +95,7 @@ export class ScopeguardError extends Error {
     status: number,
     error: OAuthErrorCode | undefined,
     description: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; detail?: string | undefined },
   ) {
     super(description, options);
     this.name = new.target.name;
@@ -97,6 +103,7 @@ export class ScopeguardError extends Error {
     this.status = status;
     this.error = error;
     this.description = sanitizeDescription(description);
+    this.detail = options?.detail;
   }
 
   /** The `WWW-Authenticate` value, or `undefined` for statuses that carry no challenge (503). */
@@ -227,7 +234,7 @@ export class InvalidTokenError extends ScopeguardError {
       | 'ERR_INTERNAL'
     >,
     description: string,
-    options?: { claim?: string; cause?: unknown },
+    options?: { claim?: string; cause?: unknown; detail?: string | undefined },
   ) {
     super(code, 401, 'invalid_token', description, options);
     this.claim = options?.claim;
@@ -243,14 +250,15 @@ export class InsufficientScopeError extends ScopeguardError {
     requiredScopes: readonly string[],
     description = 'the token does not grant the scopes this resource requires',
     code: 'ERR_INSUFFICIENT_SCOPE' | 'ERR_UNKNOWN_CLIENT' = 'ERR_INSUFFICIENT_SCOPE',
+    detail?: string,
   ) {
-    super(code, 403, 'insufficient_scope', description);
+    super(code, 403, 'insufficient_scope', description, { detail });
     this.requiredScopes = requiredScopes;
   }
 
-  /** 403 `ERR_UNKNOWN_CLIENT`: the client is not a service user of this API (or the app refused it). */
-  static unknownClient(): InsufficientScopeError {
-    return new InsufficientScopeError([], 'the client is not a known service user of this API', 'ERR_UNKNOWN_CLIENT');
+  /** 403 `ERR_UNKNOWN_CLIENT`: the client is not a service user of this API (or the app refused it); `detail` for the operator. */
+  static unknownClient(detail?: string): InsufficientScopeError {
+    return new InsufficientScopeError([], 'the client is not a known service user of this API', 'ERR_UNKNOWN_CLIENT', detail);
   }
 
   protected override extraChallengeParams(): string[] {

@@ -45,6 +45,7 @@ export {
 export { PinnedKeySet, RemoteKeySet, unusableReason, type CandidateKey, type IssuerKeys, type KeySetEvent, type KeySetHealth, type KeySource } from './jwks';
 export { discoverJwksUri, metadataUrls } from './discovery';
 export { callKeySetSink, describeDecision, describeKeySet, withAuditLog, type DecisionEvent, type RequestInfo } from './audit';
+export type { OperatorLogger } from './operator-log';
 export { DpopError, DpopVerifier, MemoryReplayStore, jwkThumbprint, type DpopOptions, type DpopReplayStore, type DpopRequest } from './dpop';
 export { certificateThumbprint, confirmCertificateBinding, derFromPem, type MtlsOptions } from './confirmation';
 export { Introspector, isCompactJws, type IntrospectedClaims, type IntrospectionOptions } from './introspection';

@@ -15,6 +15,7 @@
  */
 import { InvalidTokenError, UnavailableError } from './errors';
 import { fetchJsonObject, shownUrl } from './http';
+import { shown } from './mismatch';
 import { platform } from './platform';
 import { publicKeyFromJwk, type VerificationKey } from './signature';
 import type { JwksOptions } from './options';
@@ -64,13 +65,18 @@ export interface KeySetHealth {
 
 /** A change an operator should hear of: the last good set serves while the issuer is down, is past its bound, or the issuer is back. */
 export interface KeySetEvent {
-  readonly state: 'stale' | 'expired' | 'recovered';
+  /**
+   * `unavailable`: no set could be fetched yet (requests that need it get 503); `stale`: a fetch
+   * failed, the last good set serves; `expired`: past `jwks.maxStaleMs`, 503; `recovered`: fetched
+   * again after any of these. Each is told once per outage.
+   */
+  readonly state: 'unavailable' | 'stale' | 'expired' | 'recovered';
   /** The issuer whose set it is (for an issuer pattern with one shared key set: the pattern). */
   readonly issuer: string;
   readonly jwksUri: string | undefined;
   /** When the set being served was fetched. */
   readonly fetchedAt: Date | undefined;
-  /** Why the last fetch failed (`stale`, `expired`). */
+  /** Why the last fetch failed (`unavailable`, `stale`, `expired`). */
   readonly error?: string;
 }
 
@@ -157,6 +163,16 @@ function keyId(jwk: Record<string, unknown>): string {
 }
 
 /** The keys of `keys` that may have signed a token with this `alg` and `kid`, at most {@link MAX_CANDIDATES}. */
+/** The refusal of a token no key of `keys` matches (its `alg` passed the allow-list), naming for the operator what it asked and what the set holds. */
+function noMatchingKey(keys: readonly LoadedKey[], alg: string, kid: string | undefined): InvalidTokenError {
+  const kids = [...new Set(keys.map((key) => key.jwk.kid).filter((id): id is string => id !== undefined))];
+  const held = kids.length === 0 ? `${keys.length} key(s) without kid` : `${kids.slice(0, 8).map(shown).join(', ')}${kids.length > 8 ? `, ... (${kids.length} in all)` : ''}`;
+  const asked = kid === undefined ? `no key for ${alg} (the token names no kid)` : `no key for kid ${shown(kid)} (${alg})`;
+  return new InvalidTokenError('ERR_TOKEN_KEY_NOT_FOUND', 'no key of the issuer matches the token', {
+    detail: `${asked} in the issuer's key set, which holds ${held}`,
+  });
+}
+
 function selectKeys(keys: readonly LoadedKey[], alg: string, kid: string | undefined): LoadedKey[] {
   const type = keyTypeFor(alg);
   if (!type) return [];
@@ -250,7 +266,7 @@ export class PinnedKeySet implements IssuerKeys {
 
   candidates(alg: string, kid: string | undefined): readonly CandidateKey[] {
     const found = selectKeys(this.#keys, alg, kid);
-    if (found.length === 0) throw new InvalidTokenError('ERR_TOKEN_KEY_NOT_FOUND', 'no key of the issuer matches the token');
+    if (found.length === 0) throw noMatchingKey(this.#keys, alg, kid);
     return found;
   }
 
@@ -280,7 +296,7 @@ export class RemoteKeySet implements IssuerKeys {
   #lastFailureAt = -Infinity;
   #pending: Promise<void> | undefined;
   /** The last change reported: serving stale, or past the bound (cleared by a recovery). */
-  #reported: 'stale' | 'expired' | undefined;
+  #reported: 'unavailable' | 'stale' | 'expired' | undefined;
   readonly #report: ((event: Omit<KeySetEvent, 'issuer'>) => void) | undefined;
   /** The least time between two refetches for unknown kids; doubles while they bring no new key. */
   #kidInterval = UNKNOWN_KID_INTERVAL_MS;
@@ -337,7 +353,7 @@ export class RemoteKeySet implements IssuerKeys {
     return this.#keys.length > 0 && now - this.#loadedAt > this.#options.maxAgeMs + this.#options.maxStaleMs;
   }
 
-  #tell(state: 'stale' | 'expired' | 'recovered'): void {
+  #tell(state: KeySetEvent['state']): void {
     if (state !== 'recovered') this.#reported = state;
     const fetchedAt = this.#keys.length > 0 ? new Date(this.#loadedAt) : undefined;
     this.#report?.({ state, jwksUri: this.#uri && shownUrl(this.#uri), fetchedAt, ...(state !== 'recovered' && this.#lastFailure && { error: this.#lastFailure.message }) });
@@ -399,7 +415,7 @@ export class RemoteKeySet implements IssuerKeys {
       if (found.length === 0) {
         // We cannot tell "no such key" from "the issuer rotated and we could not fetch".
         if (this.#lastFailure) throw this.#unavailable();
-        throw new InvalidTokenError('ERR_TOKEN_KEY_NOT_FOUND', 'no key of the issuer matches the token');
+        throw noMatchingKey(this.#keys, alg, kid);
       }
     }
     return found;
@@ -442,8 +458,8 @@ export class RemoteKeySet implements IssuerKeys {
         (error: Error) => {
           this.#lastFailure = error;
           this.#lastFailureAt = this.#clock();
-          // Keys held, the issuer down: the last good set serves, which an operator should know (once).
-          if (this.#keys.length > 0 && this.#reported === undefined) this.#tell('stale');
+          // The issuer down: the last good set serves, or none does (503); an operator should know, once.
+          if (this.#reported === undefined) this.#tell(this.#keys.length > 0 ? 'stale' : 'unavailable');
           throw error;
         },
       )

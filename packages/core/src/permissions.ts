@@ -50,14 +50,19 @@ export interface PermissionSource {
   readonly changes: boolean;
   /** Drops cached answers: those of `clientId` (of any issuer), or all. */
   forget(clientId?: string): void;
+  /** For an unknown client's refusal, for the operator: the service users a map names (a resolver: none). */
+  readonly clients?: readonly string[];
 }
 
 class StaticPermissions implements PermissionSource {
   readonly changes = false;
   readonly #map: ReadonlyMap<string, ReadonlySet<string> | typeof INACTIVE_CLIENT>;
 
+  readonly clients: readonly string[];
+
   constructor(map: PermissionMap) {
     this.#map = new Map(Object.entries(map).map(([clientId, list]) => [clientId, list === INACTIVE_CLIENT ? INACTIVE_CLIENT : new Set(list)]));
+    this.clients = [...this.#map.keys()];
   }
 
   lookup(user: ServiceUser): HeldPermissions {

@@ -7,6 +7,7 @@
 import { checkClaims } from './claims';
 import { InvalidTokenError } from './errors';
 import { parseCompactJws, type ParsedJws } from './jws';
+import { shown } from './mismatch';
 import type { CandidateKey, KeySource } from './jwks';
 import type { ResolvedIssuer } from './options';
 import { verifySignature } from './signature';
@@ -54,6 +55,7 @@ function checkType(typ: unknown, strict: boolean): void {
   }
   throw new InvalidTokenError('ERR_TOKEN_TYPE', strict ? 'the token type must be at+jwt' : 'the token type is not an access token type', {
     claim: 'typ',
+    detail: typ === undefined ? 'the token has no typ; strict: true requires at+jwt' : strict ? `token typ ${shown(typ)} is not at+jwt, which strict: true requires` : `token typ ${shown(typ)} is not an access token type (at+jwt, JWT or none)`,
   });
 }
 
@@ -61,7 +63,10 @@ function checkType(typ: unknown, strict: boolean): void {
 function checkHeader(header: Record<string, unknown>, options: ResolvedIssuer): JoseHeader {
   const { alg, kid } = header;
   if (typeof alg !== 'string' || !(options.algorithms as readonly string[]).includes(alg)) {
-    throw new InvalidTokenError('ERR_TOKEN_ALG_NOT_ALLOWED', 'the token algorithm is not allowed', { claim: 'alg' });
+    throw new InvalidTokenError('ERR_TOKEN_ALG_NOT_ALLOWED', 'the token algorithm is not allowed', {
+      claim: 'alg',
+      detail: `token alg ${shown(alg)} is not among the configured algorithms ${options.algorithms.map(shown).join(', ')}`,
+    });
   }
   if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0 || kid.length > 256)) {
     throw new InvalidTokenError('ERR_TOKEN_HEADER', 'the kid header parameter is invalid', { claim: 'kid' });

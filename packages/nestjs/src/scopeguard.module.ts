@@ -1,6 +1,6 @@
 import { Inject, Module, RequestMethod, type DynamicModule, type MiddlewareConsumer, type NestModule, type OnApplicationBootstrap, type Provider } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, DiscoveryModule } from '@nestjs/core';
-import { Scopeguard, callKeySetSink, describeKeySet, withAuditLog, type ScopeguardOptions } from '@scopeguard/core';
+import { Scopeguard, withAuditLog, type ScopeguardOptions } from '@scopeguard/core';
 import { logDecision, logger } from './scopeguard.audit';
 import { ScopeguardExceptionFilter } from './scopeguard.filter';
 import { ScopeguardMetadataMiddleware } from './scopeguard.metadata';
@@ -18,16 +18,11 @@ const engineProvider: Provider = {
     if (warmStart !== undefined && typeof warmStart !== 'boolean' && warmStart !== 'required') {
       throw new TypeError('scopeguard: option "warmStart" must be true, false or "required"');
     }
-    const { onDecision, onKeySet } = engineOptions as Pick<ScopeguardOptions, 'onDecision' | 'onKeySet'>;
+    const { onDecision } = engineOptions as Pick<ScopeguardOptions, 'onDecision'>;
     const audit = auditLog ? withAuditLog(logDecision, onDecision) : onDecision;
-    // Key-set changes (stale, past jwks.maxStaleMs, recovered) to Nest's logger, beside the app's sink.
-    const keySets: ScopeguardOptions['onKeySet'] = (event) => {
-      if (event.state === 'recovered') logger.log(describeKeySet(event));
-      else logger.warn(describeKeySet(event));
-      callKeySetSink(onKeySet, event);
-    };
-    const engine = new Scopeguard({ ...engineOptions, ...(audit && { onDecision: audit }), onKeySet: keySets } as ScopeguardOptions);
-    engine.announce((notice) => logger.warn(notice));
+    const engine = new Scopeguard({ ...engineOptions, ...(audit && { onDecision: audit }) } as ScopeguardOptions);
+    // Outages, key-set changes and configuration mistakes to Nest's logger, rate-limited (core's operator log).
+    engine.logTo({ warn: (line) => logger.warn(line), error: (line) => logger.error(line), info: (line) => logger.log(line) });
     return engine;
   },
   inject: [SCOPEGUARD_OPTIONS],

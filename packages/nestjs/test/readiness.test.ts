@@ -81,6 +81,7 @@ describe('readiness on Nest', () => {
     let now = Date.now();
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     const log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    const error = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     const app = await boot({ clock: () => now, jwks: { maxAgeMs: 60_000, maxStaleMs: 600_000, cooldownMs: 0 } });
     await app.listen(0, '127.0.0.1');
     try {
@@ -93,13 +94,15 @@ describe('readiness on Nest', () => {
       expect(warn.mock.calls.some(([line]) => /are stale/.test(String(line)))).toBe(true);
       now += 600_000;
       expect(await ask()).toBe(503);
-      expect(warn.mock.calls.some(([line]) => /past jwks\.maxStaleMs/.test(String(line)))).toBe(true);
+      // Past the bound requests get 503: an error, no longer a warning.
+      expect(error.mock.calls.some(([line]) => /past jwks\.maxStaleMs/.test(String(line)))).toBe(true);
       issuer.recover();
       expect(await ask()).toBe(200);
       expect(log.mock.calls.some(([line]) => /fetched again/.test(String(line)))).toBe(true);
     } finally {
       warn.mockRestore();
       log.mockRestore();
+      error.mockRestore();
       await app.close();
     }
   });

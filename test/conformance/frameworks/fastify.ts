@@ -9,7 +9,7 @@ import { FORGED_AUTH, type AppExtras, type RunningAdapter } from '../adapters';
 export async function startFastify(options: ScopeguardOptions, tls: TlsOptions | undefined, extras: AppExtras): Promise<RunningAdapter> {
   const app = Fastify({ https: tls ?? null }); // null: plain HTTP
   await app.register(formbody);
-  await app.register(scopeguard, { ...options, logger: false }); // cases leave permissions out on purpose
+  await app.register(scopeguard, { logger: false, ...options }); // cases leave permissions out on purpose (a test may pass its logger)
   // Another hook, after the plugin's, overwrites the principal handlers see: route checks must not read it.
   if (extras.forgeAuth) app.addHook('onRequest', async (request) => void (request.auth = FORGED_AUTH as never));
   const ok = async () => ({ ok: true });

@@ -10,7 +10,7 @@ import { FORGED_AUTH, type AppExtras, type RunningAdapter } from '../adapters';
 
 export async function startHono(options: ScopeguardOptions, tls: TlsOptions | undefined, extras: AppExtras): Promise<RunningAdapter> {
   const app = new Hono<ScopeguardEnv>();
-  const guard = scopeguard({ ...options, logger: false }); // cases leave permissions out on purpose
+  const guard = scopeguard({ logger: false, ...options }); // cases leave permissions out on purpose (a test may pass its logger)
   app.use(guard);
   // Another middleware overwrites the principal the routes see: route checks must not read it.
   if (extras.forgeAuth) app.use(async (c, next) => (c.set('auth', FORGED_AUTH as never), next()));

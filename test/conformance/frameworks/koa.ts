@@ -12,7 +12,7 @@ import { FORGED_AUTH, type AppExtras, type RunningAdapter } from '../adapters';
 export async function startKoa(options: ScopeguardOptions, tls: TlsOptions | undefined, extras: AppExtras): Promise<RunningAdapter> {
   const app = new Koa<ScopeguardState>();
   app.use(bodyParser({ enableTypes: ['json', 'form'] }));
-  app.use(scopeguard({ ...options, logger: false })); // cases leave permissions out on purpose
+  app.use(scopeguard({ logger: false, ...options })); // cases leave permissions out on purpose (a test may pass its logger)
   // Another middleware overwrites the principal the routes see: route checks must not read it.
   if (extras.forgeAuth) app.use((ctx, next) => ((ctx.state.auth = FORGED_AUTH as never), next()));
   const router = new Router<ScopeguardState>();
