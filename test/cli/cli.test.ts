@@ -108,6 +108,17 @@ describe('scopeguard explain', () => {
     expect(line(result, 'answer')).toContain('401 invalid_token (ERR_TOKEN_CLAIM): the aud claim is not accepted');
   });
 
+  it('an issuer configured with a trailing slash: ✗ iss and the answer name both sides and the difference', async () => {
+    const token = await issuer.mint({ clientId: 'orders-worker' });
+    const result = await run(['explain', token, '--issuer', `${issuer.issuer}/`, '--audience', issuer.audience, '--jwks-uri', issuer.jwksUri]);
+    expect(result.code).toBe(1);
+    const expected = `token iss '${issuer.issuer}' is not the configured '${issuer.issuer}/' (a trailing slash differs)`;
+    expect(line(result, 'iss')).toContain(`the iss claim is not accepted: ${expected}`);
+    expect(line(result, 'answer')).toBe(`✗ answer       401 invalid_token (ERR_TOKEN_CLAIM): the iss claim is not accepted: ${expected}`);
+    const json = JSON.parse((await run(['explain', token, '--issuer', `${issuer.issuer}/`, '--audience', issuer.audience, '--jwks-uri', issuer.jwksUri, '--json'])).stdout);
+    expect(json.answer).toMatchObject({ code: 'ERR_TOKEN_CLAIM', description: 'the iss claim is not accepted', detail: expected });
+  });
+
   it('a user token under --require-client-credentials (okta preset): ✗ client, 401 ERR_TOKEN_NOT_CLIENT, other presets listed', async () => {
     const token = await issuer.mint({ clientId: 'orders-worker', subject: 'alice@example.com', scope: 'orders.read' });
     const result = await run(['explain', token, ...base, '--preset', 'okta', '--require-client-credentials']);
@@ -163,7 +174,10 @@ describe('scopeguard explain', () => {
     const result = await run(['explain', token, ...base]);
     expect(result.stdout).not.toContain('\u001b');
     expect(result.stdout).toContain('\\x1b');
-    expect(line(result, 'answer')).not.toContain('200: admitted');
+    // The answer names the kid it could not find, escaped and quoted inside its own line: no line of its own.
+    expect(line(result, 'answer')).toMatch(/^✗ answer +401 invalid_token \(ERR_TOKEN_KEY_NOT_FOUND\): .*no key for kid 'k\\u001b\[1A/);
+    expect(result.stdout.split('\n').filter((text) => /^✓ answer/.test(text))).toEqual([]);
+    expect(result.stdout).not.toContain('\r');
   });
 
   it('keys from a --jwks file: no network at all', async () => {

@@ -151,7 +151,7 @@ export async function explain(argv: readonly string[]): Promise<number> {
     claims: decoded.parsed?.payload,
     answer: principal
       ? { admitted: true, status: 200, clientId: principal.clientId, permissions: principal.permissions }
-      : { admitted: false, status: refusal!.status, error: refusal!.error, code: refusal!.code, description: refusal!.description },
+      : { admitted: false, status: refusal!.status, error: refusal!.error, code: refusal!.code, description: refusal!.description, ...(refusal!.detail !== undefined && { detail: refusal!.detail }) },
   };
   process.stdout.write(parsed.values.json ? `${JSON.stringify(report, null, 2)}\n` : render(report));
   return principal ? 0 : 1;
@@ -428,7 +428,7 @@ function claimChecks(payload: Record<string, unknown>, rules: ResolvedIssuer, no
   const { failures, stoppedAt } = claimFailures(payload, rules, now);
   const line = (claim: string, value: string): Check => {
     const failure = failures.get(claim);
-    if (failure) return { check: claim, ok: false, detail: `${value}: ${failure.description}` };
+    if (failure) return { check: claim, ok: false, detail: `${value}: ${explained(failure)}` };
     if (stoppedAt !== undefined) return { check: claim, ok: null, detail: `${value}: not checked (validation stopped at ${stoppedAt})` };
     return { check: claim, ok: true, detail: value };
   };
@@ -442,7 +442,7 @@ function claimChecks(payload: Record<string, unknown>, rules: ResolvedIssuer, no
   }
   // Claims the lines above do not cover: strict mode's required ones, token_use, client_id, Cognito's scope.
   for (const [claim, failure] of failures) {
-    if (claim !== 'iss' && claim !== 'aud' && !(TIME_CLAIMS as readonly string[]).includes(claim)) checks.push({ check: claim, ok: false, detail: failure.description });
+    if (claim !== 'iss' && claim !== 'aud' && !(TIME_CLAIMS as readonly string[]).includes(claim)) checks.push({ check: claim, ok: false, detail: explained(failure) });
   }
   return checks;
 }
@@ -504,7 +504,12 @@ function principalChecks(payload: Record<string, unknown>, rules: ResolvedIssuer
 function answerCheck(principal: Principal | undefined, refusal: ScopeguardError | undefined): Check {
   if (principal) return { check: 'answer', ok: true, detail: `200: admitted, client ${principal.clientId ?? '(none)'} with ${principal.permissions.join(' ') || 'no permissions'}` };
   const error = refusal!;
-  return { check: 'answer', ok: false, detail: `${error.status} ${error.error ?? '(no error code)'} (${error.code}): ${error.description}` };
+  return { check: 'answer', ok: false, detail: `${error.status} ${error.error ?? '(no error code)'} (${error.code}): ${explained(error)}` };
+}
+
+/** A refusal as the operator reads it: the client's description, then what the token said against the options. */
+function explained(error: ScopeguardError): string {
+  return error.detail === undefined ? error.description : `${error.description}: ${error.detail}`;
 }
 
 function relative(seconds: number, now: number): string {
