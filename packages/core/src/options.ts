@@ -312,6 +312,16 @@ function fail(option: string, message: string): never {
 /** Options adapters take off before the engine sees the rest: named in suggestions only. */
 const ADAPTER_OPTIONS = ['logger', 'auditLog', 'defaultPolicy', 'warmStart', 'global'];
 
+/** Where an option of another layer belongs, when it reaches the engine anyway. */
+const ELSEWHERE: Readonly<Record<string, string>> = {
+  global:
+    'is not an engine option: on Nest, pass global: true to ScopeguardModule.forRoot() or forRootAsync() itself (beside useFactory, not in the options useFactory returns); the other adapters guard what they are mounted on',
+  defaultPolicy: 'is an option of @scopeguard/nestjs (ScopeguardModule), not of the engine or this adapter',
+  warmStart: 'is an option of @scopeguard/nestjs (ScopeguardModule), not of the engine or this adapter; elsewhere await engine.ready() before listening',
+  logger: 'is an adapter option (scopeguard({ logger })): for an engine built with new Scopeguard(), call engine.logTo(logger)',
+  auditLog: 'is an adapter option (scopeguard({ auditLog: true })): for an engine built with new Scopeguard(), use onDecision with describeDecision',
+};
+
 /** Optimal string alignment distance (edits, adjacent swaps), case-insensitive. */
 function editDistance(a: string, b: string): number {
   const x = a.toLowerCase();
@@ -331,6 +341,7 @@ function editDistance(a: string, b: string): number {
 
 /** Refuses `key`, which is not among `known`, naming the nearest known option when one is close (`audiance` → `audience`). */
 function unknownOption(option: string, key: string, known: readonly string[]): never {
+  if (Object.hasOwn(ELSEWHERE, key) && !option.includes('.')) fail(option, ELSEWHERE[key]!);
   // A very long key is compared with nothing: the quadratic distance stays bounded.
   let nearest: string | undefined;
   let distance = key.length >= 8 ? 3 : key.length >= 4 ? 2 : 1;

@@ -79,3 +79,25 @@ describe('an option typo', () => {
     expect(messageOf({ ...base, frobnicate: 1 })).toBe('scopeguard: option "frobnicate" is not a known option');
   });
 });
+
+describe('an option of another layer', () => {
+  const messageOf = (options: unknown): string => {
+    try {
+      resolveOptions(options as ScopeguardOptions);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    throw new Error('accepted');
+  };
+
+  it('global: says where it belongs instead of suggesting itself', () => {
+    const message = messageOf({ ...base, global: true });
+    expect(message).toMatch(/^scopeguard: option "global" is not an engine option: on Nest, pass global: true to ScopeguardModule\.forRoot\(\) or forRootAsync\(\) itself/);
+    expect(message).not.toContain('did you mean');
+  });
+
+  it('logger and auditLog given to an engine built by hand: says how to log from it', () => {
+    expect(messageOf({ ...base, logger: console })).toMatch(/"logger" is an adapter option .*engine\.logTo\(logger\)/);
+    expect(messageOf({ ...base, auditLog: true })).toMatch(/"auditLog" is an adapter option .*onDecision/);
+  });
+});

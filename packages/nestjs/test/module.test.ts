@@ -174,6 +174,14 @@ describe('module configuration', () => {
     }
   });
 
+  it('global: true returned by useFactory is not read there: start-up fails saying where it goes', async () => {
+    await expect(
+      Test.createTestingModule({
+        imports: [ScopeguardModule.forRootAsync({ useFactory: () => ({ ...options(), global: true }) as ScopeguardModuleOptions })],
+      }).compile(),
+    ).rejects.toThrow('scopeguard: option "global" is not an engine option: on Nest, pass global: true to ScopeguardModule.forRoot() or forRootAsync() itself');
+  });
+
   it('a wrong option fails at start-up with its name', async () => {
     await expect(
       Test.createTestingModule({ imports: [ScopeguardModule.forRoot({ ...options(), algorithms: ['HS256' as never], global: true })] }).compile(),

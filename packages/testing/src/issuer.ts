@@ -344,6 +344,10 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
+  // Never what keeps a process alive: a test run whose beforeAll failed before close() still exits
+  // (the listener and every connection it accepts, keep-alive ones included, are unref'd).
+  server.unref();
+  server.on('connection', (socket) => socket.unref());
   const { port } = server.address() as AddressInfo;
   const path = options.path ? `/${options.path.replace(/^\/+|\/+$/g, '')}` : '';
   return new TestIssuer(server, `http://127.0.0.1:${port}${path}`, options.audience ?? 'https://api.example.test', keys, options.introspection);

@@ -195,3 +195,36 @@ describe('options() and bearer()', () => {
     }
   });
 });
+
+describe('the issuer never keeps a process alive by itself', () => {
+  // A test whose beforeAll failed never reaches issuer.close(): Jest must still exit.
+  it('a script that starts an issuer, fetches its keys over keep-alive and never closes it exits on its own', async () => {
+    const { spawn } = await import('node:child_process');
+    const { join } = await import('node:path');
+    const dist = join(__dirname, '../dist');
+    const script = `
+      const { createTestIssuer } = require(${JSON.stringify(dist)});
+      createTestIssuer().then(async (issuer) => {
+        const res = await fetch(issuer.jwksUri);             // undici keeps the connection alive
+        if (res.status !== 200) process.exit(3);
+        await res.json();
+        await issuer.mint();
+        console.log('left open');
+      });
+    `;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = await new Promise<number | null | 'hung'>((resolve) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve('hung');
+      }, 10_000);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        resolve(code);
+      });
+    });
+    expect({ exited, output: output.trim() }).toEqual({ exited: 0, output: 'left open' });
+  });
+});
