@@ -100,3 +100,22 @@ describe('package READMEs, as published', () => {
     expect(readme.match(/\]\((?!https?:|#)[^)]*\)/g) ?? []).toEqual([]);
   });
 });
+
+describe('test recipes in the READMEs', () => {
+  // When beforeAll fails, afterAll still runs with what beforeAll never assigned: a `server.close()`
+  // or `app.close()` on undefined throws, the issuer's close() after it never runs, and Jest hangs.
+  const recipes = READMES.flatMap(snippetsOf).filter((snippet) => /\bafterAll\(/.test(snippet.code));
+
+  it('there are recipes to check', () => {
+    expect(recipes.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('every afterAll tolerates a failed beforeAll: each close() through ?.', () => {
+    const unsafe = recipes.flatMap((snippet) => {
+      const teardown = /afterAll\(([\s\S]*?)\n\}\);|afterAll\(([^\n]*)\);/.exec(snippet.code);
+      const body = teardown?.[1] ?? teardown?.[2] ?? '';
+      return [...body.matchAll(/\b(\w+)\.close\(/g)].map((match) => `${snippet.readme}:${snippet.line}: ${match[1]}.close()`);
+    });
+    expect(unsafe).toEqual([]);
+  });
+});
