@@ -11,15 +11,63 @@ import type { GuardOptions, HttpAnswer, Principal, ScopeRequirement } from '@sco
 
 export { Scopeguard, ScopeguardConfigError, ScopeguardError, type GuardOptions, type Principal, type ScopeguardOptions } from '@scopeguard/core';
 
-/** What a route requires, in its `config.scopeguard`. Left out: any valid token. */
-export interface RouteRequirements {
-  /** `true`: no token needed, the plugin leaves the route alone. Cannot go with scopes. */
-  public?: boolean;
-  /** Every one of these scopes (403 `insufficient_scope` otherwise). */
-  scopes?: readonly string[];
-  /** At least one of these; with `scopes`, both must hold. */
-  anyScope?: readonly string[];
+/**
+ * Keys people type for `scopes`, `anyScope` and `public`. Fastify infers a route's `config` type from
+ * the object literal, which turns off TypeScript's excess-property check there; declaring these
+ * `never` makes them fail to compile all the same. Any other unknown key is refused when the route
+ * is added (start-up), as every key is validated then.
+ */
+interface Misspelt {
+  scope?: never;
+  Scope?: never;
+  Scopes?: never;
+  SCOPES?: never;
+  anyscope?: never;
+  AnyScope?: never;
+  anyScopes?: never;
+  any_scope?: never;
+  anyOf?: never;
+  allScopes?: never;
+  requiredScopes?: never;
+  roles?: never;
+  permissions?: never;
+  isPublic?: never;
+  Public?: never;
 }
+
+/**
+ * What a route requires, in its `config.scopeguard`: `{ scopes }`, `{ anyScope }`, both, or
+ * `{ public: true }` (leave `config.scopeguard` out for any valid token). Each shape names at least
+ * one key, so a literal holding only a typo (`{ scope: [...] }`) does not type-check.
+ */
+export type RouteRequirements = Misspelt &
+  (
+    | {
+        /** Every one of these scopes (403 `insufficient_scope` otherwise). */
+        scopes: readonly string[];
+        /** At least one of these too. */
+        anyScope?: readonly string[];
+        public?: false;
+      }
+    | {
+        /** At least one of these; with `scopes`, both must hold. */
+        anyScope: readonly string[];
+        scopes?: readonly string[];
+        public?: false;
+      }
+    | {
+        /** Guarded, any valid token (as leaving `config.scopeguard` out), scopes optional. */
+        public: false;
+        scopes?: readonly string[];
+        anyScope?: readonly string[];
+      }
+    | {
+        /** No token needed: the plugin leaves the route alone. Cannot go with scopes. */
+        public: true;
+        scopes?: never;
+        anyScope?: never;
+      }
+  );
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -54,7 +102,7 @@ function compile(value: unknown, route: string): Compiled {
   if (value === undefined) return [];
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fail('', 'must be an object: { scopes }, { anyScope } or { public: true }');
   for (const key of Object.keys(value)) if (!KEYS.includes(key)) throw fail(`.${key}`, 'is unknown: use scopes, anyScope or public');
-  const { public: open, scopes, anyScope } = value as RouteRequirements;
+  const { public: open, scopes, anyScope } = value as { public?: unknown; scopes?: unknown; anyScope?: unknown };
   if (open !== undefined && typeof open !== 'boolean') throw fail('.public', 'must be true or false');
   if (open && (scopes !== undefined || anyScope !== undefined)) throw fail('', 'is public: it cannot require scopes too');
   if (open) return 'public';

@@ -5,7 +5,7 @@
  */
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { Scopeguard, ScopeguardConfigError, ScopeguardError, scopeguard, type ScopeguardPluginOptions } from '@scopeguard/fastify';
+import { Scopeguard, ScopeguardConfigError, ScopeguardError, scopeguard, type RouteRequirements, type ScopeguardPluginOptions } from '@scopeguard/fastify';
 import type { DecisionEvent } from '@scopeguard/core';
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
 
@@ -81,6 +81,27 @@ describe('@scopeguard/fastify', () => {
       expect(() => app.get('/bad', { config: { scopeguard: config as never } }, handler)).toThrow(message);
     }
     expect(() => app.get('/bad', { config: { scopeguard: { scopes: [] } } }, handler)).toThrow(ScopeguardConfigError);
+    await app.close();
+  });
+
+  it('config.scopeguard is exact at compile time too: a typo does not type-check (npm test runs tsc on this file)', async () => {
+    const app = await guarded();
+    const handler = async () => ({});
+    // @ts-expect-error `scope` is not a key (scopes is)
+    expect(() => app.get('/t1', { config: { scopeguard: { scope: ['orders.read'] } } }, handler)).toThrow(/"config\.scopeguard\.scope" of route GET \/t1 is unknown/);
+    // @ts-expect-error `anyscope` is not a key (anyScope is), beside a right one
+    expect(() => app.get('/t2', { config: { scopeguard: { scopes: ['orders.read'], anyscope: ['orders.admin'] } } }, handler)).toThrow(/anyscope/);
+    // @ts-expect-error the same through app.route()
+    expect(() => app.route({ method: 'GET', url: '/t3', config: { scopeguard: { scopes: ['a'], Scopes: ['b'] } }, handler })).toThrow(/Scopes/);
+    // @ts-expect-error public takes a boolean
+    expect(() => app.get('/t4', { config: { scopeguard: { public: 'yes' } } }, handler)).toThrow(/public/);
+    // With `satisfies`, every key is checked, foreseen or not.
+    // @ts-expect-error `anyScopez` is no key of RouteRequirements
+    expect(() => app.get('/t5', { config: { scopeguard: { scopes: ['a'], anyScopez: ['b'] } satisfies RouteRequirements } }, handler)).toThrow(/anyScopez/);
+    // The right shapes type-check.
+    app.get('/ok1', { config: { scopeguard: { scopes: ['orders.read'] } } }, handler);
+    app.get('/ok2', { config: { scopeguard: { anyScope: ['orders.read'], scopes: ['orders.write'] } } }, handler);
+    app.get('/ok3', { config: { scopeguard: { public: true } } }, handler);
     await app.close();
   });
 

@@ -177,7 +177,7 @@ describe('module configuration', () => {
   it('global: true returned by useFactory is not read there: start-up fails saying where it goes', async () => {
     await expect(
       Test.createTestingModule({
-        imports: [ScopeguardModule.forRootAsync({ useFactory: () => ({ ...options(), global: true }) as ScopeguardModuleOptions })],
+        imports: [ScopeguardModule.forRootAsync({ useFactory: () => ({ ...options(), global: true }) as unknown as ScopeguardModuleOptions })],
       }).compile(),
     ).rejects.toThrow('scopeguard: option "global" is not an engine option: on Nest, pass global: true to ScopeguardModule.forRoot() or forRootAsync() itself');
   });
