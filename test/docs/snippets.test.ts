@@ -119,3 +119,30 @@ describe('test recipes in the READMEs', () => {
     expect(unsafe).toEqual([]);
   });
 });
+
+describe('install lines', () => {
+  const BUILTIN = /^(node:|@scopeguard\/)/;
+  // What a project has before it reads our README: its test tooling, and the app framework a README's
+  // examples are written in when that README is not the framework's adapter.
+  const NEST = ['@nestjs/common', '@nestjs/core', '@nestjs/platform-express', '@nestjs/platform-fastify', 'reflect-metadata', 'rxjs'];
+  const PRESENT: Record<string, string[]> = {
+    nestjs: [...NEST, '@nestjs/config', 'express'],
+    redis: [...NEST, 'express'],
+    testing: [...NEST, 'express'],
+  };
+  const TOOLING = ['jest', '@jest/globals', '@nestjs/testing', 'tslib'];
+  it.each(['express', 'nestjs', 'fastify', 'hono', 'koa', 'mcp', 'redis', 'testing'])('%s: every package its snippets import is in one of its npm install lines', (name) => {
+    const readme = `packages/${name}/README.md`;
+    const text = readFileSync(join(ROOT, readme), 'utf8');
+    const present = new Set([...TOOLING, ...(PRESENT[name] ?? [])]);
+    // An install line and its comment ("# and @koa/router for routes") both count.
+    const installed = new Set([...text.matchAll(/npm install ([^\n`]+)/g)].flatMap((match) => match[1]!.split(/[\s,]+/)).map((word) => word.replace(/^(@[^/@]+\/[^@]+|[^@]+)@.*$/, '$1')));
+    const imported = new Set(
+      snippetsOf(readme)
+        .flatMap((snippet) => [...snippet.code.matchAll(/from '([^'.][^']*)'/g)].map((match) => match[1]!))
+        .map((specifier) => (specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!))
+        .filter((pkg) => !BUILTIN.test(pkg) && !present.has(pkg)),
+    );
+    expect([...imported].filter((pkg) => !installed.has(pkg))).toEqual([]);
+  });
+});
