@@ -7,7 +7,8 @@
  */
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: 'node',
+  // Node, with console output held and shown only for a failing test (test/support/quiet-environment.js).
+  testEnvironment: '<rootDir>/test/support/quiet-environment.js',
   roots: ['<rootDir>/packages', '<rootDir>/test', '<rootDir>/examples'],
   testMatch: ['**/test/**/*.test.ts'],
   // The Redis suites need a redis-server: `npm run test:redis` (jest.redis.config.js) runs them.

@@ -15,8 +15,10 @@ import { ClientCredentialsClient } from '../src/client';
 async function startMcp(env: Record<string, string>): Promise<{ child: ChildProcess; mcp: string; issuer: string }> {
   const started = spawn(process.execPath, [join(__dirname, '..', 'dist', 'mcp.js')], {
     env: { ...process.env, PORT: '0', AS_PORT: '0', MCP_PORT: '0', CLOCK_TOLERANCE: '0', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Its audit lines go to the test's console, which shows them when a test fails.
+  createInterface({ input: started.stderr! }).on('line', (line) => console.error(line));
   const printed = await new Promise<{ mcp: string; issuer: string }>((resolve, reject) => {
     createInterface({ input: started.stdout! }).on('line', (line) => {
       if (line.startsWith('{')) resolve(JSON.parse(line) as { mcp: string; issuer: string });
