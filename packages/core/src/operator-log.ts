@@ -55,7 +55,7 @@ export class OperatorLog {
   readonly #logger: OperatorLogger;
   readonly #clock: () => number;
   readonly #intervalMs: number;
-  #windowStart = -Infinity;
+  #windowStart: number;
   /** Requests decided in this window (each counted once: its authentication or its refusal before it). */
   #requests = 0;
   #linesInWindow = 0;
@@ -69,6 +69,8 @@ export class OperatorLog {
     this.#logger = logger;
     this.#clock = clock;
     this.#intervalMs = intervalMs;
+    // The first window opens now: admissions count before any line is due (passed() rarely reads the clock).
+    this.#windowStart = clock();
   }
 
   /** A request was authenticated: counts it, and ends every open outage (its dependencies answered). */
