@@ -58,6 +58,8 @@ export class OperatorLog {
   #windowStart: number;
   /** Requests decided in this window (each counted once: its authentication or its refusal before it). */
   #requests = 0;
+  /** Admissions since the clock was last read: when a window ends, they may belong to the next one. */
+  #unread = 0;
   #linesInWindow = 0;
   #droppedLines = 0;
   /** Per kind of refusal: how many this window, when its line was last written, how many since. */
@@ -77,7 +79,8 @@ export class OperatorLog {
   passed(): void {
     // On the request path of every admitted request: a counter, and the clock only every 64th time
     // (a window's count is then off by at most 63 admissions, which a share of "most" tolerates).
-    if ((++this.#requests & 63) === 0) this.#roll();
+    this.#requests++;
+    if ((++this.#unread & 63) === 0) this.#roll();
     if (this.#outages.size === 0) return;
     const now = this.#clock();
     for (const [code, outage] of this.#outages) {
@@ -152,10 +155,13 @@ export class OperatorLog {
     const now = this.#clock();
     if (now - this.#windowStart >= this.#intervalMs) {
       this.#windowStart = now;
-      this.#requests = 0;
+      // Admissions not yet placed in time are counted in the new window: a quiet service's few
+      // admissions still outweigh one foreign token (erring towards no line, never towards a false one).
+      this.#requests = this.#unread;
       this.#linesInWindow = 0;
       for (const counts of this.#kinds.values()) counts.inWindow = 0;
     }
+    this.#unread = 0;
     return now;
   }
 
