@@ -130,7 +130,8 @@ describe('install lines', () => {
     redis: [...NEST, 'express'],
     testing: [...NEST, 'express'],
   };
-  const TOOLING = ['jest', '@jest/globals', '@nestjs/testing', 'tslib'];
+  // supertest: `nest new` generates its e2e test with it.
+  const TOOLING = ['jest', '@jest/globals', '@nestjs/testing', 'supertest', 'tslib'];
   it.each(['express', 'nestjs', 'fastify', 'hono', 'koa', 'mcp', 'redis', 'testing'])('%s: every package its snippets import is in one of its npm install lines', (name) => {
     const readme = `packages/${name}/README.md`;
     const text = readFileSync(join(ROOT, readme), 'utf8');
