@@ -25,6 +25,8 @@ export interface ClaimRules {
   readonly profile?: ClaimProfile;
   /** Only these clients' tokens (read with the profile's client-id claims). */
   readonly clientIds?: readonly string[] | undefined;
+  /** Set when revocation is checked: then a `jti` that is there must be a non-empty string. */
+  readonly isRevoked?: unknown;
 }
 
 /**
@@ -78,6 +80,11 @@ export function checkClaims(claims: Record<string, unknown>, rules: ClaimRules, 
     if (STRING_CLAIMS.has(claim) && typeof claims[claim] !== 'string') throw claimError(claim, 'invalid');
   }
 
+  // The id a deny list is asked about (RFC 7519 §4.1.7: a string). One of another type would be
+  // asked about as no id at all, and pass a list that holds it.
+  if (rules.isRevoked !== undefined && claims.jti !== undefined && (typeof claims.jti !== 'string' || claims.jti === '')) {
+    throw claimError('jti', 'invalid', `token jti ${shown(claims.jti)} is not a non-empty string, which revocation needs`);
+  }
   checkIssuer(claims.iss, rules.issuers);
   const { aud } = claims;
   if (typeof aud === 'string') {

@@ -42,6 +42,28 @@ describe('isRevoked', () => {
     }
   });
 
+  // RFC 7519 §4.1.7: jti is a string. One of another type would reach isRevoked as `undefined` and
+  // pass a deny list that holds its id (issue 26, red team).
+  it.each([['a number', 7], ['an array', ['j-7']], ['an object', { id: 'j-7' }], ['true', true], ['an empty string', '']])(
+    'refuses a token whose jti is %s when revocation is configured (401, isRevoked not asked)',
+    async (_, jti) => {
+      const asked: unknown[] = [];
+      const engine = guard({ permissions: 'token', isRevoked: (query) => (asked.push(query.jti), query.jti === undefined || query.jti === 'j-7' || query.jti === '7') });
+      const error = (await admit(engine, await issuer.mint({ claims: { jti } })).then(() => undefined, (e: unknown) => e)) as { code: string; status: number; claim: string; description: string };
+      expect(error).toMatchObject({ code: 'ERR_TOKEN_CLAIM', status: 401, claim: 'jti', description: 'the jti claim has an invalid type' });
+      expect(asked).toEqual([]);
+    },
+  );
+
+  it('a token without jti is still asked about (by the token itself), and a non-string jti is ignored when nothing reads it', async () => {
+    const asked: unknown[] = [];
+    const engine = guard({ permissions: 'token', isRevoked: (query) => (asked.push(query.jti), false) });
+    expect(await codeOf(admit(engine, await issuer.mint({ claims: { jti: undefined } })))).toBe('OK');
+    expect(asked).toEqual([undefined]);
+    expect(await codeOf(admit(guard({ permissions: 'token' }), await issuer.mint({ claims: { jti: 7 } })))).toBe('OK');
+    expect(await codeOf(admit(guard({ permissions: 'token', strict: true }), await issuer.mint({ claims: { jti: 7 } })))).toBe('ERR_TOKEN_CLAIM');
+  });
+
   it('refuses a wrong isRevoked option at construction', () => {
     expect(() => guard({ permissions: 'token', isRevoked: 'yes' as never })).toThrow(/isRevoked/);
   });
