@@ -110,6 +110,10 @@ export function buildCases(context: CaseContext): Case[] {
     { group: 'RFC 6750', name: 'Basic scheme → bare 401', request: async () => get({ authorization: 'Basic d29ya2VyOnNlY3JldA==' }), expect: BARE },
     { group: 'RFC 6750', name: 'Digest scheme → bare 401', request: async () => get({ authorization: 'Digest username="w", realm="r"' }), expect: BARE },
     { group: 'RFC 6750', name: 'DPoP scheme (not enabled) → bare 401', request: async () => get({ authorization: `DPoP ${await mint()}` }), expect: BARE },
+    // One value holding two credentials (a proxy joined two fields; Authorization is no list field): as two headers.
+    { group: 'RFC 6750', name: 'Basic and Bearer in one Authorization value', request: async () => get({ authorization: `Basic eDp5, Bearer ${await mint()}` }), expect: BAD_REQUEST },
+    { group: 'RFC 6750', name: 'Bearer and Basic in one Authorization value', request: async () => get({ authorization: `Bearer ${await mint()}, Basic eDp5` }), expect: BAD_REQUEST },
+    { group: 'RFC 6750', name: 'Basic and an invalid Bearer in one Authorization value', request: async () => get({ authorization: 'Basic eDp5, Bearer invalid' }), expect: BAD_REQUEST },
     { group: 'RFC 6750', name: 'two Authorization headers', request: async () => get(['Authorization', `Bearer ${await mint()}`, 'Authorization', `Bearer ${await mint()}`]), expect: BAD_REQUEST },
     { group: 'RFC 6750', name: 'query token ignored by default', request: async () => ({ path: `/read?access_token=${await mint()}` as '/read' }), expect: BARE },
     { group: 'RFC 6750', name: 'body token ignored by default', request: async () => ({ method: 'POST', headers: { 'content-type': FORM }, body: `access_token=${await mint()}` }), expect: BARE },

@@ -88,10 +88,11 @@ function fromHeader(request: TokenRequest, options: ExtractOptions, seen: { othe
   const header = request.authorization;
   if (header === undefined) return undefined;
   if (typeof header !== 'string') {
-    if (header.length > 1) throw new InvalidRequestError('ERR_BEARER_MULTIPLE', 'the request has more than one Authorization header');
+    if (header.length > 1) throw severalCredentials();
     if (header.length === 0) return undefined;
   }
   const value = typeof header === 'string' ? header : header[0]!;
+  if (value.includes(',') && holdsSeveralCredentials(value)) throw severalCredentials();
   const space = value.indexOf(' ');
   const scheme = space === -1 ? value : value.slice(0, space);
   // Auth schemes are case-insensitive (RFC 9110 §11.1).
@@ -104,6 +105,42 @@ function fromHeader(request: TokenRequest, options: ExtractOptions, seen: { othe
   let start = space;
   while (start !== -1 && start < value.length && value.charCodeAt(start) === 0x20) start++;
   return checkToken(start === -1 ? '' : value.slice(start), 'Authorization header', options, known);
+}
+
+/** Two Authorization fields, or one value joining two credentials: Fetch's `Headers` cannot tell them apart, so neither does the answer. */
+const severalCredentials = () => new InvalidRequestError('ERR_BEARER_MULTIPLE', 'the request carries more than one Authorization credential');
+
+/** A part of a comma-joined value that starts a credential of a scheme we read. */
+const BEARER_OR_DPOP = /^\s*(bearer|dpop)(\s|$)/i;
+/** A part that starts a credential of any scheme: `auth-scheme 1*SP` and more (RFC 9110 §11.4). */
+const CREDENTIAL = /^\s*[A-Za-z0-9!#$%&'*+.^_`|~-]+ +\S/;
+
+/**
+ * Whether one `Authorization` value holds a Bearer (or DPoP) credential beside another: what a proxy
+ * or the Fetch API's `Headers` makes of two fields (`Basic …, Bearer …`). Authorization holds one
+ * credential (RFC 9110 §11.6.2), so such a value is two headers, refused as two, and never read as
+ * "another scheme" (an optional route would serve it anonymously). Commas inside a quoted auth-param
+ * (`Digest realm="a, Bearer b"`) split nothing.
+ */
+function holdsSeveralCredentials(value: string): boolean {
+  const parts: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < value.length; i++) {
+    const char = value.charCodeAt(i);
+    if (quoted && char === 0x5c) i++; // a quoted-pair: the next character is literal
+    else if (char === 0x22) quoted = !quoted;
+    else if (char === 0x2c && !quoted) {
+      parts.push(value.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(value.slice(start));
+  if (parts.length === 1) return false;
+  // A Bearer credential after another one, or another credential (`scheme SP …`) after a Bearer one;
+  // `Bearer abc,def` is one malformed token, not two credentials.
+  const later = parts.slice(1);
+  return later.some((part) => BEARER_OR_DPOP.test(part)) || (BEARER_OR_DPOP.test(parts[0]!) && later.some((part) => CREDENTIAL.test(part)));
 }
 
 function fromParameter(container: unknown, where: string, options: ExtractOptions): string | undefined {

@@ -37,8 +37,14 @@ const NO_REQUIREMENTS: readonly ScopeRequirement[] = Object.freeze([]);
  */
 const ADMITTED = Symbol('scopeguard.admitted');
 
+/**
+ * The engine whose optional authentication let this request through anonymously: a later stage (a
+ * route's scope check) then finds the engine, and refuses the anonymous caller with its challenge.
+ */
+const ANONYMOUS = Symbol('scopeguard.anonymous');
+
 /** A request object as an engine marks it (see {@link ADMITTED}). */
-type Carrier = { [ADMITTED]?: Principal | ScopeguardError | undefined };
+type Carrier = { [ADMITTED]?: Principal | ScopeguardError | undefined; [ANONYMOUS]?: Scopeguard };
 
 /** The engine that recorded each refusal of {@link Scopeguard.refuse} (rare: no cost per request). */
 const refusedBy = new WeakMap<ScopeguardError, Scopeguard>();
@@ -127,7 +133,7 @@ export class Scopeguard {
    */
   static admitting(carrier: object): Scopeguard | undefined {
     const known = (carrier as Carrier)[ADMITTED];
-    if (known === undefined) return undefined;
+    if (known === undefined) return (carrier as Carrier)[ANONYMOUS];
     // A refusal recorded after admission (refuse()): the engine that recorded it answers it again.
     return known instanceof ScopeguardError ? refusedBy.get(known) : verdictOf(known)?.engine;
   }
@@ -211,7 +217,10 @@ export class Scopeguard {
       // No bearer token at all (none, or another scheme such as Basic): anonymous, where that is allowed.
       // Something that starts like Bearer or DPoP but is not one (`Bearer\t…`, `DPoP` with DPoP off) is
       // a credential sent wrong: refused, never ignored.
-      if (optional && error instanceof MissingTokenError && !startsLikeBearer(request.authorization)) return undefined;
+      if (optional && error instanceof MissingTokenError && !startsLikeBearer(request.authorization)) {
+        if (carrier !== undefined) carrier[ANONYMOUS] = this;
+        return undefined;
+      }
       throw this.#refusal(error, info, dpop);
     }
     if (!(found instanceof Promise)) return this.#admit(carrier, found, requirements, info);

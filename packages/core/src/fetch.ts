@@ -17,8 +17,6 @@ import type { ScopeRequirement } from './scopes';
 const FORM_CONTENT_TYPE = /^application\/x-www-form-urlencoded\s*(;|$)/i;
 /** The largest form body read for a token (Express's urlencoded parser defaults to 100 kB). */
 const MAX_FORM_BYTES = 100 * 1024;
-/** A value of the joined header that starts a credential of a scheme we read. */
-const BEARER_OR_DPOP = /^(bearer|dpop)(\s|$)/i;
 
 /** What a fetch-based adapter may add to a Request: parsed parts and the objects of its runtime. */
 export interface FetchRequestExtras {
@@ -54,10 +52,8 @@ class FetchTokenRequest implements TokenRequest {
 
   get authorization(): string | string[] | undefined {
     const value = this.#request.headers.get('authorization');
-    if (value === null) return undefined;
-    if (!value.includes(',')) return value;
-    const parts = value.split(',').map((part) => part.trim());
-    return parts.some((part) => BEARER_OR_DPOP.test(part)) ? parts : value;
+    // Two fields arrive joined with a comma; bearer extraction refuses a value holding two credentials.
+    return value === null ? undefined : value;
   }
 
   get method(): string {

@@ -32,6 +32,18 @@ describe('extractBearerToken (RFC 6750 §2)', () => {
     expect(error.challenge({ realm: 'api' })).toBe('Bearer realm="api"');
   });
 
+  // One value joining two credentials (a proxy, or Fetch's Headers, joined two fields): refused as two headers.
+  it.each(['Basic eDp5, Bearer abc', 'Basic eDp5,Bearer abc', 'Bearer abc, Basic eDp5', 'Bearer abc, Bearer def', 'Digest a="1", DPoP abc'])(
+    'refuses %j as more than one credential (400)',
+    (authorization) => {
+      expect(codeOf({ authorization })).toBe('ERR_BEARER_MULTIPLE');
+    },
+  );
+
+  it.each(['Digest realm="a, Bearer b"', 'Digest realm="a\\", Bearer b"', 'Basic a, b'])('reads no second credential in %j (a quoted comma, no Bearer)', (authorization) => {
+    expect(codeOf({ authorization })).toBe('ERR_BEARER_MISSING');
+  });
+
   it.each(['Basic dXNlcjpwYXNz', 'Digest username="x"', 'Bearerabc', 'Token abc'])('treats other schemes (%j) as no token', (authorization) => {
     expect(codeOf({ authorization })).toBe('ERR_BEARER_MISSING');
   });

@@ -14,6 +14,7 @@ beforeAll(async () => {
   const guard = scopeguard({ ...issuer.options(), permissions: 'token', logger: false, onDecision: (event) => void decisions.push(event.outcome) });
   const app = express();
   app.get('/catalog', optionalAuth(guard), (req, res) => res.json({ caller: req.auth?.clientId ?? null }));
+  app.get('/reports', optionalAuth(guard), requireScopes('orders.read'), (req, res) => res.json({ caller: req.auth?.clientId ?? null }));
   app.use(guard);
   app.get('/orders', requireScopes('orders.read'), (_req, res) => res.json([]));
   server = createServer(app);
@@ -25,6 +26,27 @@ afterAll(async () => {
 });
 
 describe('optionalAuth', () => {
+  it('followed by requireScopes: an anonymous caller gets the 401 challenge, never a 500', async () => {
+    const anonymous = await send(`${base}/reports`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers['www-authenticate']).toMatch(/^Bearer( |$)/);
+    expect(anonymous.headers['www-authenticate']).not.toContain('error=');
+    expect(JSON.stringify(anonymous.body)).not.toMatch(/at .*\.js|must run after/);
+    expect((await send(`${base}/reports`, { headers: { authorization: 'Basic dXNlcjpwYXNz' } })).status).toBe(401);
+    const reader = await send(`${base}/reports`, { headers: { authorization: await issuer.bearer({ clientId: 'orders-reporter', scope: 'orders.read' }) } });
+    expect(reader).toMatchObject({ status: 200, body: { caller: 'orders-reporter' } });
+    const other = await send(`${base}/reports`, { headers: { authorization: await issuer.bearer({ scope: 'orders.write' }) } });
+    expect(other.status).toBe(403);
+  });
+
+  it('a value with another scheme and a Bearer credential is refused (400), as on every adapter, never served anonymously', async () => {
+    for (const authorization of ['Basic eDp5, Bearer invalid', `Basic eDp5, Bearer ${await issuer.mint()}`]) {
+      const res = await send(`${base}/catalog`, { headers: { authorization } });
+      expect(res.status).toBe(400);
+      expect(res.headers['www-authenticate']).toContain('error="invalid_request"');
+    }
+  });
+
   it('serves an anonymous caller with no req.auth, and reports no decision for it', async () => {
     decisions.length = 0;
     const res = await send(`${base}/catalog`);
