@@ -180,6 +180,53 @@ describe('scopeguard explain', () => {
     expect(result.stdout).not.toContain('\r');
   });
 
+  // Issue 26, red team: C1 controls, DEL and bidi overrides pass JSON.stringify and \p{Cc}-only filters.
+  it('C1 controls, DEL and bidi overrides from a token never reach the terminal raw (text and --json)', async () => {
+    const hostile = 'a\u0085b\u009b31mc\u007fd\u202eevil\u202cf\u2066g\u2028h';
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { iss: issuer.issuer, aud: issuer.audience, iat: now, exp: now + 300, jti: 'e2', sub: hostile, client_id: hostile, note: hostile };
+    const token = await issuer.sign(claims, { kid: `k${hostile}`, typ: 'at+jwt' });
+    for (const extra of [[], ['--json']]) {
+      const result = await run(['explain', token, ...base, ...extra]);
+      expect(result.stdout).not.toMatch(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u);
+      expect(result.stdout).toMatch(/u202e/);
+      if (extra.length > 0) expect(JSON.parse(result.stdout).header.kid).toBe(`k${hostile}`); // still the same JSON
+    }
+  });
+
+  it('a header or claims nested thousands deep: an answer, never a crash', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    for (const depth of [5_000, 20_000]) {
+      const deep = `${'['.repeat(depth)}${']'.repeat(depth)}`;
+      const payload = `{"iss":${JSON.stringify(issuer.issuer)},"aud":${JSON.stringify(issuer.audience)},"exp":${now + 300},"deep":${deep}}`;
+      const header = `{"alg":"RS256","typ":"at+jwt","kid":"x","deep":${deep}}`;
+      for (const token of [await issuer.sign(payload, { typ: 'at+jwt' }), `${Buffer.from(header).toString('base64url')}.${Buffer.from(payload).toString('base64url')}.c2ln`]) {
+        const result = await run(['explain', token, ...base]);
+        expect(result.stderr).not.toMatch(/Maximum call stack|RangeError|    at /);
+        expect(result.code).toBe(1);
+        expect(line(result, 'answer')).toMatch(/^✗ answer +40[01] /);
+      }
+    }
+  });
+
+  it.each([
+    ['the JSON string "token"', '"token"'],
+    ['null', 'null'],
+    ['a list', '["orders-worker"]'],
+    ['a number', '7'],
+    ['a client with a string', '{ "orders-worker": "orders.read" }'],
+    ['a client with a number in its list', '{ "orders-worker": ["orders.read", 7] }'],
+  ])('--permissions holding %s is a usage error (exit 2), never admitted', async (_, content) => {
+    const file = join(dir, 'odd-permissions.json');
+    writeFileSync(file, content);
+    const token = await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read' });
+    const result = await run(['explain', token, ...base, '--permissions', file]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/--permissions: .*odd-permissions\.json .*\{ "client-id": \["scope", …\] \}/);
+    expect(result.stderr).not.toMatch(/    at /);
+  });
+
   it('keys from a --jwks file: no network at all', async () => {
     const jwks = join(dir, 'jwks.json');
     // An encryption key, as Keycloak publishes beside its signing keys: reported, not loaded.

@@ -56,13 +56,44 @@ export function required(parsed: Parsed, name: string, usage: string): string {
 }
 
 /**
- * Text from a token, a key set or a server, made safe for a terminal: control characters (escape
- * sequences that could draw a fake line or hide the real one) are shown as `\xNN` / `\uNNNN`.
+ * What a terminal must not get raw from a token: C0 and C1 controls and DEL (escape sequences that
+ * draw a fake line or hide the real one; U+009B is a one-character CSI), line separators, and bidi
+ * marks, embeddings, overrides and isolates (which reorder what is shown: "Trojan Source").
  */
+const UNSAFE = /[\p{Cc}\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
+
+const UNSAFE_BEYOND_C0 = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
+
+const hex = (char: string, width: number) => char.charCodeAt(0).toString(16).padStart(width, '0');
+
+/** Text from a token, a key set or a server, made safe for a terminal: each {@link UNSAFE} character as `\xNN` / `\uNNNN`. */
 export function printable(text: string): string {
-  return text.replace(/\p{Cc}/gu, (char) => {
-    const code = char.charCodeAt(0);
-    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-  });
+  return text.replace(UNSAFE, (char) => (char.charCodeAt(0) < 0x100 ? `\\x${hex(char, 2)}` : `\\u${hex(char, 4)}`));
+}
+
+/** The deepest nesting of a token's JSON that output shows; below it, a marker (no recursion can overflow). */
+const MAX_SHOWN_DEPTH = 32;
+
+/** `value` with what lies deeper than {@link MAX_SHOWN_DEPTH} replaced by a marker string. */
+function bounded(value: unknown, depth = 0): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth >= MAX_SHOWN_DEPTH) return `(nested deeper than ${MAX_SHOWN_DEPTH} levels: not shown)`;
+  if (Array.isArray(value)) return value.map((item) => bounded(item, depth + 1));
+  const copy: Record<string, unknown> = {};
+  for (const name of Object.keys(value)) {
+    // A "__proto__" member of the token is a plain property here too, never a prototype.
+    Object.defineProperty(copy, name, { value: bounded((value as Record<string, unknown>)[name], depth + 1), enumerable: true, writable: true, configurable: true });
+  }
+  return copy;
+}
+
+/**
+ * JSON of a token's header or claims (or a report holding them) for a terminal: nesting bounded,
+ * and every {@link UNSAFE} character `JSON.stringify` leaves raw (DEL, C1, bidi) as `\uNNNN`: still
+ * the same JSON to a parser.
+ */
+export function printableJson(value: unknown, indent?: number): string {
+  // C0 controls inside strings JSON.stringify escapes itself; those left are the indentation's line breaks.
+  return JSON.stringify(bounded(value), null, indent).replace(UNSAFE_BEYOND_C0, (char) => `\\u${hex(char, 4)}`);
 }
 

@@ -37,7 +37,7 @@ import {
   type ScopeguardOptions,
   type VerificationKey,
 } from '../index';
-import { list, parse, printable, required, text, UsageError, type Parsed } from './args';
+import { list, parse, printable, printableJson, required, text, UsageError, type Parsed } from './args';
 
 export const EXPLAIN_USAGE = `Usage: scopeguard explain <token|-> --issuer <url> --audience <aud> [options]
 
@@ -153,7 +153,7 @@ export async function explain(argv: readonly string[]): Promise<number> {
       ? { admitted: true, status: 200, clientId: principal.clientId, permissions: principal.permissions }
       : { admitted: false, status: refusal!.status, error: refusal!.error, code: refusal!.code, description: refusal!.description, ...(refusal!.detail !== undefined && { detail: refusal!.detail }) },
   };
-  process.stdout.write(parsed.values.json ? `${JSON.stringify(report, null, 2)}\n` : render(report));
+  process.stdout.write(parsed.values.json ? `${printableJson(report, 2)}\n` : render(report));
   return principal ? 0 : 1;
 }
 
@@ -187,7 +187,7 @@ function settingsFrom(parsed: Parsed): Settings {
   if (!Object.hasOwn(PRESETS, preset)) throw new UsageError(`--preset must be one of ${Object.keys(PRESETS).join(', ')}`, EXPLAIN_USAGE);
   if (text(parsed, 'jwks') !== undefined && text(parsed, 'jwks-uri') !== undefined) throw new UsageError('give --jwks or --jwks-uri, not both', EXPLAIN_USAGE);
   const permissionsFile = text(parsed, 'permissions');
-  const permissions = permissionsFile === undefined ? undefined : (readJson(permissionsFile, '--permissions') as PermissionMap);
+  const permissions = permissionsFile === undefined ? undefined : permissionMapIn(permissionsFile);
   let requirements: ScopeRequirement[];
   try {
     requirements = [
@@ -198,6 +198,19 @@ function settingsFrom(parsed: Parsed): Settings {
     throw new UsageError(`--require: ${(error as Error).message}`, EXPLAIN_USAGE);
   }
   return { issuer, permissionsFile, permissions, requirements, preset: preset as PresetName };
+}
+
+/**
+ * The --permissions file: a map of client ids to lists of scopes, and nothing else. Anything else
+ * (`"token"`, which the engine would read as "no intersection", `null`, a list) is a usage error.
+ */
+function permissionMapIn(file: string): PermissionMap {
+  const map = readJson(file, '--permissions');
+  const isMap =
+    typeof map === 'object' && map !== null && !Array.isArray(map) &&
+    Object.values(map).every((held) => Array.isArray(held) && held.every((scope) => typeof scope === 'string'));
+  if (!isMap) throw new UsageError(`--permissions: ${file} is not a permissions map: { "client-id": ["scope", …] }`, EXPLAIN_USAGE);
+  return map as PermissionMap;
 }
 
 function readJson(file: string, flag: string): unknown {
@@ -536,6 +549,6 @@ function render(report: { notice: string; network: string; checks: readonly Chec
   const width = Math.max(...report.checks.map((check) => check.check.length));
   // Details quote the token's header and claims, the key set and errors: no control character reaches the terminal.
   const lines = report.checks.map((check) => `${MARK[`${check.ok}`]} ${check.check.padEnd(width)}  ${printable(check.detail)}`);
-  const decoded = report.header === undefined ? [] : ['', `header  ${JSON.stringify(report.header)}`, `claims  ${JSON.stringify(report.claims, null, 2).replace(/\n/g, '\n        ')}`];
+  const decoded = report.header === undefined ? [] : ['', `header  ${printableJson(report.header)}`, `claims  ${printableJson(report.claims, 2).replace(/\n/g, '\n        ')}`];
   return [`note: ${report.notice}`, `network: ${report.network}`, '', ...lines, ...decoded, ''].join('\n');
 }
