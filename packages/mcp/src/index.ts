@@ -21,6 +21,7 @@ import {
   sendAnswer,
   tokenRequestFromNode,
   type GuardOptions,
+  type HttpAnswer,
   type Principal,
   type ScopeRequirement,
 } from '@scopeguard/core';
@@ -153,14 +154,23 @@ export function mcpGuard(options: McpGuardOptions): McpGuard {
   const guard = (req: McpRequest, res: ServerResponse, next: (error?: unknown) => void): void => {
     // RFC 9728: the metadata is public, answered before authentication.
     if (isMetadataRequest(engine, req.method, req.url)) return sendAnswer(metadataAnswer(engine)!, res);
-    // A POST whose JSON-RPC body was not parsed cannot have its calls checked: refused, never let through.
-    // Not JSON at all is the client's fault (415, as the SDK answers it); JSON left unparsed is the app's.
-    if (req.method === 'POST' && (typeof req.body !== 'object' || req.body === null || Buffer.isBuffer(req.body))) {
-      if (!/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(String(req.headers['content-type'] ?? ''))) {
-        return sendAnswer({ status: 415, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Unsupported Media Type: Content-Type must be application/json' } }) }, res);
-      }
-      return next(new Error('mcpGuard: the request body is not parsed JSON: put express.json() (or another JSON body parser) before the guard'));
-    }
+    if (req.method !== 'POST') return check(req, res, next);
+    // Streamable HTTP posts application/json (the SDK's transport answers anything else 415): a
+    // `+json` type that express.json() left unparsed is the client's, refused before anything.
+    if (!JSON_TYPE.test(String(req.headers['content-type'] ?? ''))) return sendAnswer(jsonRpcError(415, -32000, 'Unsupported Media Type: Content-Type must be application/json'), res);
+    if (isParsed(req.body) && !(hasNoBody(req) && Object.keys(req.body as object).length === 0)) return check(req, res, next);
+    // No parser read it (or express.text()/raw() did): the guard reads and parses it, so the calls
+    // are checked either way and the transport gets them as req.body; never a 500.
+    bodyOf(req).then(
+      (body) => {
+        req.body = body;
+        check(req, res, next);
+      },
+      (error: unknown) => sendAnswer(error instanceof BodyError ? jsonRpcError(error.status, error.code, error.message) : jsonRpcError(400, -32700, 'Parse error: the body could not be read'), res),
+    );
+  };
+  const sessions = new SessionOwners();
+  const check = (req: McpRequest, res: ServerResponse, next: (error?: unknown) => void): void => {
     const calls = callsOf(req.body);
     const requirements: ScopeRequirement[] = [];
     for (const { method, tool } of calls) {
@@ -181,6 +191,7 @@ export function mcpGuard(options: McpGuardOptions): McpGuard {
       return refuse(error, res, next, requirements);
     }
     const handOver = (principal: Principal) => {
+      if (!sessions.admits(req, res, principal)) return sendAnswer(SESSION_NOT_FOUND, res);
       req.auth = authInfoOf(principal, resource);
       next();
     };
@@ -222,6 +233,135 @@ function headerValue(req: IncomingMessage, header: string): string | null | unde
   }
 }
 
+/** What the SDK's transport answers for a session it does not know; a session of another client gets the same. */
+const SESSION_NOT_FOUND = jsonRpcError(404, -32001, 'Session not found');
+/** Sessions remembered per guard; past it the oldest binding goes, and its session is refused (fail closed). */
+const MAX_SESSIONS = 100_000;
+
+/**
+ * Which client opened each MCP session (the SDK's session mode, `Mcp-Session-Id`): a request naming a
+ * session must come from the client that opened it (same issuer, same client), or it gets the SDK's
+ * own 404, so a session id that leaks is no way into another client's stream or tools. A session the
+ * guard did not see open (another process, a restart, past {@link MAX_SESSIONS}) is refused the same way:
+ * the client initializes a new one. Stateless servers send no session ids and are untouched.
+ */
+class SessionOwners {
+  readonly #owners = new Map<string, string>();
+
+  /** Whether `principal` may make this request as far as sessions go; records a session it opens. */
+  admits(req: IncomingMessage, res: ServerResponse, principal: Principal): boolean {
+    const owner = `${principal.issuer}\u0000${principal.clientId ?? principal.subject ?? ''}`;
+    const id = req.headers['mcp-session-id'];
+    if (id === undefined) {
+      if (req.method === 'POST') this.#watch(res, owner);
+      return true;
+    }
+    if (typeof id !== 'string' || this.#owners.get(id) !== owner) return false;
+    if (req.method === 'DELETE') res.once('finish', () => res.statusCode < 300 && this.#owners.delete(id));
+    return true;
+  }
+
+  /** An initialize answer names the new session in its `mcp-session-id` header: bind it to `owner`. */
+  #watch(res: ServerResponse, owner: string): void {
+    const writeHead = res.writeHead;
+    const bind = (value: unknown) => {
+      const id = Array.isArray(value) ? value[0] : value;
+      if (typeof id !== 'string' || id === '') return;
+      if (this.#owners.size >= MAX_SESSIONS) this.#owners.delete(this.#owners.keys().next().value!);
+      this.#owners.set(id, owner);
+    };
+    res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+      res.writeHead = writeHead;
+      const headers = args.find((arg, index) => index > 0 && typeof arg === 'object' && arg !== null);
+      bind(res.getHeader('mcp-session-id') ?? sessionHeaderIn(headers));
+      return (writeHead as (...all: unknown[]) => ServerResponse).apply(this, args);
+    } as typeof res.writeHead;
+  }
+}
+
+/** `mcp-session-id` from writeHead's headers: an object, or a flat [name, value, …] list. */
+function sessionHeaderIn(headers: unknown): unknown {
+  if (Array.isArray(headers)) {
+    for (let i = 0; i + 1 < headers.length; i += 2) if (String(headers[i]).toLowerCase() === 'mcp-session-id') return headers[i + 1];
+    return undefined;
+  }
+  if (typeof headers !== 'object' || headers === null) return undefined;
+  for (const [name, value] of Object.entries(headers)) if (name.toLowerCase() === 'mcp-session-id') return value;
+  return undefined;
+}
+
+/** `application/json`, with parameters: what Streamable HTTP posts. */
+const JSON_TYPE = /^application\/json\s*(?:;|$)/i;
+/** The largest body the guard reads itself: the SDK's transport takes at most 4 MB. */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/** An answer of JSON-RPC error `code`, as the SDK's transport words its own (`id: null`). */
+function jsonRpcError(status: number, code: number, message: string): HttpAnswer {
+  return { status, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message } }) };
+}
+
+/** A body the guard could not take, with its answer. */
+class BodyError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A JSON body a parser made: an object or a list (express.json()'s output), not a string or Buffer. */
+function isParsed(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && !Buffer.isBuffer(body);
+}
+
+/** A request that sent no body at all: express.json() still makes its `req.body` `{}`. */
+function hasNoBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return length === '0' || (length === undefined && req.headers['transfer-encoding'] === undefined);
+}
+
+/**
+ * The JSON of a body no JSON parser read: express.text()'s string, express.raw()'s Buffer, or the
+ * stream itself, read to at most {@link MAX_BODY_BYTES}. Empty (express.json() skips an empty body)
+ * or not JSON: 400 Parse error, as the SDK answers it.
+ */
+async function bodyOf(req: McpRequest): Promise<unknown> {
+  let text: string;
+  if (typeof req.body === 'string') text = req.body;
+  else if (Buffer.isBuffer(req.body)) text = req.body.toString('utf8');
+  else if (!req.readable || hasNoBody(req)) text = '';
+  else text = await readAtMost(req, MAX_BODY_BYTES);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new BodyError(400, -32700, text.trim() === '' ? 'Parse error: the body is empty' : 'Parse error: the body is not JSON');
+  }
+}
+
+function readAtMost(req: IncomingMessage, limit: number): Promise<string> {
+  if (Number(req.headers['content-length'] ?? 0) > limit) return Promise.reject(new BodyError(413, -32000, `Payload Too Large: the body exceeds ${limit} bytes`));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        // Stop reading; the answer is sent and the connection closed after it.
+        req.off('data', onData);
+        req.pause();
+        reject(new BodyError(413, -32000, `Payload Too Large: the body exceeds ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.once('error', () => reject(new BodyError(400, -32700, 'Parse error: the body could not be read')));
+  });
+}
+
 /** The first revision whose clients must send `Mcp-Method` (and `Mcp-Name`) on every message. */
 const HEADERS_REQUIRED_FROM = '2026-07-28';
 
@@ -242,6 +382,8 @@ function headerMismatch(req: IncomingMessage, calls: readonly JsonRpcCall[]): st
     if (method === undefined) return 'the Mcp-Method header is required';
     if (name === undefined && single.name !== undefined) return 'the Mcp-Name header is required';
   }
+  // The headers name one message: a proxy routing a batch on them would see one call of several.
+  if (single === undefined && (method !== undefined || name !== undefined)) return 'Mcp-Method and Mcp-Name name one message: a batch cannot send them';
   if (method !== undefined && method !== single?.method) return 'the Mcp-Method header does not match the JSON-RPC request';
   if (name === null) return 'the Mcp-Name header is not one value of printable ASCII or canonical Base64 of UTF-8';
   if (name !== undefined && single !== undefined && !single.targeted) return `${single.method} has no target for the Mcp-Name header to name`;

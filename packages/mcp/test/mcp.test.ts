@@ -200,28 +200,128 @@ describe('@scopeguard/mcp', () => {
     }
   });
 
-  it('refuses to pass a POST whose body was not parsed (no express.json() before it): it could not check the calls', async () => {
-    const unparsed = mcpGuard({ ...issuer.options(), permissions: { 'orders-reporter': ['orders.read'] }, tools: { create_order: ['orders.write'] }, logger: false });
-    const ran: string[] = [];
+  // Issue 26, red team: a body express.json() left unparsed was a 500 with an HTML stack trace.
+  it('reads a body no parser read (none before it, express.text, express.raw) and checks its calls; never a 500', async () => {
+    const unparsed = mcpGuard({ ...issuer.options(), permissions: { 'orders-reporter': ['orders.read'] }, tools: { create_order: ['orders.write'], list_orders: ['orders.read'] }, logger: false });
+    const ran: unknown[] = [];
     const app = express();
-    app.post('/mcp', unparsed, (_req, res) => (ran.push('tool'), res.json({ ok: true })));
-    app.post('/text', express.text({ type: '*/*' }), unparsed, (_req, res) => (ran.push('tool'), res.json({ ok: true })));
-    const errors: unknown[] = [];
-    app.use(((error, _req, res, _next) => (errors.push(error), res.status(500).json({ error: 'server_error' }))) as express.ErrorRequestHandler);
+    app.post('/mcp', unparsed, (req, res) => (ran.push((req as { body?: unknown }).body), res.json({ ok: true })));
+    app.post('/text', express.text({ type: '*/*' }), unparsed, (req, res) => (ran.push((req as { body?: unknown }).body), res.json({ ok: true })));
+    app.post('/raw', express.raw({ type: '*/*' }), unparsed, (req, res) => (ran.push((req as { body?: unknown }).body), res.json({ ok: true })));
     const other = createServer(app);
     const url = await listen(other);
     try {
       const token = await issuer.mint({ clientId: 'orders-reporter', scope: 'orders.read orders.write' });
-      for (const path of ['/mcp', '/text']) {
-        const res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(toolCall('create_order', { item: 'x' })) });
-        expect(res.status).toBe(500);
+      const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+        fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers }, body });
+      for (const path of ['/mcp', '/text', '/raw']) {
+        const refused = await post(path, JSON.stringify(toolCall('create_order', { item: 'x' })));
+        expect(refused.status).toBe(403);
+        expect((await post(path, JSON.stringify(toolCall('list_orders')))).status).toBe(200);
+        const notJson = await post(path, '{"jsonrpc":');
+        expect(notJson.status).toBe(400);
+        expect(await notJson.json()).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32700, message: expect.stringMatching(/^Parse error/) } });
       }
-      // Not JSON at all: the client's mistake, 415 as the SDK answers it.
-      const plain = await fetch(`${url}/mcp`, { method: 'POST', headers: { 'content-type': 'text/plain', authorization: `Bearer ${token}` }, body: 'hello' });
-      expect(plain.status).toBe(415);
-      expect(ran).toEqual([]);
-      expect(String(errors[0])).toContain('express.json()');
+      expect(ran).toEqual([toolCall('list_orders'), toolCall('list_orders'), toolCall('list_orders')]);
+      // More than the SDK takes (4 MB), read by the guard: 413, and the rest is not read.
+      const huge = await post('/mcp', JSON.stringify({ ...toolCall('list_orders'), pad: 'x'.repeat(4 * 1024 * 1024) }));
+      expect(huge.status).toBe(413);
     } finally {
+      await close(other);
+    }
+  });
+
+  it.each([
+    ['application/vnd.api+json', JSON.stringify(toolCall('create_order', { item: 'x' }))],
+    ['application/merge-patch+json', JSON.stringify(toolCall('create_order', { item: 'x' }))],
+    ['text/plain', 'hello'],
+    [undefined, JSON.stringify(toolCall('list_orders'))],
+  ])('Content-Type %s after express.json(): 415 as JSON, with or without a token, no stack', async (type, body) => {
+    for (const token of [undefined, await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read orders.write' })]) {
+      const res = await fetch(`${base}/mcp`, { method: 'POST', headers: { ...(type && { 'content-type': type }), accept: 'application/json, text/event-stream', ...(token && { authorization: `Bearer ${token}` }) }, body: type === undefined ? new Blob([body]) : body });
+      const text = await res.text();
+      expect(res.status).toBe(415);
+      expect(JSON.parse(text)).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32000, message: expect.stringContaining('application/json') } });
+      expect(text).not.toMatch(/ at |node_modules|<html|\.js:/i);
+    }
+  });
+
+  it('application/json with no body after express.json(): 400 Parse error, with or without a token, no stack', async () => {
+    for (const token of [undefined, await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read' })]) {
+      const res = await fetch(`${base}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...(token && { authorization: `Bearer ${token}` }) } });
+      const text = await res.text();
+      expect(res.status).toBe(400);
+      expect(JSON.parse(text)).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700 } });
+      expect(text).not.toMatch(/ at |node_modules|<html/i);
+    }
+  });
+
+  // Issue 26, red team: Mcp-Name: list_orders on a batch of two create_order calls was served.
+  it('Mcp-Method or Mcp-Name on a batch: 400 HeaderMismatch (the headers name one message; a batch is several)', async () => {
+    const before = orders.length;
+    const token = await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read orders.write' });
+    const batch = [toolCall('create_order', { item: 'a' }), { ...toolCall('create_order', { item: 'b' }), id: 2 }];
+    for (const headers of [{ 'mcp-name': 'list_orders' }, { 'mcp-name': 'create_order' }, { 'mcp-method': 'tools/call' }, { 'mcp-method': 'tools/call', 'mcp-name': 'list_orders' }]) {
+      const res = await call(token, batch, headers);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32020, message: expect.stringContaining('batch') } });
+    }
+    expect(orders.length).toBe(before);
+    expect((await call(token, batch)).status).toBe(200); // without the headers, as before 2026-07-28
+  });
+
+  // Issue 26, red team: in the SDK's session mode, another client's valid token could open a
+  // session's SSE stream and DELETE the session.
+  it("binds a session to the client that opened it: another client's token cannot post to it, open its stream or delete it", async () => {
+    const sessions = mcpGuard({
+      ...issuer.options(),
+      permissions: { 'orders-worker': ['orders.read', 'orders.write'], 'orders-reporter': ['orders.read'] },
+      tools: { list_orders: ['orders.read'] },
+      logger: false,
+    });
+    const transports = new Map<string, StreamableHTTPServerTransport>();
+    const app = express();
+    const handle = async (req: express.Request, res: express.Response) => {
+      const id = req.headers['mcp-session-id'];
+      let transport = typeof id === 'string' ? transports.get(id) : undefined;
+      if (transport === undefined) {
+        if (id !== undefined) return void res.status(404).json({ jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Session not found' } });
+        transport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => crypto.randomUUID(), onsessioninitialized: (sid) => void transports.set(sid, transport!) });
+        await mcpServer().connect(transport);
+      }
+      await transport.handleRequest(req as unknown as IncomingMessage & { auth?: McpAuthInfo }, res, req.body);
+    };
+    app.post('/mcp', express.json(), sessions, handle);
+    app.get('/mcp', sessions, handle);
+    app.delete('/mcp', sessions, handle);
+    const other = createServer(app);
+    const url = await listen(other);
+    const worker = await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read orders.write' });
+    const reporter = await issuer.mint({ clientId: 'orders-reporter', scope: 'orders.read' });
+    const client = new Client({ name: 'test', version: '1.0.0' });
+    const clientTransport = new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${worker}` } } });
+    try {
+      await client.connect(clientTransport);
+      const sessionId = clientTransport.sessionId!;
+      expect(sessionId).toMatch(/^[0-9a-f-]{36}$/);
+      const as = (token: string, method: string, body?: unknown) =>
+        fetch(`${url}/mcp`, {
+          method,
+          headers: { authorization: `Bearer ${token}`, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18', accept: 'application/json, text/event-stream', ...(body !== undefined && { 'content-type': 'application/json' }) },
+          ...(body !== undefined && { body: JSON.stringify(body) }),
+        });
+      for (const [method, body] of [['POST', toolCall('list_orders')], ['GET', undefined], ['DELETE', undefined]] as const) {
+        const res = await as(reporter, method, body);
+        expect(res.status).toBe(404);
+        expect(await res.json()).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Session not found' } });
+      }
+      // The session's own client still uses it, and may end it; then it is gone for everyone.
+      expect((await client.callTool({ name: 'list_orders' })).isError).toBeFalsy();
+      expect((await as(worker, 'DELETE')).status).toBe(200);
+      expect((await as(worker, 'POST', toolCall('list_orders'))).status).toBe(404);
+    } finally {
+      await client.close().catch(() => undefined);
+      for (const transport of transports.values()) await transport.close();
       await close(other);
     }
   });
