@@ -27,6 +27,21 @@ export interface ClaimProfile {
   readonly tokenUse?: string;
   /** Only scopes with one of these prefixes count, without it (set from `audience` for `scope-prefix`). */
   readonly scopePrefixes?: readonly string[];
+  /** A `username` that names the client's own service account, not a user (Keycloak's `service-account-…`). */
+  readonly serviceAccountUsername?: (username: string) => boolean;
+}
+
+/**
+ * Whether the claims name a user in the one way every issuer shares: RFC 7662 §2.2's `username`, the
+ * resource owner (introspection answers, Cognito's tokens), unless it is the client's own id or the
+ * profile's service-account name. Checked on every preset before its own rule: a token that names a
+ * user is never a client-credentials token, whatever else it says.
+ */
+export function namesAUser(claims: Record<string, unknown>, clientId: string | undefined, profile: ClaimProfile): boolean {
+  const { username } = claims;
+  if (username === undefined || username === null) return false;
+  if (typeof username !== 'string') return true;
+  return username !== clientId && profile.serviceAccountUsername?.(username) !== true;
 }
 
 /** Names a claim path may not hold: reading them would reach the prototype chain, not a claim. */
@@ -115,6 +130,7 @@ export const PRESETS: Readonly<Record<PresetName, ClaimProfile>> = Object.freeze
   keycloak: {
     scopeClaims: ['scope'],
     clientIdClaims: ['client_id', 'azp', 'clientId'],
+    serviceAccountUsername: (username) => username.startsWith('service-account-'),
     isClientCredentials: (claims) =>
       claims.client_id !== undefined ||
       claims.clientId !== undefined ||

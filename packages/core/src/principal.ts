@@ -4,7 +4,7 @@
  */
 import { InvalidTokenError } from './errors';
 import type { ClaimProfile } from './presets';
-import { clientIdFromClaims } from './presets';
+import { clientIdFromClaims, namesAUser } from './presets';
 import { scopesFromClaims } from './scopes';
 
 /** A verified claims set (RFC 7519 §4). */
@@ -51,7 +51,7 @@ function deepFreeze<T>(value: T): T {
 export function tokenFacts(payload: Record<string, unknown>, profile: ClaimProfile, requireClientCredentials: boolean): TokenFacts {
   const claims = deepFreeze(payload) as Record<string, unknown>;
   const clientId = clientIdFromClaims(claims, profile.clientIdClaims);
-  const isClientCredentials = profile.isClientCredentials(claims, clientId);
+  const isClientCredentials = !namesAUser(claims, clientId, profile) && profile.isClientCredentials(claims, clientId);
   if (requireClientCredentials && !isClientCredentials) {
     throw new InvalidTokenError('ERR_TOKEN_NOT_CLIENT', 'this API accepts only client credentials tokens, not user tokens');
   }

@@ -170,3 +170,33 @@ describe('introspected tokens follow the JWT claim rules', () => {
     expect(await codeOf(engine(), opaque(active({ iss: 42 })))).toBe('ERR_TOKEN_CLAIM');
   });
 });
+
+// Issue 26, finding 1: django-oauth-toolkit answers a password-grant token with `username` and no
+// `sub`; RFC 7662 §2.2's `username` names the resource owner, so the token is a user's.
+describe('a user token under requireClientCredentials, on every preset', () => {
+  // Cognito has no introspection endpoint; its JWTs' `username` rule is in test/providers.
+  const presets = ['rfc9068', 'auth0', 'okta', 'entra', 'keycloak'] as const;
+  const dotUserAnswer = () => ({ active: true, iss: ISSUER, aud: AUDIENCE, scope: 'orders.read orders.write', client_id: 'orders-portal', username: 'dwho', exp: now() + 300 });
+
+  it.each(presets)('%s: an answer naming a user (username) is refused, 401 ERR_TOKEN_NOT_CLIENT', async (preset) => {
+    const guard = engine({ preset, requireClientCredentials: true, permissions: 'token' });
+    expect(await codeOf(guard, opaque(dotUserAnswer()))).toBe('ERR_TOKEN_NOT_CLIENT');
+    expect(await codeOf(guard, opaque({ ...dotUserAnswer(), sub: 'dwho' }))).toBe('ERR_TOKEN_NOT_CLIENT');
+  });
+
+  it("a client's own answer (no username, or its own client id as username) is admitted", async () => {
+    const guard = engine({ requireClientCredentials: true, permissions: 'token' });
+    const machine = { active: true, iss: ISSUER, aud: AUDIENCE, scope: 'orders.read', client_id: 'orders-worker', exp: now() + 300 };
+    expect(await codeOf(guard, opaque(machine))).toBe('OK');
+    expect(await codeOf(guard, opaque({ ...machine, username: 'orders-worker' }))).toBe('OK');
+    expect(await codeOf(guard, opaque({ ...machine, username: null }))).toBe('OK');
+    expect(await codeOf(guard, opaque({ ...machine, username: 7 }))).toBe('ERR_TOKEN_NOT_CLIENT');
+  });
+
+  it("Keycloak's service account answers username service-account-<client>: a machine token", async () => {
+    const guard = engine({ preset: 'keycloak', requireClientCredentials: true, permissions: 'token' });
+    const serviceAccount = { active: true, iss: ISSUER, aud: AUDIENCE, scope: 'orders.read', client_id: 'orders-worker', sub: '5c1e…', username: 'service-account-orders-worker', preferred_username: 'service-account-orders-worker', exp: now() + 300 };
+    expect(await codeOf(guard, opaque(serviceAccount))).toBe('OK');
+    expect(await codeOf(guard, opaque({ ...serviceAccount, username: 'dwho', preferred_username: 'dwho' }))).toBe('ERR_TOKEN_NOT_CLIENT');
+  });
+});

@@ -5,6 +5,11 @@
  */
 
 const TIMEOUT_MS = 15_000;
+/**
+ * The suite's own requests use fetch as it was when this module loaded, before jwks-watch.mjs wraps
+ * the global one: only the guards' key-set fetches are recorded as rotation evidence.
+ */
+const suiteFetch = globalThis.fetch;
 
 /** RFC 6749 §2.3.1: the client id and secret are form-urlencoded before they are joined for Basic. */
 export function basic(clientId, secret) {
@@ -55,7 +60,7 @@ export async function request(url, { method, headers = {}, form, json, jar } = {
     sent['content-type'] = 'application/json';
   }
   if (jar) sent.cookie = jar.header();
-  const response = await fetch(url, { method: method ?? (body === undefined ? 'GET' : 'POST'), headers: sent, body, redirect: 'manual', signal: AbortSignal.timeout(TIMEOUT_MS) });
+  const response = await suiteFetch(url, { method: method ?? (body === undefined ? 'GET' : 'POST'), headers: sent, body, redirect: 'manual', signal: AbortSignal.timeout(TIMEOUT_MS) });
   jar?.take(response);
   const text = await response.text();
   let parsed;
