@@ -110,6 +110,8 @@ const BASE64URL = /^[A-Za-z0-9_-]+$/;
  * issuer at most 4 fetches, and a steady one one fetch per cooldown, as before.
  */
 const UNKNOWN_KID_INTERVAL_MS = 1000;
+/** Retired kids remembered per key set: rotations keep a few at most; a set that churns more is no rotation. */
+const MAX_RETIRED = 32;
 
 /** Key type and curve an algorithm needs (RFC 7518 §3, RFC 8037 §3.1). */
 export function keyTypeFor(alg: string): { kty: string; crv?: readonly string[] } | undefined {
@@ -170,6 +172,13 @@ function noMatchingKey(keys: readonly LoadedKey[], alg: string, kid: string | un
   const asked = kid === undefined ? `no key for ${alg} (the token names no kid)` : `no key for kid ${shown(kid)} (${alg})`;
   return new InvalidTokenError('ERR_TOKEN_KEY_NOT_FOUND', 'no key of the issuer matches the token', {
     detail: `${asked} in the issuer's key set, which holds ${held}`,
+  });
+}
+
+/** 401 for a token of a key the issuer's set held and dropped: a rotation, not a forged kid. */
+function retiredKey(kid: string, alg: string, retiredAt: number): InvalidTokenError {
+  return new InvalidTokenError('ERR_TOKEN_KEY_NOT_FOUND', 'no key of the issuer matches the token', {
+    detail: `kid ${shown(kid)} (${alg}) is retired: the issuer's key set dropped it at ${new Date(retiredAt).toISOString()}, so its tokens are refused until they expire`,
   });
 }
 
@@ -290,6 +299,13 @@ export class RemoteKeySet implements IssuerKeys {
   #uri: string | undefined;
   #keys: readonly LoadedKey[] = [];
   #ids: ReadonlySet<string> = new Set();
+  /**
+   * Kids a refetch dropped from the set, and when (the newest {@link MAX_RETIRED}): clients go on
+   * sending tokens of a retired key for as long as those live, and such a token is no sign of a new
+   * key. Refetching for each would back the unknown-kid interval off, and delay the next rotation
+   * by seconds (LemonLDAP::NG and Glewlwyd, issue 26).
+   */
+  readonly #retired = new Map<string, number>();
   #loadedAt = -Infinity;
   #attemptedAt = -Infinity;
   #lastFailure: Error | undefined;
@@ -401,6 +417,18 @@ export class RemoteKeySet implements IssuerKeys {
     }
 
     let found = this.#select(alg, kid);
+    const retiredAt = kid === undefined ? undefined : this.#retired.get(kid);
+    if (found.length === 0 && retiredAt !== undefined) {
+      // A retired key's token: refused at once. Refetched once per cooldown only (an issuer that
+      // put the key back), and never counted against the unknown-kid interval.
+      if (this.#mayFetch(this.#clock())) await this.#refresh().catch(() => undefined);
+      else if (this.#pending) await this.#pending.catch(() => undefined);
+      found = this.#select(alg, kid);
+      if (found.length === 0) {
+        if (this.#lastFailure) throw this.#unavailable();
+        throw retiredKey(kid!, alg, retiredAt);
+      }
+    }
     if (found.length === 0) {
       // An unknown kid may mean the issuer rotated (without publishing the next key first): refetch
       // after a short interval that doubles while refetches bring no new key (a flood of random kids),
@@ -469,6 +497,19 @@ export class RemoteKeySet implements IssuerKeys {
     return this.#pending;
   }
 
+  /** Notes the kids the new set `keys` dropped as retired, and forgets those it brings back. */
+  #retire(keys: readonly LoadedKey[]): void {
+    const kept = new Set(keys.map((key) => key.jwk.kid));
+    for (const kid of kept) if (kid !== undefined) this.#retired.delete(kid);
+    const now = this.#clock();
+    for (const { jwk } of this.#keys) {
+      if (jwk.kid === undefined || kept.has(jwk.kid)) continue;
+      this.#retired.delete(jwk.kid);
+      this.#retired.set(jwk.kid, now);
+      if (this.#retired.size > MAX_RETIRED) this.#retired.delete(this.#retired.keys().next().value!);
+    }
+  }
+
   async #load(): Promise<void> {
     this.fetchCount++;
     this.#uri ??= await this.#resolveUri();
@@ -493,6 +534,7 @@ export class RemoteKeySet implements IssuerKeys {
       if (typeof loaded !== 'string') keys.push(loaded);
     }
     if (keys.length === 0) throw new Error(`${shownUrl(this.#uri)} holds no usable signing key`);
+    this.#retire(keys);
     this.#keys = keys;
     this.#ids = new Set(keys.map((key) => key.id));
     this.#loadedAt = this.#clock();

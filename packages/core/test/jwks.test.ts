@@ -245,6 +245,56 @@ describe('key rotation and stale verdicts (protocol edges)', () => {
     expect(accepted).toBe('OK');
   });
 
+  // Issue 26, finding 2: LemonLDAP::NG and Glewlwyd took 4.5 s and 6.3 s to pick up a second rotation
+  // made while clients still sent tokens of the key retired by the first: each such token was an
+  // unknown kid whose refetch brought nothing new, doubling the interval before the next rotation.
+  it('every rotation is picked up within 2 s, while tokens of retired keys keep arriving', async () => {
+    let now = Date.now();
+    const engine = guard({ tokenCache: false, clock: () => now });
+    expect(await codeOf(engine.verify(await issuer.mint()))).toBe('OK');
+    const retired: string[] = [];
+    // 10 a second, as clients that still hold tokens of retired keys send them: each is refused.
+    const tick = async () => {
+      for (const token of retired) expect(await codeOf(engine.verify(token))).toBe('ERR_TOKEN_KEY_NOT_FOUND');
+      now += 100;
+    };
+    for (let rotation = 0; rotation < 3; rotation++) {
+      const oldKid = issuer.kids[0]!;
+      const lastOld = await issuer.mint({ kid: oldKid });
+      const newKid = await issuer.rotate();
+      issuer.unpublish(oldKid);
+      const fresh = await issuer.mint({ kid: newKid });
+      let waited = 0;
+      while ((await codeOf(engine.verify(fresh))) !== 'OK' && waited <= 2000) {
+        await tick();
+        waited += 100;
+      }
+      expect(waited).toBeLessThanOrEqual(2000);
+      retired.push(lastOld);
+      for (let i = 0; i < 90; i++) await tick(); // 9 s of retired tokens (as in the live trial), then the next rotation
+    }
+  });
+
+  it('a retired kid costs no refetch: its tokens are refused at once, naming the key as retired', async () => {
+    let now = Date.now();
+    const engine = guard({ tokenCache: false, clock: () => now });
+    const oldKid = issuer.kids[0]!;
+    const old = await issuer.mint({ kid: oldKid });
+    expect(await codeOf(engine.verify(old))).toBe('OK');
+    now += 5_000;
+    const newKid = await issuer.rotate();
+    issuer.unpublish(oldKid);
+    expect(await codeOf(engine.verify(await issuer.mint({ kid: newKid })))).toBe('OK');
+    const fetches = issuer.requests.jwks;
+    for (let i = 0; i < 100; i++) {
+      expect(await codeOf(engine.verify(old))).toBe('ERR_TOKEN_KEY_NOT_FOUND');
+      now += 100;
+    }
+    expect(issuer.requests.jwks - fetches).toBeLessThanOrEqual(1);
+    const error = (await engine.verify(old).catch((e: unknown) => e)) as { detail?: string };
+    expect(error.detail).toMatch(/retired/);
+  });
+
   it('a 10 s flood of random kids at full rate causes at most 5 key-set fetches', async () => {
     let now = Date.now();
     const engine = guard({ tokenCache: false, clock: () => now });
