@@ -71,6 +71,9 @@ export interface ChallengeOptions {
 
 const RENDERING = Symbol('scopeguard.rendering');
 
+/** A 503's `Retry-After`: a key set that failed is fetched again after this long (jwks.ts). */
+export const RETRY_AFTER_SECONDS = 5;
+
 /**
  * Base class of every refusal. `status` is the HTTP status, `error` the OAuth error code
  * (absent for a request that carried no credentials: RFC 6750 §3.1 says to send no code then).
@@ -187,7 +190,7 @@ export class ScopeguardError extends Error {
     const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
     const challenge = this.challenge(options);
     if (challenge !== undefined) headers['WWW-Authenticate'] = challenge;
-    if (this.status === 503) headers['Retry-After'] = '5';
+    if (this.status === 503) headers['Retry-After'] = String(RETRY_AFTER_SECONDS);
     Object.assign(headers, this.extraHeaders());
     return {
       status: this.status,

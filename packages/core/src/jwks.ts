@@ -13,7 +13,7 @@
  * refreshed in the background while it keeps serving; unusable keys (`use` other than `sig`,
  * private or symmetric material, RSA under 2048 bits) are never loaded.
  */
-import { InvalidTokenError, UnavailableError } from './errors';
+import { InvalidTokenError, RETRY_AFTER_SECONDS, UnavailableError } from './errors';
 import { fetchJsonObject, shownUrl } from './http';
 import { shown } from './mismatch';
 import { platform } from './platform';
@@ -309,6 +309,8 @@ export class RemoteKeySet implements IssuerKeys {
   #loadedAt = -Infinity;
   #attemptedAt = -Infinity;
   #lastFailure: Error | undefined;
+  /** How long after a failed fetch the next may come: the 503's Retry-After, doubling while failures go on, up to the cooldown. */
+  #failureInterval = RETRY_AFTER_SECONDS * 1000;
   #lastFailureAt = -Infinity;
   #pending: Promise<void> | undefined;
   /** The last change reported: serving stale, or past the bound (cleared by a recovery). */
@@ -455,11 +457,16 @@ export class RemoteKeySet implements IssuerKeys {
   }
 
   #mayFetch(now: number): boolean {
-    return this.#pending === undefined && now - this.#attemptedAt >= this.#options.cooldownMs;
+    return this.#pending === undefined && now - this.#attemptedAt >= this.#retryInterval();
+  }
+
+  /** After a failure, the back-off its 503s announced; otherwise the cooldown. */
+  #retryInterval(): number {
+    return this.#lastFailure ? Math.min(this.#failureInterval, this.#options.cooldownMs) : this.#options.cooldownMs;
   }
 
   #mayRefetchForKid(now: number): boolean {
-    const interval = this.#lastFailure ? this.#options.cooldownMs : Math.min(this.#kidInterval, this.#options.cooldownMs);
+    const interval = this.#lastFailure ? this.#retryInterval() : Math.min(this.#kidInterval, this.#options.cooldownMs);
     return this.#pending === undefined && now - this.#attemptedAt >= interval;
   }
 
@@ -478,12 +485,15 @@ export class RemoteKeySet implements IssuerKeys {
       .then(
         () => {
           this.#lastFailure = undefined;
+          this.#failureInterval = RETRY_AFTER_SECONDS * 1000;
           if (this.#reported !== undefined) {
             this.#reported = undefined;
             this.#tell('recovered');
           }
         },
         (error: Error) => {
+          // The first retry when the 503s said (Retry-After), then 10, 20 s … up to the cooldown.
+          if (this.#lastFailure !== undefined) this.#failureInterval = Math.min(this.#failureInterval * 2, this.#options.cooldownMs);
           this.#lastFailure = error;
           this.#lastFailureAt = this.#clock();
           // The issuer down: the last good set serves, or none does (503); an operator should know, once.

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Scopeguard, unusableReason, metadataUrls, type ScopeguardOptions } from '@scopeguard/core';
+import { Scopeguard, ScopeguardError, unusableReason, metadataUrls, type ScopeguardOptions } from '@scopeguard/core';
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
 import { codeOf } from '../../../test/support/outcome';
 
@@ -92,7 +92,42 @@ describe('JWKS key source', () => {
     expect(issuer.requests.jwks - fetchesBefore).toBe(1);
   });
 
-  it('after a failure, retries at most once per cooldown', async () => {
+  // Issue 25, newcomer trial: the 503 said Retry-After: 5, but the key set waited the 30 s cooldown
+  // after a failure, so clients that obeyed it retried into six more 503s after the issuer was back.
+  it('after a failure, retries when the 503 said to (Retry-After: 5 s), then backs off to the cooldown', async () => {
+    let now = Date.now();
+    issuer.outage();
+    const engine = guard({ tokenCache: false, clock: () => now });
+    const at = async (ms: number) => {
+      now += ms;
+      return codeOf(engine.verify(await issuer.mint()));
+    };
+    const error = await engine.verify(await issuer.mint()).catch((e: unknown) => e as ScopeguardError);
+    expect(engine.errorResponse(error as ScopeguardError).headers['Retry-After']).toBe('5');
+    const fetches = issuer.requests.jwks;
+    expect(await at(4_900)).toBe('ERR_KEYS_UNAVAILABLE');
+    expect(issuer.requests.jwks).toBe(fetches); // not before the 5 s it announced
+    issuer.recover();
+    expect(await at(100)).toBe('OK');
+  });
+
+  it('a long outage is retried at 5, 10, 20 s intervals and then once per cooldown', async () => {
+    let now = Date.now();
+    issuer.outage();
+    const engine = guard({ tokenCache: false, clock: () => now });
+    const times: number[] = [];
+    const start = issuer.requests.jwks;
+    for (let t = 0; t <= 120_000; t += 500) {
+      const before = issuer.requests.jwks;
+      await codeOf(engine.verify(await issuer.mint()));
+      if (issuer.requests.jwks > before) times.push(t);
+      now += 500;
+    }
+    expect(times).toEqual([0, 5_000, 15_000, 35_000, 65_000, 95_000]);
+    expect(issuer.requests.jwks - start).toBe(6);
+  });
+
+  it('after a failure, concurrent and immediate requests cause no second fetch', async () => {
     issuer.outage();
     const engine = guard({ jwks: { cooldownMs: 60_000 } });
     for (let i = 0; i < 50; i++) expect(await codeOf(engine.verify(await issuer.mint()))).toBe('ERR_KEYS_UNAVAILABLE');
