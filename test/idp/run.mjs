@@ -107,14 +107,16 @@ async function runServer(report, idp, kept) {
       report.skipServer(idp.name, `the server did not start: ${error.message}`);
       return;
     }
+    // Facts first: some change the server's keys, which must not happen under guards that just
+    // fetched theirs (a kid first seen within 1 s of a fetch is refused, not waited for).
+    for (const line of (await running.facts?.().catch((error) => [`facts unavailable: ${error.message}`])) ?? []) report.fact(idp.name, line);
+    report.fact(idp.name, `guard options: ${JSON.stringify(running.options, (key, value) => (key === 'clientSecret' ? '…' : value))}`);
     try {
       adapters = await startAdapters(running.options);
     } catch (error) {
       report.fail(`${idp.name} × adapters`, `could not start with the server's options: ${error.message}`);
       return;
     }
-    for (const line of (await running.facts?.().catch((error) => [`facts unavailable: ${error.message}`])) ?? []) report.fact(idp.name, line);
-    report.fact(idp.name, `guard options: ${JSON.stringify(running.options, (key, value) => (key === 'clientSecret' ? '…' : value))}`);
     await runChecks(report, running, adapters);
   } finally {
     await closeAdapters(adapters);

@@ -54,7 +54,8 @@ export class ScopeguardModule extends ConfigurableModuleClass implements NestMod
       await this.engine.ready();
     } catch (error) {
       if (warmStart === 'required') throw error;
-      logger.warn(`scopeguard: warm start failed, keys will be fetched on demand: ${(error as Error).message}`);
+      // Why is the key set's own line (the operator log wrote it as the fetch failed): not twice.
+      logger.warn('scopeguard: warm start failed, keys will be fetched on demand (the line above says why)');
     }
   }
 

@@ -62,13 +62,18 @@ describe('readiness on Nest', () => {
     await required.close();
 
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const error = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     try {
       const tolerant = await boot();
       await tolerant.init();
       expect(warn.mock.calls.some(([line]) => /warm start failed/.test(String(line)))).toBe(true);
+      // The cause once, in the key set's own line (the newcomer trial saw it twice: ERROR, then WARN).
+      const lines = [...warn.mock.calls, ...error.mock.calls].map(([line]) => String(line));
+      expect(lines.filter((line) => /HTTP 500/.test(line))).toHaveLength(1);
       await tolerant.close();
     } finally {
       warn.mockRestore();
+      error.mockRestore();
     }
     const skipped = await boot({ warmStart: false });
     const before = issuer.requests.jwks;

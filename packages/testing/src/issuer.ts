@@ -299,10 +299,9 @@ export class TestIssuer {
       body = {
         issuer: this.issuer,
         jwks_uri: this.jwksUri,
-        token_endpoint: `${this.issuer.replace(/\/$/, '')}/token`,
+        // No token_endpoint: tokens come from mint()/bearer(), and an advertised URL that answers 404
+        // would send a client (or a person reading the document) the wrong way.
         ...(this.introspectionEndpoint && { introspection_endpoint: this.introspectionEndpoint }),
-        grant_types_supported: ['client_credentials'],
-        response_types_supported: ['token'],
       };
     }
     if (body === undefined) {

@@ -178,15 +178,19 @@ async function timeUntilAdmitted(adapter, token, since, limitMs) {
   return undefined;
 }
 
-/** Sends `token` every 200 ms until `until()` says stop, as a client still holding an old token would. */
+/**
+ * Sends `token` every 200 ms until `until()` says stop, as a client still holding an old token
+ * would; resolves with how many requests got which answer ("45 × 401 ERR_TOKEN_KEY_NOT_FOUND").
+ */
 async function keepSending(adapter, token, until) {
-  let sent = 0;
+  const answers = new Map();
   while (!until()) {
-    await adapter.call('GET', token);
-    sent++;
+    const reply = await adapter.call('GET', token);
+    answers.set(shown(reply), (answers.get(shown(reply)) ?? 0) + 1);
     await sleep(200);
   }
-  return sent;
+  const sent = [...answers.values()].reduce((sum, count) => sum + count, 0);
+  return { sent, answers: [...answers].map(([answer, count]) => `${count} × ${answer}`).join(', ') };
 }
 
 /** One line per key-set fetch in [from, to]: seconds after `from`, status, kids, caching headers. */
@@ -246,10 +250,11 @@ function rotation() {
       const token2 = await server.mint('worker');
       const r2 = await timeUntilAdmitted(adapter, token2, t2, 20_000);
       stop = true;
-      const sent = await retired;
+      const { sent, answers } = await retired;
       const evidence = [
         `server: rotation 1 to ${name(first.kid)} at +0.00 s (its own JWKS listed it ${first.publishedMs} ms after the change was made)`,
         `server: rotation 2 to ${name(second.kid)} at +${((t2 - t1) / 1000).toFixed(2)} s (listed after ${second.publishedMs} ms)`,
+        `the retired key's token (${name(decodeJws(before).header.kid)}) meanwhile: ${answers}`,
         ...fetchEvidence(prepared.fetches, t1 - 200, Date.now(), kids),
       ];
       const within = (ms) => ms !== undefined && ms < ADMIT_WITHIN_MS;

@@ -130,12 +130,27 @@ async function running({ server, api, issuer, admin, clients }) {
   const credentials = (id) => ({ clientId: id, secret: clients[id] });
   const clientCredentials = async (id, scope, resource) => (await tokenRequest(`${api}/oidc/token`, { grant_type: 'client_credentials', scope, resource }, credentials(id))).token;
 
-  /** Changes plugin parameters and reloads the plugin (a configuration change alone is not used until a reset). */
-  async function reconfigure(change) {
+  /**
+   * Changes plugin parameters and reloads the plugin (a configuration change alone is not used until
+   * a reset). `beforeReset` runs between the two, to see what the server serves meanwhile.
+   */
+  async function reconfigure(change, beforeReset = async () => undefined) {
     const plugin = await admin('GET', '/mod/plugin/oidc');
     Object.assign(plugin.parameters, change);
     await admin('PUT', '/mod/plugin/oidc', { module: plugin.module, name: plugin.name, display_name: plugin.display_name, enabled: true, parameters: plugin.parameters });
+    await beforeReset();
     await admin('PUT', '/mod/plugin/oidc/reset');
+  }
+
+  /** A rotation that also looks at the key set between the configuration change and the reset. */
+  async function rotate() {
+    const key = newSigningKey();
+    const started = Date.now();
+    let meanwhile = [];
+    await reconfigure({ 'jwks-private': JSON.stringify({ keys: [key] }), 'default-kid': key.kid }, async () => {
+      meanwhile = (await request(jwksUri)).json?.keys?.map((each) => each.kid) ?? [];
+    });
+    return { kid: key.kid, publishedMs: await untilListed(jwksUri, key.kid, started), beforeReset: meanwhile };
   }
 
   return {
@@ -164,12 +179,7 @@ async function running({ server, api, issuer, admin, clients }) {
         await reconfigure({ 'access-token-duration': 3600 });
       }
     },
-    async rotate() {
-      const key = newSigningKey();
-      const started = Date.now();
-      await reconfigure({ 'jwks-private': JSON.stringify({ keys: [key] }), 'default-kid': key.kid });
-      return { kid: key.kid, publishedMs: await untilListed(jwksUri, key.kid, started) };
-    },
+    rotate,
     describe: async (token) => describeJws(token),
     why: {
       opaque: 'Glewlwyd access tokens are always JWTs (its introspection endpoint serves them, the guard verifies them locally)',
@@ -177,9 +187,12 @@ async function running({ server, api, issuer, admin, clients }) {
     async facts() {
       const jwks = await request(jwksUri);
       const noResource = await clientCredentials('orders-worker', 'orders.read orders.write', undefined);
+      const before = jwks.json.keys.map((key) => key.kid);
+      const rotation = await rotate();
       return [
         `discovery: ${issuer}/.well-known/openid-configuration (the RFC 8414 URL answers ${(await request(`${new URL(api).origin}/.well-known/oauth-authorization-server/api/oidc`)).status}); jwks_uri ${jwksUri}`,
         `JWKS caching headers: ${cachingHeaders(jwks.headers)}`,
+        `a key change: after PUT /mod/plugin/oidc the JWKS still lists [${rotation.beforeReset}] (was [${before}]); after PUT …/reset it lists only ${rotation.kid}, ${rotation.publishedMs} ms after the change began: the plugin serves the keys it loaded until it is reset`,
         `a token asked for without resource=: ${describeJws(noResource)}`,
       ];
     },
