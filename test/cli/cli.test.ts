@@ -250,6 +250,8 @@ describe('scopeguard explain', () => {
     const result = await run(['explain', token, ...base, '--jwks-uri', `http://127.0.0.1:${port}/jwks.json`]);
     expect(result.code).toBe(1);
     expect(line(result, 'signature')).toMatch(/^· signature +not checked: keys unreachable/);
+    // Which URL could not be reached, and why (the newcomer trial saw only "fetch failed").
+    expect(result.stdout).toContain(`http://127.0.0.1:${port}/jwks.json could not be reached (ECONNREFUSED)`);
     expect(line(result, 'kid')).toMatch(/^· kid .*not checked: keys unreachable/);
     expect(line(result, 'exp')).toMatch(/^✓/);
     expect(line(result, 'answer')).toBe('✗ answer       503 temporarily_unavailable (ERR_KEYS_UNAVAILABLE): the issuer\'s signing keys could not be obtained');

@@ -260,7 +260,14 @@ async function obtainKeys(parsed: Parsed, issuer: string): Promise<Keys> {
     if (typeof set !== 'object' || set === null || !Array.isArray(set.keys)) throw new Error(`${jwksUri} is not a JWK Set`);
     return { keys: importKeys(set.keys), unreachable: undefined, jwksUri, network: `the issuer's key set, fetched from ${jwksUri}${found}, once here and once by the engine` };
   } catch (error) {
-    const reason = (error as Error).name === 'TimeoutError' ? `${jwksUri ?? issuer} did not answer within ${FETCH_TIMEOUT_MS / 1000} s` : (error as Error).message;
+    // fetch's own "fetch failed" names no URL: say which one could not be reached, and why (its cause).
+    const message = (error as Error).message;
+    const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+    const why = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : undefined;
+    const reason =
+      (error as Error).name === 'TimeoutError' ? `${jwksUri ?? issuer} did not answer within ${FETCH_TIMEOUT_MS / 1000} s`
+      : message === 'fetch failed' && jwksUri !== undefined ? `${jwksUri} could not be reached${why === undefined ? '' : ` (${why})`}`
+      : message;
     return { keys: undefined, unreachable: reason, jwksUri, network: `the issuer's key set only, which could not be fetched (${reason})` };
   }
 }
