@@ -3,7 +3,7 @@
  * framework's logger; `logger: false` turns it off): each outage of a dependency once and its
  * recovery, key-set changes, 500s, and refusals that point at a configuration mistake — an issuer
  * or audience that does not match on most requests, a client the permissions do not name, bursts of
- * unknown `kid`s. Per-request lines stay opt-in (`auditLog`).
+ * unknown `kid`s, and any such refusal ten times in a minute. Per-request lines stay opt-in (`auditLog`).
  *
  * Bounded: each kind of line at most once per interval (later ones counted into the next), and at
  * most {@link MAX_LINES_PER_INTERVAL} lines an interval in all, so a flood of bad tokens cannot
@@ -24,8 +24,12 @@ export interface OperatorLogger {
 /** The window over which shares are counted and each kind of line is written at most once. */
 export const OPERATOR_LOG_INTERVAL_MS = 60_000;
 const MAX_LINES_PER_INTERVAL = 20;
-/** Unknown `kid`s are worth a line when they are most requests, or this many in a window (a burst). */
-const KID_BURST = 10;
+/**
+ * A kind of refusal is worth a line when it is most requests, or this many in a window: a burst of
+ * unknown `kid`s, or one misconfigured caller among many healthy ones (the same mistake again and
+ * again). A stray foreign token is neither.
+ */
+const BURST = 10;
 
 /** Refusals that, on most requests, mean the options and the authorization server disagree. */
 function configurationKind(error: ScopeguardError): string | undefined {
@@ -101,7 +105,7 @@ export class OperatorLog {
     const counts = this.#counts(kind);
     counts.inWindow++;
     const most = counts.inWindow * 2 > this.#requests;
-    if (!most && !(error.code === 'ERR_TOKEN_KEY_NOT_FOUND' && counts.inWindow >= KID_BURST)) return;
+    if (!most && counts.inWindow < BURST) return;
     const share = `${counts.inWindow} of ${this.#requests} request(s) in the last ${Math.round(this.#intervalMs / 1000)} s`;
     const what = error.detail === undefined ? error.description : `${error.description}: ${error.detail}`;
     const advice = error.code === 'ERR_TOKEN_KEY_NOT_FOUND' ? 'a key rotation the key set does not show yet, or forged kids' : 'check the options against the authorization server';

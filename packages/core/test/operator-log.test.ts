@@ -45,4 +45,15 @@ describe('OperatorLog', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('in the last 60 s');
   });
+
+  // Newcomer trial: one misconfigured calling service among healthy ones was never a line.
+  it('one caller with a wrong audience among many good ones: a line once its refusals reach 10 in a window', () => {
+    const { log, lines } = logWithClock();
+    for (let i = 0; i < 500; i++) log.passed();
+    for (let i = 0; i < 9; i++) log.refused(foreignAudience());
+    expect(lines).toEqual([]);
+    log.refused(foreignAudience());
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/on 10 of \d+ request/);
+  });
 });
