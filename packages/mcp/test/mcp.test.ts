@@ -261,7 +261,7 @@ describe('@scopeguard/mcp', () => {
     const before = orders.length;
     const token = await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read orders.write' });
     const batch = [toolCall('create_order', { item: 'a' }), { ...toolCall('create_order', { item: 'b' }), id: 2 }];
-    for (const headers of [{ 'mcp-name': 'list_orders' }, { 'mcp-name': 'create_order' }, { 'mcp-method': 'tools/call' }, { 'mcp-method': 'tools/call', 'mcp-name': 'list_orders' }]) {
+    for (const headers of [{ 'mcp-name': 'list_orders' }, { 'mcp-name': 'create_order' }, { 'mcp-method': 'tools/call' }, { 'mcp-method': 'tools/call', 'mcp-name': 'list_orders' }] as Record<string, string>[]) {
       const res = await call(token, batch, headers);
       expect(res.status).toBe(400);
       expect(await res.json()).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32020, message: expect.stringContaining('batch') } });
