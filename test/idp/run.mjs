@@ -29,6 +29,9 @@ const ROOT = join(HERE, '../..');
 /** In the order of the brief: the simplest first. */
 const SERVERS = [django, glewlwyd, lemonldap];
 const TIMEOUT_S = Number(process.env.IDP_TIMEOUT_S ?? 840);
+const KEEP_STATE = process.env.IDP_KEEP_STATE === '1';
+/** State folders of servers still running: removed however the run ends (unless IDP_KEEP_STATE=1). */
+const liveStateDirs = new Set();
 
 function say(line) {
   process.stdout.write(`  ${line}\n`);
@@ -93,11 +96,12 @@ async function runChecks(report, running, adapters) {
 async function runServer(report, idp, kept) {
   process.stdout.write(`\n== ${idp.name}\n`);
   const packages = await ensurePackages(idp.packages, { preseed: idp.preseed, say });
-  if (!packages.ok) {
+  if ('why' in packages) {
     report.skipServer(idp.name, packages.why);
     return;
   }
   const stateDir = mkdtempSync(join(tmpdir(), `scopeguard-idp-${idp.name}-`));
+  liveStateDirs.add(stateDir);
   let running;
   let adapters = [];
   try {
@@ -121,7 +125,8 @@ async function runServer(report, idp, kept) {
   } finally {
     await closeAdapters(adapters);
     await running?.stop().catch(() => undefined);
-    if (process.env.IDP_KEEP_STATE === '1') kept.push(stateDir);
+    liveStateDirs.delete(stateDir);
+    if (KEEP_STATE) kept.push(stateDir);
     else rmSync(stateDir, { recursive: true, force: true });
   }
 }
@@ -160,7 +165,10 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
     process.exit(130);
   });
 }
-// Whatever ends the process, no server outlives it.
-process.on('exit', killAllNow);
+// Whatever ends the process, no server outlives it, and no state folder is left behind.
+process.on('exit', () => {
+  killAllNow();
+  if (!KEEP_STATE) for (const folder of liveStateDirs) rmSync(folder, { recursive: true, force: true });
+});
 
 await main();

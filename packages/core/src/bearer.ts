@@ -92,19 +92,25 @@ function fromHeader(request: TokenRequest, options: ExtractOptions, seen: { othe
     if (header.length === 0) return undefined;
   }
   const value = typeof header === 'string' ? header : header[0]!;
-  if (value.includes(',') && holdsSeveralCredentials(value)) throw severalCredentials();
   const space = value.indexOf(' ');
   const scheme = space === -1 ? value : value.slice(0, space);
   // Auth schemes are case-insensitive (RFC 9110 §11.1).
   const lower = scheme.toLowerCase();
   if (lower !== 'bearer' && !(options.dpop && lower === 'dpop')) {
+    if (value.includes(',') && holdsSeveralCredentials(value)) throw severalCredentials();
     if (value.trim().length > 0) seen.otherScheme = true;
     return undefined;
   }
   // 1*SP between scheme and token; Node already trimmed trailing whitespace.
   let start = space;
   while (start !== -1 && start < value.length && value.charCodeAt(start) === 0x20) start++;
-  return checkToken(start === -1 ? '' : value.slice(start), 'Authorization header', options, known);
+  const token = start === -1 ? '' : value.slice(start);
+  // A token the verdict cache holds is one b64token, checked when it was verified (no comma, so no
+  // second credential): on the reused-token path, neither the pattern nor the scan below runs.
+  // Its size is checked first, as in checkToken, so an oversized one is never even looked up.
+  if (token.length <= options.maxTokenLength && known?.(token)) return token;
+  if (token.includes(',') && holdsSeveralCredentials(value)) throw severalCredentials();
+  return checkToken(token, 'Authorization header', options, undefined);
 }
 
 /** Two Authorization fields, or one value joining two credentials: Fetch's `Headers` cannot tell them apart, so neither does the answer. */

@@ -81,7 +81,8 @@ async function fastify(options) {
   app.get('/orders', { config: { scopeguard: { scopes: ['orders.read'] } } }, async (request) => ({ caller: request.auth.clientId }));
   app.post('/orders', { config: { scopeguard: { scopes: ['orders.write'] } } }, async (request, reply) => reply.send({ created: true, by: request.auth.clientId }));
   await app.listen({ port: 0, host: '127.0.0.1' });
-  return { url: `http://127.0.0.1:${app.server.address().port}`, close: () => app.close() };
+  const { port } = /** @type {import('node:net').AddressInfo} */ (app.server.address());
+  return { url: `http://127.0.0.1:${port}`, close: () => app.close() };
 }
 
 const BUILDERS = { express, nestjs, fastify };

@@ -3,9 +3,9 @@
  * the tokens it needs and says, per adapter, whether the guard answered as it should.
  *
  * A check may `prepare` once per server before any check runs (the expiry check mints its
- * short-lived token there, so the wait overlaps the other checks), then `run` once per adapter.
- * Rotation checks change the server's keys: they run one adapter at a time, so that every key-set
- * fetch recorded in a window is that adapter's.
+ * short-lived token there, so the wait overlaps the other checks), then `run` once per adapter, one
+ * adapter at a time: the rotation check changes the server's keys, and every key-set fetch recorded
+ * in its window is then that adapter's.
  */
 import { claimSummary, decodeJws, isJws, tamper } from './tokens.mjs';
 import { watchJwks } from './jwks-watch.mjs';
@@ -17,7 +17,7 @@ import { watchJwks } from './jwks-watch.mjs';
  * @typedef {{ skip: string }} Skip
  * @typedef {import('../servers/types.mjs').Running} Running
  * @typedef {{ server: Running, adapters: Adapter[], say: (line: string) => void, fact: (line: string) => void }} Context
- * @typedef {{ id: string, ids?: string[], sequential?: boolean, prepare?: (ctx: Context) => Promise<any>, run: (ctx: Context, adapter: Adapter, prepared: any) => Promise<Outcome | Skip | Array<Outcome & { id: string }>> }} Check
+ * @typedef {{ id: string, ids?: string[], prepare?: (ctx: Context) => Promise<any>, run: (ctx: Context, adapter: Adapter, prepared: any) => Promise<Outcome | Skip | Array<Outcome & { id: string }>> }} Check
  *   `ids`: the outcomes a check reports when it reports several (the rotation check: one per rotation).
  */
 
@@ -212,68 +212,68 @@ function fetchEvidence(fetches, from, to, kids) {
  * still be admitted within 2 s. Every key-set fetch of the adapter's engine is recorded as evidence.
  * @type {Check}
  */
-function rotation() {
-  return {
-    id: 'rotation',
-    ids: ['rotation-1', 'rotation-2'],
-    sequential: true,
-    async prepare({ server }) {
-      if (!server.rotate) return { skip: server.why?.rotation ?? 'the server has no signing keys to rotate' };
-      return { fetches: watchJwks(/** @type {string} */ (server.jwksUri)) };
-    },
-    async run({ server }, adapter, prepared) {
-      if (prepared.skip) return prepared;
-      /** kid → K1, K2 …: readable evidence */
-      const kids = new Map();
-      const name = (kid) => { if (!kids.has(kid)) kids.set(kid, `K${kids.size}`); return kids.get(kid); };
-      const before = await server.mint('worker');
-      name(decodeJws(before).header.kid);
-      const warm = await adapter.call('GET', before);
-      if (warm.status !== 200) return { ok: false, reason: `the current key's token was refused before any rotation: ${shown(warm)}` };
-      // Warming may itself have refetched (this adapter last saw an older key): let the guard's 1 s
-      // minimum between refetches pass, so rotation 1 times a guard that fetched nothing lately.
-      await sleep(1100);
+const rotation = {
+  id: 'rotation',
+  ids: ['rotation-1', 'rotation-2'],
+  async prepare({ server }) {
+    if (!server.rotate) return { skip: server.why?.rotation ?? 'the server has no signing keys to rotate' };
+    return { fetches: watchJwks(/** @type {string} */ (server.jwksUri)) };
+  },
+  async run({ server }, adapter, prepared) {
+    if (prepared.skip) return prepared;
+    /** kid → K1, K2 …: readable evidence */
+    const kids = new Map();
+    const name = (kid) => { if (!kids.has(kid)) kids.set(kid, `K${kids.size}`); return kids.get(kid); };
+    const before = await server.mint('worker');
+    name(decodeJws(before).header.kid);
+    const warm = await adapter.call('GET', before);
+    if (warm.status !== 200) return { ok: false, reason: `the current key's token was refused before any rotation: ${shown(warm)}` };
+    // Warming may itself have refetched (this adapter last saw an older key): let the guard's 1 s
+    // minimum between refetches pass, so rotation 1 times a guard that fetched nothing lately.
+    await sleep(1100);
 
-      const first = await server.rotate();
-      name(first.kid);
-      const t1 = Date.now();
-      const token1 = await server.mint('worker');
-      const r1 = await timeUntilAdmitted(adapter, token1, t1, 15_000);
+    const first = await server.rotate();
+    name(first.kid);
+    const t1 = Date.now();
+    const token1 = await server.mint('worker');
+    const r1 = await timeUntilAdmitted(adapter, token1, t1, 15_000);
 
-      // Clients still holding the retired key's token keep calling; the second rotation lands while they do.
-      let stop = false;
-      const retired = keepSending(adapter, before, () => stop);
+    // Clients still holding the retired key's token keep calling; the second rotation lands while they do.
+    let stop = false;
+    const retired = keepSending(adapter, before, () => stop);
+    let second, t2, r2;
+    try {
       await sleep(RETIRED_TRAFFIC_MS);
-      const second = await server.rotate();
+      second = await server.rotate();
       name(second.kid);
-      const t2 = Date.now();
-      const token2 = await server.mint('worker');
-      const r2 = await timeUntilAdmitted(adapter, token2, t2, 20_000);
+      t2 = Date.now();
+      r2 = await timeUntilAdmitted(adapter, await server.mint('worker'), t2, 20_000);
+    } finally {
       stop = true;
-      const { sent, answers } = await retired;
-      const evidence = [
-        `server: rotation 1 to ${name(first.kid)} at +0.00 s (its own JWKS listed it ${first.publishedMs} ms after the change was made)`,
-        `server: rotation 2 to ${name(second.kid)} at +${((t2 - t1) / 1000).toFixed(2)} s (listed after ${second.publishedMs} ms)`,
-        `the retired key's token (${name(decodeJws(before).header.kid)}) meanwhile: ${answers}`,
-        ...fetchEvidence(prepared.fetches, t1 - 200, Date.now(), kids),
-      ];
-      const within = (ms) => ms !== undefined && ms < ADMIT_WITHIN_MS;
-      return [
-        { id: 'rotation-1', ok: within(r1), reason: `${name(first.kid)}'s token admitted after ${r1 ?? '>15000'} ms (limit ${ADMIT_WITHIN_MS})`, ms: r1 },
-        {
-          id: 'rotation-2',
-          ok: within(r2),
-          reason: `${name(second.kid)}'s token admitted after ${r2 ?? '>20000'} ms (limit ${ADMIT_WITHIN_MS}), rotated at +${((t2 - t1) / 1000).toFixed(1)} s while ${sent} requests carried the retired key`,
-          ms: r2,
-          evidence,
-        },
-      ];
-    },
-  };
-}
+    }
+    const { sent, answers } = await retired;
+    const evidence = [
+      `server: rotation 1 to ${name(first.kid)} at +0.00 s (its own JWKS listed it ${first.publishedMs} ms after the change was made)`,
+      `server: rotation 2 to ${name(second.kid)} at +${((t2 - t1) / 1000).toFixed(2)} s (listed after ${second.publishedMs} ms)`,
+      `the retired key's token (${name(decodeJws(before).header.kid)}) meanwhile: ${answers}`,
+      ...fetchEvidence(prepared.fetches, t1 - 200, Date.now(), kids),
+    ];
+    const within = (ms) => ms !== undefined && ms < ADMIT_WITHIN_MS;
+    return [
+      { id: 'rotation-1', ok: within(r1), reason: `${name(first.kid)}'s token admitted after ${r1 ?? '>15000'} ms (limit ${ADMIT_WITHIN_MS})`, ms: r1 },
+      {
+        id: 'rotation-2',
+        ok: within(r2),
+        reason: `${name(second.kid)}'s token admitted after ${r2 ?? '>20000'} ms (limit ${ADMIT_WITHIN_MS}), rotated at +${((t2 - t1) / 1000).toFixed(1)} s while ${sent} requests carried the retired key`,
+        ms: r2,
+        evidence,
+      },
+    ];
+  },
+};
 
 /** @type {Check[]} */
-export const CHECKS = [accepted, insufficientScope, tampered, expired, foreignAudience, userToken, opaque, rotation()];
+export const CHECKS = [accepted, insufficientScope, tampered, expired, foreignAudience, userToken, opaque, rotation];
 
 /** Used in the summary of facts for a token: decoded claims of a JWT. */
 export function describeJws(token) {

@@ -43,7 +43,7 @@ export function claimSummary(claims, names = ['iss', 'aud', 'sub', 'client_id', 
   for (const name of names) {
     if (claims[name] === undefined) continue;
     const value = typeof claims[name] === 'string' ? claims[name] : JSON.stringify(claims[name]);
-    shown.push(`${name}=${value.length > 48 ? `${value.slice(0, 45)}…` : value}`);
+    shown.push(`${name}=${value.length > 80 ? `${value.slice(0, 77)}…` : value}`);
   }
   return shown.join(' ');
 }

@@ -182,9 +182,12 @@ function running({ server, issuer, metadata, secrets, configuration }) {
       const jwks = await request(metadata.jwks_uri);
       const rfc8414 = await request(`${issuer}/.well-known/oauth-authorization-server`);
       const unreloaded = await rotate({ reload: false });
+      const issued = await tokenRequest(tokenEndpoint, { grant_type: 'client_credentials', scope: 'orders.read' }, credentials('orders-reporter'));
+      const answer = await introspect(issued.token);
       return [
         `discovery: ${issuer}/.well-known/openid-configuration (the RFC 8414 URL answers ${rfc8414.status} ${rfc8414.headers.get('content-type')}, which discovery skips); jwks_uri ${metadata.jwks_uri}; introspection ${metadata.introspection_endpoint}`,
         `JWKS caching headers: ${cachingHeaders(jwks.headers)}; keys: ${jwks.json.keys.length} (one signing key at a time)`,
+        `introspection exp: ${Math.round((answer.exp * 1000 - Date.now()) / 60_000)} min ahead for an opaque token whose token response said expires_in ${issued.answer.expires_in} s`,
         `a key change without /reload is served after ${unreloaded.publishedMs} ms (the portal re-reads the File backend on a request at most every checkTime = 1 s here; LLNG's default is 600 s); with /reload, within ~20 ms (rotation checks)`,
       ];
     },

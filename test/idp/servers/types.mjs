@@ -17,7 +17,7 @@
  * @property {() => Promise<{ token: string, expiresAt: number }>} [mintShortLived] an orders-worker token that expires within seconds
  * @property {(kind: TokenKind) => Promise<string>} [mintOpaque] an opaque (introspected) token
  * @property {(token: string) => Promise<void>} [revoke]
- * @property {() => Promise<{ kid: string, publishedMs: number }>} [rotate] replaces the signing key (no overlap); resolves once the server's JWKS lists it
+ * @property {() => Promise<{ kid: string, publishedMs: number, beforeReset?: string[] }>} [rotate] replaces the signing key (no overlap); resolves once the server's JWKS lists it
  * @property {string} [jwksUri]
  * @property {{ expired?: string, opaque?: string, rotation?: string }} [why] why a check does not apply
  * @property {() => Promise<string[]>} [facts] what the report says about the server (caching headers…)
