@@ -221,7 +221,7 @@ const rotation = {
   },
   async run({ server }, adapter, prepared) {
     if (prepared.skip) return prepared;
-    /** kid → K1, K2 …: readable evidence */
+    /** kid → K0, K1, K2: readable evidence */
     const kids = new Map();
     const name = (kid) => { if (!kids.has(kid)) kids.set(kid, `K${kids.size}`); return kids.get(kid); };
     const before = await server.mint('worker');

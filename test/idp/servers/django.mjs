@@ -62,6 +62,9 @@ export const django = {
         issuer: base,
         audience: AUDIENCE,
         introspection: { endpoint: `${base}/introspect/`, clientId: 'orders-api', clientSecret: clients['orders-api'].secret, endpointChecksAudience: true },
+        // DOT says active:true for any client's token, for any API (issue 26, finding 3): only this
+        // API's clients' tokens are for it, so another client's is a 401, not a 403 of the map.
+        clientIds: ['orders-worker', 'orders-reporter', 'orders-web'],
       },
       foreignClient: 'inventory-worker',
       userClient: 'orders-web',

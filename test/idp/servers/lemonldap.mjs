@@ -143,6 +143,9 @@ function running({ server, issuer, metadata, secrets, configuration }) {
       audience: AUDIENCE,
       // LLNG's answer has no aud (for anyone's token, to any client that asks).
       introspection: { endpoint: metadata.introspection_endpoint, clientId: 'orders-api', clientSecret: secrets['orders-api'], endpointChecksAudience: true },
+      // Its introspection says active:true for any client's token (issue 26, finding 3): only this
+      // API's clients' tokens are for it. Its JWTs name the API in aud, which refuses them already.
+      clientIds: ['orders-worker', 'orders-reporter'],
     },
     jwksUri: metadata.jwks_uri,
     foreignClient: 'inventory-worker',
