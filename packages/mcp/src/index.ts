@@ -63,7 +63,7 @@ export interface McpGuardCapabilities {
   extensions?: Record<string, object>;
 }
 
-/** The guard: a Node/Express middleware for the MCP endpoint (after a JSON body parser), and its engine. */
+/** The guard: a Node/Express middleware for the MCP endpoint (it reads the JSON body itself), and its engine. */
 export interface McpGuard {
   (req: McpRequest, res: ServerResponse, next: (error?: unknown) => void): void;
   readonly engine: Scopeguard;
@@ -133,8 +133,9 @@ function compile(map: Readonly<Record<string, readonly string[]>> | undefined): 
 }
 
 /**
- * The guard for an MCP endpoint. Put it after a JSON body parser (`express.json()`), before the
- * transport: `app.post('/mcp', express.json(), guard, (req, res) => transport.handleRequest(req, res, req.body))`.
+ * The guard for an MCP endpoint, before the transport. It authenticates the caller, then reads the
+ * JSON body itself (or checks one a parser read), and leaves it on `req.body`:
+ * `app.post('/mcp', guard, (req, res) => transport.handleRequest(req, res, req.body))`.
  * @throws {@link ScopeguardConfigError} at once for a wrong option or scope.
  */
 export function mcpGuard(options: McpGuardOptions): McpGuard {
@@ -158,16 +159,29 @@ export function mcpGuard(options: McpGuardOptions): McpGuard {
     // Streamable HTTP posts application/json (the SDK's transport answers anything else 415): a
     // `+json` type that express.json() left unparsed is the client's, refused before anything.
     if (!JSON_TYPE.test(String(req.headers['content-type'] ?? ''))) return sendAnswer(jsonRpcError(415, -32000, 'Unsupported Media Type: Content-Type must be application/json'), res);
-    if (isParsed(req.body) && !(hasNoBody(req) && Object.keys(req.body as object).length === 0)) return check(req, res, next);
+    if (isParsed(req.body) && !(Object.keys(req.body as object).length === 0 && (hasNoBody(req) || unread(req)))) return check(req, res, next);
     // No parser read it (or express.text()/raw() did): the guard reads and parses it, so the calls
-    // are checked either way and the transport gets them as req.body; never a 500.
-    bodyOf(req).then(
-      (body) => {
-        req.body = body;
-        check(req, res, next);
-      },
-      (error: unknown) => sendAnswer(error instanceof BodyError ? jsonRpcError(error.status, error.code, error.message) : jsonRpcError(400, -32700, 'Parse error: the body could not be read'), res),
-    );
+    // are checked either way and the transport gets them as req.body; never a 500. The caller is
+    // authenticated first (the route's scopes are checked once the calls are known): a body is read
+    // and parsed for valid tokens only, never for anyone who sends 4 MB.
+    let admitted: Principal | Promise<Principal>;
+    try {
+      admitted = engine.admit(tokenRequestFromNode(req, undefined, req), NO_REQUIREMENTS, engine.auditing ? { method: req.method, route: 'mcp' } : undefined);
+    } catch (error) {
+      return refuse(error, res, next, NO_REQUIREMENTS);
+    }
+    Promise.resolve(admitted)
+      .then(
+        () => bodyOf(req).then(
+          (body) => {
+            req.body = body;
+            check(req, res, next);
+          },
+          (error: unknown) => sendAnswer(bodyErrorAnswer(error), res),
+        ),
+        (error: unknown) => refuse(error, res, next, NO_REQUIREMENTS),
+      )
+      .catch(next);
   };
   const sessions = new SessionOwners();
   const check = (req: McpRequest, res: ServerResponse, next: (error?: unknown) => void): void => {
@@ -250,7 +264,9 @@ class SessionOwners {
 
   /** Whether `principal` may make this request as far as sessions go; records a session it opens. */
   admits(req: IncomingMessage, res: ServerResponse, principal: Principal): boolean {
-    const owner = `${principal.issuer}\u0000${principal.clientId ?? principal.subject ?? ''}`;
+    // Issuer, client and subject, each in its own place: another user of a shared client, or a
+    // subject named like a client, is someone else.
+    const owner = JSON.stringify([principal.issuer, principal.clientId ?? null, principal.subject ?? null]);
     const id = req.headers['mcp-session-id'];
     if (id === undefined) {
       if (req.method === 'POST') this.#watch(res, owner);
@@ -311,6 +327,20 @@ class BodyError extends Error {
   }
 }
 
+const NO_REQUIREMENTS: readonly ScopeRequirement[] = [];
+
+/** The answer to a body the guard could not take; a 413 closes the connection (the rest is not read). */
+function bodyErrorAnswer(error: unknown): HttpAnswer {
+  if (!(error instanceof BodyError)) return jsonRpcError(400, -32700, 'Parse error: the body could not be read');
+  const answer = jsonRpcError(error.status, error.code, error.message);
+  return error.status === 413 || error.status === 408 ? { ...answer, headers: { ...answer.headers, connection: 'close' } } : answer;
+}
+
+/** A body stream nobody read: Express 4's parsers leave `req.body = {}` on a type they skip. */
+function unread(req: IncomingMessage): boolean {
+  return req.readable && !req.readableEnded && (req as { _body?: unknown })._body !== true;
+}
+
 /** A JSON body a parser made: an object or a list (express.json()'s output), not a string or Buffer. */
 function isParsed(body: unknown): boolean {
   return typeof body === 'object' && body !== null && !Buffer.isBuffer(body);
@@ -340,25 +370,34 @@ async function bodyOf(req: McpRequest): Promise<unknown> {
   }
 }
 
+/** The longest the guard waits for a body it reads itself: a client that sends a byte a second gets 408. */
+const BODY_TIMEOUT_MS = 30_000;
+
 function readAtMost(req: IncomingMessage, limit: number): Promise<string> {
   if (Number(req.headers['content-length'] ?? 0) > limit) return Promise.reject(new BodyError(413, -32000, `Payload Too Large: the body exceeds ${limit} bytes`));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const stop = (error: BodyError) => {
+      // Stop reading; the answer is sent and the connection closed after it (bodyErrorAnswer).
+      req.off('data', onData);
+      req.pause();
+      clearTimeout(timer);
+      reject(error);
+    };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
-        // Stop reading; the answer is sent and the connection closed after it.
-        req.off('data', onData);
-        req.pause();
-        reject(new BodyError(413, -32000, `Payload Too Large: the body exceeds ${limit} bytes`));
-        return;
-      }
+      if (size > limit) return stop(new BodyError(413, -32000, `Payload Too Large: the body exceeds ${limit} bytes`));
       chunks.push(chunk);
     };
+    const timer = setTimeout(() => stop(new BodyError(408, -32000, `Request Timeout: the body did not arrive within ${BODY_TIMEOUT_MS / 1000} s`)), BODY_TIMEOUT_MS);
+    timer.unref();
     req.on('data', onData);
-    req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.once('error', () => reject(new BodyError(400, -32700, 'Parse error: the body could not be read')));
+    req.once('end', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    req.once('error', () => stop(new BodyError(400, -32700, 'Parse error: the body could not be read')));
   });
 }
 

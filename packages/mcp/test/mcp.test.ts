@@ -231,6 +231,51 @@ describe('@scopeguard/mcp', () => {
     }
   });
 
+  // Issue 26, review: Express 4's parsers leave `req.body = {}` on a body they did not read; the
+  // guard took it for a parsed, empty body, and a handler letting the SDK read the stream ran an
+  // unchecked call.
+  it("Express 4: a parser's {} placeholder is no parsed body; the guard reads the stream and checks its calls", async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const express4 = require('express4') as typeof express;
+    const guard4 = mcpGuard({ ...issuer.options(), permissions: { 'orders-reporter': ['orders.read'] }, tools: { create_order: ['orders.write'], list_orders: ['orders.read'] }, logger: false });
+    const seen: unknown[] = [];
+    const app = express4();
+    app.use(express4.urlencoded({ extended: false }));
+    app.post('/mcp', express4.text(), guard4, (req, res) => (seen.push((req as { body?: unknown }).body), res.json({ ok: true })));
+    const other = createServer(app);
+    const url = await listen(other);
+    try {
+      const token = await issuer.mint({ clientId: 'orders-reporter', scope: 'orders.read orders.write' });
+      const post = (body: unknown) => fetch(`${url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+      expect((await post(toolCall('create_order', { item: 'x' }))).status).toBe(403);
+      expect((await post(toolCall('list_orders'))).status).toBe(200);
+      expect(seen).toEqual([toolCall('list_orders')]);
+    } finally {
+      await close(other);
+    }
+  });
+
+  // Issue 26, review: the guard parsed up to 4 MB for anyone before looking at the token.
+  it('reads a body only for a caller whose token is valid: without one, 401 before a byte of it is parsed', async () => {
+    const unparsed = mcpGuard({ ...issuer.options(), permissions: { 'orders-reporter': ['orders.read'] }, tools: { list_orders: ['orders.read'] }, logger: false });
+    const app = express();
+    app.post('/mcp', unparsed, (_req, res) => res.json({ ok: true }));
+    const other = createServer(app);
+    const url = await listen(other);
+    try {
+      // Not JSON, and deep: a parse would answer 400 (or burn CPU); a 401 means it was never parsed.
+      const body = `${'['.repeat(500_000)}{"jsonrpc":`;
+      for (const authorization of [undefined, 'Bearer not.a.token', `Bearer ${await issuer.mint({ clientId: 'orders-reporter', expiresIn: -60 })}`]) {
+        const res = await fetch(`${url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', ...(authorization && { authorization }) }, body });
+        expect(res.status).toBe(401);
+      }
+      const valid = await fetch(`${url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await issuer.mint({ clientId: 'orders-reporter', scope: 'orders.read' })}` }, body });
+      expect(valid.status).toBe(400); // a valid caller's body is read, and found not to be JSON
+    } finally {
+      await close(other);
+    }
+  });
+
   it.each([
     ['application/vnd.api+json', JSON.stringify(toolCall('create_order', { item: 'x' }))],
     ['application/merge-patch+json', JSON.stringify(toolCall('create_order', { item: 'x' }))],
@@ -246,12 +291,12 @@ describe('@scopeguard/mcp', () => {
     }
   });
 
-  it('application/json with no body after express.json(): 400 Parse error, with or without a token, no stack', async () => {
+  it('application/json with no body after express.json(): 400 Parse error for a valid caller (401 without a token), no stack', async () => {
     for (const token of [undefined, await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read' })]) {
       const res = await fetch(`${base}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...(token && { authorization: `Bearer ${token}` }) } });
       const text = await res.text();
-      expect(res.status).toBe(400);
-      expect(JSON.parse(text)).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700 } });
+      expect(res.status).toBe(token === undefined ? 401 : 400);
+      if (token !== undefined) expect(JSON.parse(text)).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700 } });
       expect(text).not.toMatch(/ at |node_modules|<html/i);
     }
   });
@@ -319,6 +364,42 @@ describe('@scopeguard/mcp', () => {
       expect((await client.callTool({ name: 'list_orders' })).isError).toBeFalsy();
       expect((await as(worker, 'DELETE')).status).toBe(200);
       expect((await as(worker, 'POST', toolCall('list_orders'))).status).toBe(404);
+    } finally {
+      await client.close().catch(() => undefined);
+      for (const transport of transports.values()) await transport.close();
+      await close(other);
+    }
+  });
+
+  // Issue 26, review: a session was bound to the client only, so another user of the same client
+  // (a shared public client) could take it over.
+  it('binds a session to the subject too: another user of the same client gets the 404', async () => {
+    const shared = mcpGuard({ ...issuer.options(), permissions: 'token', logger: false });
+    const transports = new Map<string, StreamableHTTPServerTransport>();
+    const app = express();
+    const handle = async (req: express.Request, res: express.Response) => {
+      const id = req.headers['mcp-session-id'];
+      let transport = typeof id === 'string' ? transports.get(id) : undefined;
+      if (transport === undefined) {
+        transport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => crypto.randomUUID(), onsessioninitialized: (sid) => void transports.set(sid, transport!) });
+        await mcpServer().connect(transport);
+      }
+      await transport.handleRequest(req as unknown as IncomingMessage & { auth?: McpAuthInfo }, res, req.body);
+    };
+    app.post('/mcp', shared, handle);
+    const other = createServer(app);
+    const url = await listen(other);
+    const alice = await issuer.mint({ clientId: 'shared-app', subject: 'alice', scope: 'orders.read' });
+    const bob = await issuer.mint({ clientId: 'shared-app', subject: 'bob', scope: 'orders.read' });
+    const client = new Client({ name: 'test', version: '1.0.0' });
+    const clientTransport = new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${alice}` } } });
+    try {
+      await client.connect(clientTransport);
+      const headers = (token: string) => ({ authorization: `Bearer ${token}`, 'mcp-session-id': clientTransport.sessionId!, 'mcp-protocol-version': '2025-06-18', accept: 'application/json, text/event-stream', 'content-type': 'application/json' });
+      const asBob = await fetch(`${url}/mcp`, { method: 'POST', headers: headers(bob), body: JSON.stringify(toolCall('list_orders')) });
+      expect(asBob.status).toBe(404);
+      const asAlice = await fetch(`${url}/mcp`, { method: 'POST', headers: headers(alice), body: JSON.stringify(toolCall('list_orders')) });
+      expect(asAlice.status).toBe(200);
     } finally {
       await client.close().catch(() => undefined);
       for (const transport of transports.values()) await transport.close();
