@@ -27,8 +27,8 @@ export interface ClaimProfile {
   readonly tokenUse?: string;
   /** Only scopes with one of these prefixes count, without it (set from `audience` for `scope-prefix`). */
   readonly scopePrefixes?: readonly string[];
-  /** A `username` that names the client's own service account, not a user (Keycloak's `service-account-…`). */
-  readonly serviceAccountUsername?: (username: string) => boolean;
+  /** A `username` that names the client's own service account, not a user (Keycloak's `service-account-<client>`). */
+  readonly serviceAccountUsername?: (username: string, clientId: string | undefined) => boolean;
 }
 
 /**
@@ -41,7 +41,7 @@ export function namesAUser(claims: Record<string, unknown>, clientId: string | u
   const { username } = claims;
   if (username === undefined || username === null) return false;
   if (typeof username !== 'string') return true;
-  return username !== clientId && profile.serviceAccountUsername?.(username) !== true;
+  return username !== clientId && profile.serviceAccountUsername?.(username, clientId) !== true;
 }
 
 /** Names a claim path may not hold: reading them would reach the prototype chain, not a claim. */
@@ -89,6 +89,14 @@ function genericIsClientCredentials(claims: Record<string, unknown>, clientId: s
   return clientId !== undefined && claims.sub === clientId;
 }
 
+/**
+ * Keycloak names a client's service account `service-account-<client id>`, lower-cased as all its
+ * usernames are: that of this token's client, not any name with the prefix (a user may be called so).
+ */
+function keycloakServiceAccount(username: string, clientId: string | undefined): boolean {
+  return clientId !== undefined && username === `service-account-${clientId.toLowerCase()}`;
+}
+
 export const PRESETS: Readonly<Record<PresetName, ClaimProfile>> = Object.freeze({
   rfc9068: {
     scopeClaims: ['scope', 'scp'],
@@ -130,11 +138,11 @@ export const PRESETS: Readonly<Record<PresetName, ClaimProfile>> = Object.freeze
   keycloak: {
     scopeClaims: ['scope'],
     clientIdClaims: ['client_id', 'azp', 'clientId'],
-    serviceAccountUsername: (username) => username.startsWith('service-account-'),
-    isClientCredentials: (claims) =>
+    serviceAccountUsername: keycloakServiceAccount,
+    isClientCredentials: (claims, clientId) =>
       claims.client_id !== undefined ||
       claims.clientId !== undefined ||
-      (typeof claims.preferred_username === 'string' && claims.preferred_username.startsWith('service-account-')),
+      (typeof claims.preferred_username === 'string' && keycloakServiceAccount(claims.preferred_username, clientId)),
   },
   // AWS Cognito: access tokens have `token_use: "access"` (ID tokens: "id"), no `aud`, `client_id`,
   // and scopes prefixed by the resource-server identifier; user tokens have `username`, client-credentials

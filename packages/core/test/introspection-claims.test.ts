@@ -198,5 +198,16 @@ describe('a user token under requireClientCredentials, on every preset', () => {
     const serviceAccount = { active: true, iss: ISSUER, aud: AUDIENCE, scope: 'orders.read', client_id: 'orders-worker', sub: '5c1e…', username: 'service-account-orders-worker', preferred_username: 'service-account-orders-worker', exp: now() + 300 };
     expect(await codeOf(guard, opaque(serviceAccount))).toBe('OK');
     expect(await codeOf(guard, opaque({ ...serviceAccount, username: 'dwho', preferred_username: 'dwho' }))).toBe('ERR_TOKEN_NOT_CLIENT');
+    // Keycloak lower-cases usernames: a client id's service account is service-account-<id in lower case>.
+    expect(await codeOf(guard, opaque({ ...serviceAccount, client_id: 'Orders-Worker' }))).toBe('OK');
+  });
+
+  // Review: any service-account- prefix passed, so a user named service-account-x was a machine.
+  it("Keycloak: a service-account username of another client is a user's, in answers and JWT-style claims alike", async () => {
+    const guard = engine({ preset: 'keycloak', requireClientCredentials: true, permissions: 'token' });
+    const user = { active: true, iss: ISSUER, aud: AUDIENCE, scope: 'orders.read', azp: 'orders-app', sub: 'u-1', exp: now() + 300 };
+    expect(await codeOf(guard, opaque({ ...user, username: 'service-account-x', preferred_username: 'service-account-x' }))).toBe('ERR_TOKEN_NOT_CLIENT');
+    expect(await codeOf(guard, opaque({ ...user, preferred_username: 'service-account-x' }))).toBe('ERR_TOKEN_NOT_CLIENT');
+    expect(await codeOf(guard, opaque({ ...user, preferred_username: 'service-account-orders-app' }))).toBe('OK');
   });
 });
