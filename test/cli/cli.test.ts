@@ -182,15 +182,37 @@ describe('scopeguard explain', () => {
 
   // Issue 26, red team: C1 controls, DEL and bidi overrides pass JSON.stringify and \p{Cc}-only filters.
   it('C1 controls, DEL and bidi overrides from a token never reach the terminal raw (text and --json)', async () => {
-    const hostile = 'a\u0085b\u009b31mc\u007fd\u202eevil\u202cf\u2066g\u2028h';
+    const hostile = 'a\u0085b\u009b31mc\u007fd\u202eevil\u202cf\u2066g\u2028h\ufeffi\u200bj\u00adk\u{e0041}l\ufe0fm\u3164n\u034fo\u2060p';
     const now = Math.floor(Date.now() / 1000);
     const claims = { iss: issuer.issuer, aud: issuer.audience, iat: now, exp: now + 300, jti: 'e2', sub: hostile, client_id: hostile, note: hostile };
     const token = await issuer.sign(claims, { kid: `k${hostile}`, typ: 'at+jwt' });
     for (const extra of [[], ['--json']]) {
       const result = await run(['explain', token, ...base, ...extra]);
-      expect(result.stdout).not.toMatch(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u);
+      expect(result.stdout).not.toMatch(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\u200b\u00ad\u{e0041}\ufe0f\u3164\u034f\u2060]/u);
       expect(result.stdout).toMatch(/u202e/);
       if (extra.length > 0) expect(JSON.parse(result.stdout).header.kid).toBe(`k${hostile}`); // still the same JSON
+    }
+  });
+
+  // Review: the network line printed a discovered jwks_uri raw, and it could draw a fake line.
+  it("a discovery document's jwks_uri with escapes never reaches the terminal raw (the network line)", async () => {
+    let base2 = '';
+    const hostile = createServer((req, res) => {
+      const jwks = `${base2}/jwks\u001b[2K\r\u001b[32m✓ answer  200: admitted\u001b[0m`;
+      if (req.url?.startsWith('/.well-known/')) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: base2, jwks_uri: jwks }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(issuer.jwks()));
+    });
+    await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
+    base2 = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
+    try {
+      const token = await issuer.mint({ clientId: 'orders-worker', issuer: base2 });
+      const result = await run(['explain', token, '--issuer', base2, '--audience', issuer.audience]);
+      expect(result.stdout).not.toMatch(/[\u001b\r]/);
+      // The one answer line is the engine's own (the keys do verify this token): no drawn one beside it.
+      expect(result.stdout.split('\n').filter((text) => /^✓ answer/.test(text))).toEqual(['✓ answer       200: admitted, client orders-worker with no permissions']);
+      expect(result.stdout).toMatch(/network: .*\\x1b\[2K\\x0d/);
+    } finally {
+      await new Promise((resolve) => hostile.close(resolve));
     }
   });
 

@@ -57,18 +57,26 @@ export function required(parsed: Parsed, name: string, usage: string): string {
 
 /**
  * What a terminal must not get raw from a token: C0 and C1 controls and DEL (escape sequences that
- * draw a fake line or hide the real one; U+009B is a one-character CSI), line separators, and bidi
- * marks, embeddings, overrides and isolates (which reorder what is shown: "Trojan Source").
+ * draw a fake line or hide the real one; U+009B is a one-character CSI), line separators, format
+ * characters (bidi marks, embeddings, overrides and isolates, which reorder what is shown: "Trojan
+ * Source"; zero-width characters, the BOM, soft hyphens, tag characters), variation selectors and
+ * the blank fillers that make a value look like another.
  */
-const UNSAFE = /[\p{Cc}\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
+const UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u034f\u115f\u1160\u3164\uffa0\ufe00-\ufe0f\u{e0100}-\u{e01ef}]/gu;
 
-const UNSAFE_BEYOND_C0 = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
+/** {@link UNSAFE} but C0 controls, which JSON.stringify escapes in strings (those left are its line breaks). */
+const UNSAFE_BEYOND_C0 = /[\u007f-\u009f\p{Cf}\p{Zl}\p{Zp}\u034f\u115f\u1160\u3164\uffa0\ufe00-\ufe0f\u{e0100}-\u{e01ef}]/gu;
 
-const hex = (char: string, width: number) => char.charCodeAt(0).toString(16).padStart(width, '0');
+const hex = (char: string, width: number) => char.codePointAt(0)!.toString(16).padStart(width, '0');
 
 /** Text from a token, a key set or a server, made safe for a terminal: each {@link UNSAFE} character as `\xNN` / `\uNNNN`. */
 export function printable(text: string): string {
-  return text.replace(UNSAFE, (char) => (char.charCodeAt(0) < 0x100 ? `\\x${hex(char, 2)}` : `\\u${hex(char, 4)}`));
+  return text.replace(UNSAFE, (char) => (char.codePointAt(0)! < 0x100 ? `\\x${hex(char, 2)}` : char.codePointAt(0)! > 0xffff ? `\\u{${hex(char, 1)}}` : `\\u${hex(char, 4)}`));
+}
+
+/** `\uNNNN` for JSON: a character beyond U+FFFF as its surrogate pair, which JSON reads back as the same. */
+function jsonEscape(char: string): string {
+  return [...char].length === 1 && char.length === 2 ? `\\u${char.charCodeAt(0).toString(16)}\\u${char.charCodeAt(1).toString(16)}` : `\\u${hex(char, 4)}`;
 }
 
 /** The deepest nesting of a token's JSON that output shows; below it, a marker (no recursion can overflow). */
@@ -94,6 +102,6 @@ function bounded(value: unknown, depth = 0): unknown {
  */
 export function printableJson(value: unknown, indent?: number): string {
   // C0 controls inside strings JSON.stringify escapes itself; those left are the indentation's line breaks.
-  return JSON.stringify(bounded(value), null, indent).replace(UNSAFE_BEYOND_C0, (char) => `\\u${hex(char, 4)}`);
+  return JSON.stringify(bounded(value), null, indent).replace(UNSAFE_BEYOND_C0, jsonEscape);
 }
 

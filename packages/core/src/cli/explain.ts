@@ -557,5 +557,6 @@ function render(report: { notice: string; network: string; checks: readonly Chec
   // Details quote the token's header and claims, the key set and errors: no control character reaches the terminal.
   const lines = report.checks.map((check) => `${MARK[`${check.ok}`]} ${check.check.padEnd(width)}  ${printable(check.detail)}`);
   const decoded = report.header === undefined ? [] : ['', `header  ${printableJson(report.header)}`, `claims  ${printableJson(report.claims, 2).replace(/\n/g, '\n        ')}`];
-  return [`note: ${report.notice}`, `network: ${report.network}`, '', ...lines, ...decoded, ''].join('\n');
+  // The network line names URLs a discovery document gave: the server's words too.
+  return [`note: ${printable(report.notice)}`, `network: ${printable(report.network)}`, '', ...lines, ...decoded, ''].join('\n');
 }
