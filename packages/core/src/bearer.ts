@@ -129,6 +129,18 @@ const CREDENTIAL = /^\s*[A-Za-z0-9!#$%&'*+.^_`|~-]+ +\S/;
  * (`Digest realm="a, Bearer b"`) split nothing.
  */
 function holdsSeveralCredentials(value: string): boolean {
+  let parts = splitOutsideQuotes(value);
+  // A quote never closed quotes nothing (it is no quoted-string): it must not hide a second credential.
+  if (parts === undefined) parts = value.split(',');
+  if (parts.length === 1) return false;
+  // A Bearer credential after another one, or another credential (`scheme SP …`) after a Bearer one;
+  // `Bearer abc,def` is one malformed token, not two credentials.
+  const later = parts.slice(1);
+  return later.some((part) => BEARER_OR_DPOP.test(part)) || (BEARER_OR_DPOP.test(parts[0]!) && later.some((part) => CREDENTIAL.test(part)));
+}
+
+/** The comma-separated parts of `value`, commas in quoted-strings kept; `undefined` when a quote is left open. */
+function splitOutsideQuotes(value: string): string[] | undefined {
   const parts: string[] = [];
   let start = 0;
   let quoted = false;
@@ -141,12 +153,9 @@ function holdsSeveralCredentials(value: string): boolean {
       start = i + 1;
     }
   }
+  if (quoted) return undefined;
   parts.push(value.slice(start));
-  if (parts.length === 1) return false;
-  // A Bearer credential after another one, or another credential (`scheme SP …`) after a Bearer one;
-  // `Bearer abc,def` is one malformed token, not two credentials.
-  const later = parts.slice(1);
-  return later.some((part) => BEARER_OR_DPOP.test(part)) || (BEARER_OR_DPOP.test(parts[0]!) && later.some((part) => CREDENTIAL.test(part)));
+  return parts;
 }
 
 function fromParameter(container: unknown, where: string, options: ExtractOptions): string | undefined {

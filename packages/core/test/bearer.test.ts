@@ -33,7 +33,7 @@ describe('extractBearerToken (RFC 6750 §2)', () => {
   });
 
   // One value joining two credentials (a proxy, or Fetch's Headers, joined two fields): refused as two headers.
-  it.each(['Basic eDp5, Bearer abc', 'Basic eDp5,Bearer abc', 'Bearer abc, Basic eDp5', 'Bearer abc, Bearer def', 'Digest a="1", DPoP abc'])(
+  it.each(['Basic eDp5, Bearer abc', 'Basic eDp5,Bearer abc', 'Bearer abc, Basic eDp5', 'Bearer abc, Bearer def', 'Digest a="1", DPoP abc', 'Basic ", Bearer abc', 'Digest a="x, Bearer abc'])(
     'refuses %j as more than one credential (400)',
     (authorization) => {
       expect(codeOf({ authorization })).toBe('ERR_BEARER_MULTIPLE');
