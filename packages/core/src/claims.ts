@@ -82,7 +82,8 @@ export function checkClaims(claims: Record<string, unknown>, rules: ClaimRules, 
 
   // The id a deny list is asked about (RFC 7519 §4.1.7: a string). One of another type would be
   // asked about as no id at all, and pass a list that holds it.
-  if (rules.isRevoked !== undefined && claims.jti !== undefined && (typeof claims.jti !== 'string' || claims.jti === '')) {
+  // (JWTs only: an introspection answer says itself whether the token was revoked, isRevoked is not asked.)
+  if (source === 'jwt' && rules.isRevoked !== undefined && claims.jti !== undefined && (typeof claims.jti !== 'string' || claims.jti === '')) {
     throw claimError('jti', 'invalid', `token jti ${shown(claims.jti)} is not a non-empty string, which revocation needs`);
   }
   checkIssuer(claims.iss, rules.issuers);
