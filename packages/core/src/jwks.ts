@@ -110,6 +110,8 @@ const BASE64URL = /^[A-Za-z0-9_-]+$/;
  * issuer at most 4 fetches, and a steady one one fetch per cooldown, as before.
  */
 const UNKNOWN_KID_INTERVAL_MS = 1000;
+/** How often tokens of retired kids may refetch the set: a live key a stale answer dropped is back within this. */
+const RETIRED_REFETCH_MS = 5000;
 /** Retired kids remembered per key set: rotations keep a few at most; a set that churns more is no rotation. */
 const MAX_RETIRED = 32;
 
@@ -421,9 +423,10 @@ export class RemoteKeySet implements IssuerKeys {
     let found = this.#select(alg, kid);
     const retiredAt = kid === undefined ? undefined : this.#retired.get(kid);
     if (found.length === 0 && retiredAt !== undefined) {
-      // A retired key's token: refused at once. Refetched once per cooldown only (an issuer that
-      // put the key back), and never counted against the unknown-kid interval.
-      if (this.#mayFetch(this.#clock())) await this.#refresh().catch(() => undefined);
+      // A retired key's token: refused at once. Refetched at most every RETIRED_REFETCH_MS (a stale
+      // replica that dropped a live key, an issuer that put one back), and never counted against
+      // the unknown-kid interval, so a stream of retired tokens costs the issuer one fetch per 5 s.
+      if (this.#mayRefetchRetired(this.#clock())) await this.#refresh().catch(() => undefined);
       else if (this.#pending) await this.#pending.catch(() => undefined);
       found = this.#select(alg, kid);
       if (found.length === 0) {
@@ -463,6 +466,11 @@ export class RemoteKeySet implements IssuerKeys {
   /** After a failure, the back-off its 503s announced; otherwise the cooldown. */
   #retryInterval(): number {
     return this.#lastFailure ? Math.min(this.#failureInterval, this.#options.cooldownMs) : this.#options.cooldownMs;
+  }
+
+  #mayRefetchRetired(now: number): boolean {
+    const interval = this.#lastFailure ? this.#retryInterval() : Math.min(RETIRED_REFETCH_MS, this.#options.cooldownMs);
+    return this.#pending === undefined && now - this.#attemptedAt >= interval;
   }
 
   #mayRefetchForKid(now: number): boolean {
