@@ -182,13 +182,13 @@ describe('scopeguard explain', () => {
 
   // Issue 26, red team: C1 controls, DEL and bidi overrides pass JSON.stringify and \p{Cc}-only filters.
   it('C1 controls, DEL and bidi overrides from a token never reach the terminal raw (text and --json)', async () => {
-    const hostile = 'a\u0085b\u009b31mc\u007fd\u202eevil\u202cf\u2066g\u2028h\ufeffi\u200bj\u00adk\u{e0041}l\ufe0fm\u3164n\u034fo\u2060p';
+    const hostile = 'a\u0085b\u009b31mc\u007fd\u202eevil\u202cf\u2066g\u2028h\ufeffi\u200bj\u00adk\u{e0041}l\ufe0fm\u3164n\u034fo\u2060p\u180bq\u17b4r\u2065s';
     const now = Math.floor(Date.now() / 1000);
     const claims = { iss: issuer.issuer, aud: issuer.audience, iat: now, exp: now + 300, jti: 'e2', sub: hostile, client_id: hostile, note: hostile };
     const token = await issuer.sign(claims, { kid: `k${hostile}`, typ: 'at+jwt' });
     for (const extra of [[], ['--json']]) {
       const result = await run(['explain', token, ...base, ...extra]);
-      expect(result.stdout).not.toMatch(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\u200b\u00ad\u{e0041}\ufe0f\u3164\u034f\u2060]/u);
+      expect(result.stdout).not.toMatch(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\u200b\u00ad\u{e0041}\ufe0f\u3164\u034f\u2060\u180b\u17b4\u2065]/u);
       expect(result.stdout).toMatch(/u202e/);
       if (extra.length > 0) expect(JSON.parse(result.stdout).header.kid).toBe(`k${hostile}`); // still the same JSON
     }
