@@ -161,9 +161,20 @@ export function mcpGuard(options: McpGuardOptions): McpGuard {
     if (!JSON_TYPE.test(String(req.headers['content-type'] ?? ''))) return sendAnswer(jsonRpcError(415, -32000, 'Unsupported Media Type: Content-Type must be application/json'), res);
     if (isParsed(req.body) && !(Object.keys(req.body as object).length === 0 && (hasNoBody(req) || unread(req)))) return check(req, res, next);
     // No parser read it (or express.text()/raw() did): the guard reads and parses it, so the calls
-    // are checked either way and the transport gets them as req.body; never a 500. The caller is
-    // authenticated first (the route's scopes are checked once the calls are known): a body is read
-    // and parsed for valid tokens only, never for anyone who sends 4 MB.
+    // are checked either way and the transport gets them as req.body; never a 500. A small body of
+    // a known length is read first, as a parser would, so that a 401 names the scopes its calls
+    // need; a larger or chunked one only for a caller whose token is valid (the scopes are checked
+    // once the calls are known), never for anyone who sends 4 MB.
+    if (isSmall(req)) {
+      bodyOf(req).then(
+        (body) => {
+          req.body = body;
+          check(req, res, next);
+        },
+        (error: unknown) => sendAnswer(bodyErrorAnswer(error), res),
+      );
+      return;
+    }
     let admitted: Principal | Promise<Principal>;
     try {
       admitted = engine.admit(tokenRequestFromNode(req, undefined, req), NO_REQUIREMENTS, engine.auditing ? { method: req.method, route: 'mcp' } : undefined);
@@ -334,6 +345,16 @@ function bodyErrorAnswer(error: unknown): HttpAnswer {
   if (!(error instanceof BodyError)) return jsonRpcError(400, -32700, 'Parse error: the body could not be read');
   const answer = jsonRpcError(error.status, error.code, error.message);
   return error.status === 413 || error.status === 408 ? { ...answer, headers: { ...answer.headers, connection: 'close' } } : answer;
+}
+
+/** What an anonymous caller's body may cost: express.json()'s default limit, which it parses for anyone too. */
+const READ_FIRST_BYTES = 100 * 1024;
+
+/** A body of a declared length within {@link READ_FIRST_BYTES}, or one some parser already holds (text, Buffer). */
+function isSmall(req: McpRequest): boolean {
+  if (typeof req.body === 'string' || Buffer.isBuffer(req.body)) return true;
+  const length = req.headers['content-length'];
+  return length !== undefined && req.headers['transfer-encoding'] === undefined && Number(length) <= READ_FIRST_BYTES;
 }
 
 /** A body stream nobody read: Express 4's parsers leave `req.body = {}` on a type they skip. */

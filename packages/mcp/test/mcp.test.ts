@@ -255,6 +255,24 @@ describe('@scopeguard/mcp', () => {
     }
   });
 
+  // Second review: with the README's wiring (the guard reads the body), a 401 had lost the scopes the call needs.
+  it("the README's wiring (no express.json()): a 401 still names the scopes the call needs", async () => {
+    const alone = mcpGuard({ ...issuer.options(), permissions: { 'orders-worker': ['orders.read', 'orders.write'] }, tools: { create_order: ['orders.write'] }, logger: false });
+    const app = express();
+    app.post('/mcp', alone, (_req, res) => res.json({ ok: true }));
+    const other = createServer(app);
+    const url = await listen(other);
+    try {
+      for (const authorization of [undefined, `Bearer ${await issuer.mint({ clientId: 'orders-worker', expiresIn: -60 })}`]) {
+        const res = await fetch(`${url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', ...(authorization && { authorization }) }, body: JSON.stringify(toolCall('create_order', { item: 'x' })) });
+        expect(res.status).toBe(401);
+        expect(res.headers.get('www-authenticate')).toContain('scope="orders.write"');
+      }
+    } finally {
+      await close(other);
+    }
+  });
+
   // Issue 26, review: the guard parsed up to 4 MB for anyone before looking at the token.
   it('reads a body only for a caller whose token is valid: without one, 401 before a byte of it is parsed', async () => {
     const unparsed = mcpGuard({ ...issuer.options(), permissions: { 'orders-reporter': ['orders.read'] }, tools: { list_orders: ['orders.read'] }, logger: false });
@@ -291,12 +309,12 @@ describe('@scopeguard/mcp', () => {
     }
   });
 
-  it('application/json with no body after express.json(): 400 Parse error for a valid caller (401 without a token), no stack', async () => {
+  it('application/json with no body after express.json(): 400 Parse error, with or without a token, no stack', async () => {
     for (const token of [undefined, await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read' })]) {
       const res = await fetch(`${base}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...(token && { authorization: `Bearer ${token}` }) } });
       const text = await res.text();
-      expect(res.status).toBe(token === undefined ? 401 : 400);
-      if (token !== undefined) expect(JSON.parse(text)).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700 } });
+      expect(res.status).toBe(400);
+      expect(JSON.parse(text)).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700 } });
       expect(text).not.toMatch(/ at |node_modules|<html/i);
     }
   });
