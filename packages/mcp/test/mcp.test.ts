@@ -77,6 +77,22 @@ const call = (token: string | undefined, message: unknown, headers: Record<strin
   });
 const toolCall = (name: string, args: Record<string, unknown> = {}) => ({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args } });
 
+/** The SDK's session mode, as an app serves it: a transport per session, found by Mcp-Session-Id. */
+function sessionMode() {
+  const transports = new Map<string, StreamableHTTPServerTransport>();
+  const handle = async (req: express.Request, res: express.Response) => {
+    const id = req.headers['mcp-session-id'];
+    let transport = typeof id === 'string' ? transports.get(id) : undefined;
+    if (transport === undefined) {
+      if (id !== undefined) return void res.status(404).json({ jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Session not found' } });
+      transport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => crypto.randomUUID(), onsessioninitialized: (sid) => void transports.set(sid, transport!) });
+      await mcpServer().connect(transport);
+    }
+    await transport.handleRequest(req as unknown as IncomingMessage & { auth?: McpAuthInfo }, res, req.body);
+  };
+  return { transports, handle };
+}
+
 describe('@scopeguard/mcp', () => {
   it('the worker lists and creates through the SDK client; the tool sees the caller', async () => {
     const client = await connect(await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read orders.write' }));
@@ -342,18 +358,8 @@ describe('@scopeguard/mcp', () => {
       tools: { list_orders: ['orders.read'] },
       logger: false,
     });
-    const transports = new Map<string, StreamableHTTPServerTransport>();
+    const { transports, handle } = sessionMode();
     const app = express();
-    const handle = async (req: express.Request, res: express.Response) => {
-      const id = req.headers['mcp-session-id'];
-      let transport = typeof id === 'string' ? transports.get(id) : undefined;
-      if (transport === undefined) {
-        if (id !== undefined) return void res.status(404).json({ jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Session not found' } });
-        transport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => crypto.randomUUID(), onsessioninitialized: (sid) => void transports.set(sid, transport!) });
-        await mcpServer().connect(transport);
-      }
-      await transport.handleRequest(req as unknown as IncomingMessage & { auth?: McpAuthInfo }, res, req.body);
-    };
     app.post('/mcp', express.json(), sessions, handle);
     app.get('/mcp', sessions, handle);
     app.delete('/mcp', sessions, handle);
@@ -393,17 +399,8 @@ describe('@scopeguard/mcp', () => {
   // (a shared public client) could take it over.
   it('binds a session to the subject too: another user of the same client gets the 404', async () => {
     const shared = mcpGuard({ ...issuer.options(), permissions: 'token', logger: false });
-    const transports = new Map<string, StreamableHTTPServerTransport>();
+    const { transports, handle } = sessionMode();
     const app = express();
-    const handle = async (req: express.Request, res: express.Response) => {
-      const id = req.headers['mcp-session-id'];
-      let transport = typeof id === 'string' ? transports.get(id) : undefined;
-      if (transport === undefined) {
-        transport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => crypto.randomUUID(), onsessioninitialized: (sid) => void transports.set(sid, transport!) });
-        await mcpServer().connect(transport);
-      }
-      await transport.handleRequest(req as unknown as IncomingMessage & { auth?: McpAuthInfo }, res, req.body);
-    };
     app.post('/mcp', shared, handle);
     const other = createServer(app);
     const url = await listen(other);
