@@ -460,7 +460,12 @@ export class RemoteKeySet implements IssuerKeys {
   }
 
   #mayFetch(now: number): boolean {
-    return this.#pending === undefined && now - this.#attemptedAt >= this.#retryInterval();
+    return this.#idleFor(this.#retryInterval(), now);
+  }
+
+  /** No fetch under way, and the last attempt at least `interval` ago. */
+  #idleFor(interval: number, now: number): boolean {
+    return this.#pending === undefined && now - this.#attemptedAt >= interval;
   }
 
   /** After a failure, the back-off its 503s announced; otherwise the cooldown. */
@@ -469,13 +474,11 @@ export class RemoteKeySet implements IssuerKeys {
   }
 
   #mayRefetchRetired(now: number): boolean {
-    const interval = this.#lastFailure ? this.#retryInterval() : Math.min(RETIRED_REFETCH_MS, this.#options.cooldownMs);
-    return this.#pending === undefined && now - this.#attemptedAt >= interval;
+    return this.#idleFor(this.#lastFailure ? this.#retryInterval() : Math.min(RETIRED_REFETCH_MS, this.#options.cooldownMs), now);
   }
 
   #mayRefetchForKid(now: number): boolean {
-    const interval = this.#lastFailure ? this.#retryInterval() : Math.min(this.#kidInterval, this.#options.cooldownMs);
-    return this.#pending === undefined && now - this.#attemptedAt >= interval;
+    return this.#idleFor(this.#lastFailure ? this.#retryInterval() : Math.min(this.#kidInterval, this.#options.cooldownMs), now);
   }
 
   #unavailable(): UnavailableError {

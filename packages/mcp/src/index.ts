@@ -165,16 +165,7 @@ export function mcpGuard(options: McpGuardOptions): McpGuard {
     // a known length is read first, as a parser would, so that a 401 names the scopes its calls
     // need; a larger or chunked one only for a caller whose token is valid (the scopes are checked
     // once the calls are known), never for anyone who sends 4 MB.
-    if (isSmall(req)) {
-      bodyOf(req).then(
-        (body) => {
-          req.body = body;
-          check(req, res, next);
-        },
-        (error: unknown) => sendAnswer(bodyErrorAnswer(error), res),
-      );
-      return;
-    }
+    if (isSmall(req)) return readThenCheck(req, res, next);
     let admitted: Principal | Promise<Principal>;
     try {
       admitted = engine.admit(tokenRequestFromNode(req, undefined, req), NO_REQUIREMENTS, engine.auditing ? { method: req.method, route: 'mcp' } : undefined);
@@ -183,16 +174,20 @@ export function mcpGuard(options: McpGuardOptions): McpGuard {
     }
     Promise.resolve(admitted)
       .then(
-        () => bodyOf(req).then(
-          (body) => {
-            req.body = body;
-            check(req, res, next);
-          },
-          (error: unknown) => sendAnswer(bodyErrorAnswer(error), res),
-        ),
+        () => readThenCheck(req, res, next),
         (error: unknown) => refuse(error, res, next, NO_REQUIREMENTS),
       )
       .catch(next);
+  };
+  /** Reads the body the guard must parse itself, leaves it on req.body for the transport, and checks its calls. */
+  const readThenCheck = (req: McpRequest, res: ServerResponse, next: (error?: unknown) => void): void => {
+    bodyOf(req).then(
+      (body) => {
+        req.body = body;
+        check(req, res, next);
+      },
+      (error: unknown) => sendAnswer(bodyErrorAnswer(error), res),
+    );
   };
   const sessions = new SessionOwners();
   const check = (req: McpRequest, res: ServerResponse, next: (error?: unknown) => void): void => {
@@ -207,7 +202,7 @@ export function mcpGuard(options: McpGuardOptions): McpGuard {
     const mismatch = headerMismatch(req, calls);
     if (mismatch !== undefined) {
       const id = calls.length === 1 ? (calls[0]!.id ?? null) : null;
-      return sendAnswer({ status: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32020, message: `HeaderMismatch: ${mismatch}` } }) }, res);
+      return sendAnswer(jsonRpcError(400, -32020, `HeaderMismatch: ${mismatch}`, id), res);
     }
     let admitted: Principal | Promise<Principal>;
     try {
@@ -258,15 +253,15 @@ function headerValue(req: IncomingMessage, header: string): string | null | unde
   }
 }
 
-/** What the SDK's transport answers for a session it does not know; a session of another client gets the same. */
+/** What the SDK's transport answers for a session it does not know; a session of another caller gets the same. */
 const SESSION_NOT_FOUND = jsonRpcError(404, -32001, 'Session not found');
 /** Sessions remembered per guard; past it the oldest binding goes, and its session is refused (fail closed). */
 const MAX_SESSIONS = 100_000;
 
 /**
- * Which client opened each MCP session (the SDK's session mode, `Mcp-Session-Id`): a request naming a
- * session must come from the client that opened it (same issuer, same client), or it gets the SDK's
- * own 404, so a session id that leaks is no way into another client's stream or tools. A session the
+ * Who opened each MCP session (the SDK's session mode, `Mcp-Session-Id`): a request naming a session
+ * must come from the caller that opened it (same issuer, client and subject), or it gets the SDK's
+ * own 404, so a session id that leaks is no way into another caller's stream or tools. A session the
  * guard did not see open (another process, a restart, past {@link MAX_SESSIONS}) is refused the same way:
  * the client initializes a new one. Stateless servers send no session ids and are untouched.
  */
@@ -322,9 +317,9 @@ const JSON_TYPE = /^application\/json\s*(?:;|$)/i;
 /** The largest body the guard reads itself: the SDK's transport takes at most 4 MB. */
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
-/** An answer of JSON-RPC error `code`, as the SDK's transport words its own (`id: null`). */
-function jsonRpcError(status: number, code: number, message: string): HttpAnswer {
-  return { status, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message } }) };
+/** An answer of JSON-RPC error `code`, as the SDK's transport words its own (`id: null` unless the request's is known). */
+function jsonRpcError(status: number, code: number, message: string, id: unknown = null): HttpAnswer {
+  return { status, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } }) };
 }
 
 /** A body the guard could not take, with its answer. */
