@@ -70,13 +70,11 @@ export function authorizationValues(rawHeaders: readonly string[]): string | str
   return found;
 }
 
-function checkToken(token: string, where: string, options: ExtractOptions, known: ((token: string) => boolean) | undefined): string {
+/** A token not known to the verdict cache (fromHeader skips this for one that is: ~1.4 µs of pattern per reuse). */
+function checkToken(token: string, where: string, options: ExtractOptions): string {
   if (token.length === 0) throw new InvalidRequestError('ERR_BEARER_MALFORMED', `the bearer token in the ${where} is empty`);
   // The size check comes first so that no pattern ever runs over an oversized input.
   if (token.length > options.maxTokenLength) throw new InvalidTokenError('ERR_TOKEN_TOO_LARGE', 'the access token exceeds the size limit');
-  // A token the verdict cache holds is this exact string, checked when it was verified: the pattern
-  // (~1.4 µs over a typical token) need not run again on every reuse.
-  if (known?.(token)) return token;
   if (!B64TOKEN.test(token)) {
     throw new InvalidRequestError('ERR_BEARER_MALFORMED', `the bearer token in the ${where} is not a valid b64token`);
   }
@@ -110,7 +108,7 @@ function fromHeader(request: TokenRequest, options: ExtractOptions, seen: { othe
   // Its size is checked first, as in checkToken, so an oversized one is never even looked up.
   if (token.length <= options.maxTokenLength && known?.(token)) return token;
   if (token.includes(',') && holdsSeveralCredentials(value)) throw severalCredentials();
-  return checkToken(token, 'Authorization header', options, undefined);
+  return checkToken(token, 'Authorization header', options);
 }
 
 /** Two Authorization fields, or one value joining two credentials: Fetch's `Headers` cannot tell them apart, so neither does the answer. */
@@ -163,7 +161,7 @@ function fromParameter(container: unknown, where: string, options: ExtractOption
   const value = (container as Record<string, unknown>).access_token;
   if (Array.isArray(value)) throw new InvalidRequestError('ERR_BEARER_MULTIPLE', `the ${where} has more than one access_token`);
   if (typeof value !== 'string') throw new InvalidRequestError('ERR_BEARER_MALFORMED', `the access_token in the ${where} is not a string`);
-  return checkToken(value, where, options, undefined);
+  return checkToken(value, where, options);
 }
 
 function hasFormBody(request: TokenRequest): boolean {
