@@ -63,10 +63,11 @@ export function required(parsed: Parsed, name: string, usage: string): string {
  * the blank fillers and invisible vowels that make a value look like another, and unassigned code
  * points (which a later Unicode may make any of these).
  */
-const UNSAFE = /[\p{Cc}\p{Cf}\p{Cn}\p{Zl}\p{Zp}\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\uffa0\ufe00-\ufe0f\u{e0100}-\u{e01ef}]/gu;
+const UNSEEN = String.raw`\p{Cf}\p{Cn}\p{Zl}\p{Zp}\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\uffa0\ufe00-\ufe0f\u{e0100}-\u{e01ef}`;
+const UNSAFE = new RegExp(String.raw`[\p{Cc}${UNSEEN}]`, 'gu');
 
 /** {@link UNSAFE} but C0 controls, which JSON.stringify escapes in strings (those left are its line breaks). */
-const UNSAFE_BEYOND_C0 = /[\u007f-\u009f\p{Cf}\p{Cn}\p{Zl}\p{Zp}\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\uffa0\ufe00-\ufe0f\u{e0100}-\u{e01ef}]/gu;
+const UNSAFE_BEYOND_C0 = new RegExp(String.raw`[\u007f-\u009f${UNSEEN}]`, 'gu');
 
 const hex = (char: string, width: number) => char.codePointAt(0)!.toString(16).padStart(width, '0');
 
