@@ -33,7 +33,9 @@ async function main() {
     const met = (t.min === undefined || t.value >= t.min) && (t.max === undefined || t.value <= t.max);
     const goal = t.min !== undefined ? `≥ ${t.min}` : `≤ ${t.max}`;
     // Quick mode (the smoke test) runs tiny, unwarmed rounds: its values say nothing about the goals.
-    console.log(`  ${QUICK ? 'quick ' : met ? 'met   ' : 'MISSED'}  ${t.name}: ${Number(t.value).toFixed(2)} (goal ${goal})`);
+    // Goals measured round by round carry the interquartile range of their rounds.
+    const spread = t.spread ? ` (IQR ${t.spread.map((v) => Number(v).toFixed(2)).join('…')})` : '';
+    console.log(`  ${QUICK ? 'quick ' : met ? 'met   ' : 'MISSED'}  ${t.name}: ${Number(t.value).toFixed(2)}${spread} (goal ${goal})`);
   }
   console.log(`\ntotal time ${((Date.now() - started) / 1000).toFixed(0)} s`);
   if (failed) {

@@ -8,19 +8,19 @@
  * Another checkout's build: OTHER=/path/to/checkout runs the contenders named `before:<name>` from it
  * (when none is named so, every contender runs from both).
  * BASE=<kind> (default none) is the kind each family's rows are compared with.
- * Environment: BENCH_ROUNDS (7), BENCH_DURATION (4 s), BENCH_CONNECTIONS (32), BENCH_TOKENS (20 000).
+ * Environment: BENCH_ROUNDS (8), BENCH_DURATION (3 s), BENCH_CONNECTIONS (32), BENCH_TOKENS (20 000).
  */
 const { resolve } = require('node:path');
 const { startIssuer } = require('../lib/harness');
-const { ensureWrk, measure, rowsAgainst, HEADER, layout } = require('../lib/pinned');
+const { DEFAULT_ROUNDS, DEFAULT_DURATION, ensureWrk, measure, rowsAgainst, HEADER, layout } = require('../lib/pinned');
 const { table } = require('../lib/harness');
 
 const MODE = process.argv[2] === 'unique' ? 'unique' : 'reused';
 const NAMES = process.argv.slice(process.argv[2] === 'unique' || process.argv[2] === 'reused' ? 3 : 2);
 const ALG = process.env.ALG || 'RS256';
 const options = {
-  rounds: Number(process.env.BENCH_ROUNDS || 7),
-  duration: Number(process.env.BENCH_DURATION || 4),
+  rounds: Number(process.env.BENCH_ROUNDS || DEFAULT_ROUNDS),
+  duration: Number(process.env.BENCH_DURATION || DEFAULT_DURATION),
   connections: Number(process.env.BENCH_CONNECTIONS || 32),
   env: { ALG },
 };

@@ -17,7 +17,7 @@ import { resolveOptions, type ResolvedOptions, type ScopeguardOptions } from './
 import { shown } from './mismatch';
 import { OperatorLog, type OperatorLogger } from './operator-log';
 import type { KeySetEvent } from './jwks';
-import { INACTIVE_CLIENT, effectivePermissions, type HeldPermissions, type PermissionSource } from './permissions';
+import { INACTIVE_CLIENT, permissionsFor, type HeldPermissions, type PermissionSource } from './permissions';
 import { accessTokenOf, originOf, principalOf, tokenFacts, type Principal, type TokenFacts } from './principal';
 import { resourceMetadataDocument, resourceMetadataUrl } from './resource-metadata';
 import { assertRequirement, type ScopeRequirement } from './scopes';
@@ -663,7 +663,7 @@ export class Scopeguard {
 
   /** A verdict's principal for the permissions held (`undefined`: no permission source). */
   #build(verdict: Verdict, held: ReadonlySet<string> | undefined, token: string): Principal {
-    const principal = principalOf(verdict.facts, effectivePermissions(verdict.facts.scopes, held, verdict.context.rules.scopeMap), token, verdict);
+    const principal = principalOf(verdict.facts, permissionsFor(verdict.facts.scopes, held, verdict.context.rules.scopeMap), token, verdict);
     verdict.principal = principal;
     verdict.held = held;
     return principal;

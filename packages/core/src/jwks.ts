@@ -184,6 +184,29 @@ function retiredKey(kid: string, alg: string, retiredAt: number): InvalidTokenEr
   });
 }
 
+/**
+ * {@link selectKeys} over one list of keys, remembered per (alg, kid): a new token costs two map
+ * lookups, not a scan and an array. Only selections for a kid some key names exactly (or for no kid)
+ * are kept, so a flood of random kids adds nothing, even with keys that match any kid.
+ */
+class KeySelection {
+  readonly #found = new Map<string, Map<string | undefined, readonly LoadedKey[]>>();
+
+  constructor(readonly keys: readonly LoadedKey[]) {}
+
+  of(alg: string, kid: string | undefined): readonly LoadedKey[] {
+    const byKid = this.#found.get(alg);
+    const known = byKid?.get(kid);
+    if (known !== undefined) return known;
+    const found = selectKeys(this.keys, alg, kid);
+    if (found.length > 0 && (kid === undefined || found.some((key) => key.jwk.kid === kid))) {
+      if (byKid === undefined) this.#found.set(alg, new Map([[kid, Object.freeze(found)]]));
+      else byKid.set(kid, Object.freeze(found));
+    }
+    return found;
+  }
+}
+
 function selectKeys(keys: readonly LoadedKey[], alg: string, kid: string | undefined): LoadedKey[] {
   const type = keyTypeFor(alg);
   if (!type) return [];
@@ -269,14 +292,16 @@ export class PinnedKeySet implements IssuerKeys {
   readonly fetchCount = 0;
   readonly #keys: readonly PinnedKey[];
   readonly #ids: ReadonlySet<string>;
+  readonly #selection: KeySelection;
 
   constructor(keys: readonly PinnedKey[]) {
     this.#keys = keys;
     this.#ids = new Set(keys.map((key) => key.id));
+    this.#selection = new KeySelection(keys);
   }
 
   candidates(alg: string, kid: string | undefined): readonly CandidateKey[] {
-    const found = selectKeys(this.#keys, alg, kid);
+    const found = this.#selection.of(alg, kid);
     if (found.length === 0) throw noMatchingKey(this.#keys, alg, kid);
     return found;
   }
@@ -300,6 +325,7 @@ export class RemoteKeySet implements IssuerKeys {
   readonly #options: Required<JwksOptions>;
   #uri: string | undefined;
   #keys: readonly LoadedKey[] = [];
+  #selection = new KeySelection([]);
   #ids: ReadonlySet<string> = new Set();
   /**
    * Kids a refetch dropped from the set, and when (the newest {@link MAX_RETIRED}): clients go on
@@ -485,8 +511,8 @@ export class RemoteKeySet implements IssuerKeys {
     return new UnavailableError('ERR_KEYS_UNAVAILABLE', "the issuer's signing keys could not be obtained", { cause: this.#lastFailure });
   }
 
-  #select(alg: string, kid: string | undefined): LoadedKey[] {
-    return selectKeys(this.#keys, alg, kid);
+  #select(alg: string, kid: string | undefined): readonly LoadedKey[] {
+    return this.#selection.of(alg, kid);
   }
 
   #refresh(): Promise<void> {
@@ -557,6 +583,7 @@ export class RemoteKeySet implements IssuerKeys {
     if (keys.length === 0) throw new Error(`${shownUrl(this.#uri)} holds no usable signing key`);
     this.#retire(keys);
     this.#keys = keys;
+    this.#selection = new KeySelection(keys);
     this.#ids = new Set(keys.map((key) => key.id));
     this.#loadedAt = this.#clock();
   }

@@ -152,9 +152,26 @@ export function effectivePermissions(
 ): string[] {
   const effective = new Set<string>();
   for (const scope of scopes) {
-    for (const permission of scopeMap?.get(scope) ?? [scope]) {
-      if (held === undefined || held.has(permission)) effective.add(permission);
+    const mapped = scopeMap?.get(scope);
+    if (mapped === undefined) {
+      if (held === undefined || held.has(scope)) effective.add(scope);
+      continue;
     }
+    for (const permission of mapped) if (held === undefined || held.has(permission)) effective.add(permission);
   }
   return [...effective];
+}
+
+/**
+ * {@link effectivePermissions} for a principal, frozen; the token's own (frozen, distinct) scopes
+ * as they are when nothing bounds or maps them (`permissions: 'token'`, or no permissions): no copy
+ * per new token.
+ */
+export function permissionsFor(
+  scopes: readonly string[],
+  held: ReadonlySet<string> | undefined,
+  scopeMap: ReadonlyMap<string, readonly string[]> | undefined,
+): readonly string[] {
+  if (held === undefined && scopeMap === undefined && Object.isFrozen(scopes)) return scopes;
+  return Object.freeze(effectivePermissions(scopes, held, scopeMap));
 }

@@ -38,7 +38,8 @@ export type TokenFacts = Omit<Principal, 'permissions'>;
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
-    for (const member of Object.values(value)) deepFreeze(member);
+    // for…in over own names, not Object.values: no array per object of every new token's claims.
+    for (const name in value) if (Object.hasOwn(value, name)) deepFreeze((value as Record<string, unknown>)[name]);
   }
   return value;
 }
@@ -87,7 +88,8 @@ class IssuedPrincipal {
   constructor(key: typeof CONSTRUCT, facts: TokenFacts, permissions: readonly string[], token: string, origin: unknown) {
     // `principal.constructor` is reachable by any code holding a principal: only this module builds one.
     if (key !== CONSTRUCT) throw new TypeError('principals are built by the scopeguard engine only');
-    Object.assign(this, facts, { permissions: Object.freeze([...permissions]) });
+    Object.assign(this, facts);
+    (this as { permissions: readonly string[] }).permissions = Object.isFrozen(permissions) ? permissions : Object.freeze([...permissions]);
     this.#token = token;
     this.#origin = origin;
     Object.freeze(this);

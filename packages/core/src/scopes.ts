@@ -9,6 +9,8 @@ import { claimAt, type ClaimPath } from './presets';
 // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 const SPACES = / +/;
+/** Up to this many scopes, duplicates are found by a scan (see {@link scopesFromClaims}). */
+const FEW_SCOPES = 16;
 
 /** Whether `value` is a valid RFC 6749 scope-token. */
 export function isScopeToken(value: unknown): value is string {
@@ -44,17 +46,20 @@ function unprefixed(scope: string, prefixes: readonly string[]): string | undefi
  * that start with one count, and without it.
  */
 export function scopesFromClaims(claims: Record<string, unknown>, claimNames: readonly ClaimPath[], prefixes?: readonly string[]): string[] {
-  const scopes = new Set<string>();
+  const scopes: string[] = [];
+  // Distinct by a scan while few (a token's usual handful: no Set per new token), by a set beyond.
+  let seen: Set<string> | undefined;
   for (const name of claimNames) {
     for (const scope of parseScopeClaim(claimAt(claims, name))) {
-      if (prefixes === undefined) scopes.add(scope);
-      else {
-        const name = unprefixed(scope, prefixes);
-        if (name !== undefined) scopes.add(name);
-      }
+      const found = prefixes === undefined ? scope : unprefixed(scope, prefixes);
+      if (found === undefined) continue;
+      if (seen === undefined && scopes.length >= FEW_SCOPES) seen = new Set(scopes);
+      if (seen === undefined ? scopes.includes(found) : seen.has(found)) continue;
+      seen?.add(found);
+      scopes.push(found);
     }
   }
-  return [...scopes];
+  return scopes;
 }
 
 /** A route's scope requirement, validated once when the route is defined. */

@@ -1,4 +1,4 @@
-import { effectivePermissions, parseScopeClaim, requireAnyScope, requireScopes, scopeRequirement, ScopeguardConfigError, InsufficientScopeError } from '@scopeguard/core';
+import { effectivePermissions, parseScopeClaim, scopesFromClaims, requireAnyScope, requireScopes, scopeRequirement, ScopeguardConfigError, InsufficientScopeError } from '@scopeguard/core';
 
 describe('scopes', () => {
   it('parses space-delimited strings and arrays, dropping non scope-tokens', () => {
@@ -32,5 +32,14 @@ describe('scopes', () => {
     const scopeMap = new Map([['orders.manage', ['orders.read', 'orders.write']]]);
     expect(effectivePermissions(['orders.manage'], new Set(['orders.read']), scopeMap)).toEqual(['orders.read']);
     expect(effectivePermissions(['orders.manage'], undefined, scopeMap)).toEqual(['orders.read', 'orders.write']);
+  });
+});
+
+describe('scopesFromClaims', () => {
+  it('keeps each scope once, in first-seen order, however many there are', () => {
+    const many = Array.from({ length: 40 }, (_, i) => `s${i % 25}`);
+    expect(scopesFromClaims({ scope: many.join(' ') }, ['scope'])).toEqual(Array.from({ length: 25 }, (_, i) => `s${i}`));
+    expect(scopesFromClaims({ scope: 'a b a', scp: ['b', 'c', 'a'] }, ['scope', 'scp'])).toEqual(['a', 'b', 'c']);
+    expect(scopesFromClaims({ scope: 'https://api/x https://api/x https://other/y z' }, ['scope'], ['https://api/'])).toEqual(['x']);
   });
 });

@@ -1,6 +1,6 @@
 import { generateKeyPair, exportJWK, SignJWT } from 'jose';
 import { createHmac } from 'node:crypto';
-import { Scopeguard, type ScopeguardOptions } from '@scopeguard/core';
+import { Scopeguard, parseCompactJws, type ScopeguardOptions } from '@scopeguard/core';
 import { createTestIssuer, signCompact, type TestIssuer } from '@scopeguard/testing';
 
 let issuer: TestIssuer;
@@ -161,6 +161,26 @@ describe('verification (RFC 9068, RFC 8725)', () => {
     for (const kid of ['../../etc/passwd', "' OR 1=1 --"]) {
       expect(await codeOf(guard({ jwks: { cooldownMs: 60_000 } }), await issuer.mint({ header: { kid } }))).toBe('ERR_TOKEN_KEY_NOT_FOUND');
     }
+  });
+
+  it('names what is wrong with the number of segments', () => {
+    const description = (token: string) => {
+      try {
+        parseCompactJws(token, (text) => {
+          throw new Error(text);
+        });
+        return 'parsed';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    const notCompact = 'the token is not a JWS in compact serialization';
+    for (const token of ['', 'abc', 'a.b', 'a.b.c.d', '...', 'a.b.c.d.e.f', '......']) expect(description(token)).toBe(notCompact);
+    for (const token of ['a.b.c.d.e', '....']) expect(description(token)).toBe('encrypted tokens (JWE) are not accepted');
+    expect(description(`${b64({ alg: 'RS256' })}.${b64({})}.`)).toBe('the token is not made of three base64url segments');
+    expect(description(`${b64({ alg: 'RS256' })}..abc`)).toBe('the token is not made of three base64url segments');
+    expect(description(`.${b64({})}.abc`)).toMatch(/not a JWS in compact serialization: its first segment/);
+    expect(description(`${b64({ alg: 'RS256' })}.${b64({ a: 1 })}.abc`)).toBe('parsed');
   });
 
   it('refuses a JWE and non-base64url segments', async () => {
