@@ -7,7 +7,8 @@
  * `unique`: every request carries a new token (a pool rotated by a wrk Lua script); ALG=ES256 for ES256.
  * Another checkout's build: OTHER=/path/to/checkout runs the contenders named `before:<name>` from it
  * (when none is named so, every contender runs from both).
- * BASE=<kind> (default none) is the kind each family's rows are compared with.
+ * BASE=<kind> is the kind each family's rows are compared with (default: verify for unique tokens; the
+ * family's no-op floor, noop2 or noop, else none, for reused ones).
  * Environment: BENCH_ROUNDS (8), BENCH_DURATION (3 s), BENCH_CONNECTIONS (32), BENCH_TOKENS (20 000).
  */
 const { resolve } = require('node:path');
@@ -42,9 +43,15 @@ const options = {
     const chosen = both ? [...names, ...names.map((name) => `before:${name}`)] : names;
     const contenders = chosen.map((name) => (name.startsWith('before:') ? { name, server: name.slice(7), root: other } : { name, server: name, root: here }));
     const results = await measure(issuer, contenders, tokens, options);
-    const base = process.env.BASE || (MODE === 'unique' ? 'verify' : 'none');
-    const title = `${MODE === 'unique' ? `unique tokens (a new ${ALG} token per request)` : 'reused token (RS256)'}; ${layout(options.rounds, options.duration, options.connections)}; base: ${base}`;
-    console.log(table(title, HEADER, rowsAgainst(results, (r) => r.name.replace(/^before:/, '').replace(/:[^:]+$/, `:${base}`))));
+    // The base of each family: BASE, else the first of these kinds measured (the bare verify for unique
+    // tokens; the no-op floor of scopeguard's shape, then no auth, for reused ones).
+    const kinds = process.env.BASE ? [process.env.BASE] : MODE === 'unique' ? ['verify'] : ['noop2', 'noop', 'none'];
+    const baseOf = (r) => {
+      const family = r.name.replace(/^before:/, '').replace(/:[^:]+$/, '');
+      return kinds.map((kind) => `${family}:${kind}`).find((name) => results.some((other) => other.name === name));
+    };
+    const title = `${MODE === 'unique' ? `unique tokens (a new ${ALG} token per request)` : 'reused token (RS256)'}; ${layout(options.rounds, options.duration, options.connections)}; base: ${kinds.join(' or ')}`;
+    console.log(table(title, HEADER, rowsAgainst(results, baseOf)));
   } finally {
     await issuer.close();
   }

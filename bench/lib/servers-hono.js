@@ -1,7 +1,8 @@
 'use strict';
 /**
  * Hono on Node (@hono/node-server) contenders; resolves with the port (see servers.js, family `hono`).
- * Kinds: none; noop (a no-op middleware: the floor for reused tokens); scopeguard (@scopeguard/hono,
+ * Kinds: none; noop (one no-op middleware); noop2 (two, where scopeguard and its route check go: the
+ * floor for reused tokens, Hono's own cost of that shape); scopeguard (@scopeguard/hono,
  * requireScopes); jwk (Hono's own jwk middleware as its docs show it, jwks_uri, plus a scope check);
  * jwk-keys (the same with the key set fetched once at start: Hono's jwk fetches a jwks_uri on every
  * request); verify (a bare crypto.verify: the floor for unique tokens).
@@ -18,6 +19,9 @@ module.exports = async function listen(kind, { issuer, audience, jwksUri, algori
   else if (kind === 'noop') {
     app.use('/orders', (_c, next) => next());
     app.get('/orders', list);
+  } else if (kind === 'noop2') {
+    app.use('/orders', (_c, next) => next());
+    app.get('/orders', (_c, next) => next(), list);
   } else if (kind === 'scopeguard') {
     const { scopeguard } = require('@scopeguard/hono');
     const guard = scopeguard({ issuer, audience, jwksUri, algorithms, permissions: 'token' });

@@ -14,7 +14,7 @@ export {
   type HttpAnswer,
   type NoticeLogger,
 } from './adapter';
-export { admitFetch, fetchRequestInfo, formBodyOf, responseOf, tokenRequestFromFetch, type FetchRequestExtras } from './fetch';
+export { admitFetch, admitFetchNow, fetchRequestInfo, formBodyOf, responseOf, tokenRequestFromFetch, type FetchRequestExtras } from './fetch';
 export {
   authorizationValues,
   extractBearerToken,

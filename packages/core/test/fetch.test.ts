@@ -1,5 +1,5 @@
 /** The web-standard entry: Fetch API Requests in, the principal or a refusal Response out. */
-import { Scopeguard, admitFetch, isPrincipal, scopeRequirement, type ScopeguardOptions } from '@scopeguard/core';
+import { Scopeguard, admitFetch, admitFetchNow, isPrincipal, scopeRequirement, type ScopeguardOptions } from '@scopeguard/core';
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
 
 let issuer: TestIssuer;
@@ -29,6 +29,34 @@ describe('admitFetch', () => {
     expect(forbidden.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
     expect(forbidden.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(await forbidden.json()).toMatchObject({ error: 'insufficient_scope' });
+  });
+
+  it('admitFetchNow answers without a promise when nothing is awaited (a cached token, a refusal)', async () => {
+    const guard = engine();
+    const token = await issuer.mint({ scope: 'orders.read' });
+    const sent = () => request({ headers: { authorization: `Bearer ${token}` } });
+    expect(isPrincipal(await admitFetchNow(guard, sent(), read))).toBe(true);
+    await admitFetch(guard, sent(), read); // the second sight admits the verdict to the cache
+    const cached = admitFetchNow(guard, sent(), read);
+    expect(isPrincipal(cached)).toBe(true);
+    const refused = admitFetchNow(guard, request(), read);
+    expect(refused).toBeInstanceOf(Response);
+    expect((refused as Response).status).toBe(401);
+    expect(admitFetch(guard, sent(), read)).toBeInstanceOf(Promise);
+  });
+
+  it("reads Authorization from the Node message it was made from, which keeps two fields apart", async () => {
+    const guard = engine();
+    const token = await issuer.mint({ scope: 'orders.read' });
+    // The Request as a Node server makes it: one Authorization value, whatever the message held.
+    const one = () => request({ headers: { authorization: `Bearer ${token}` } });
+    const incoming = (...values: string[]) => ({ rawHeaders: ['Host', 'api.example.com', ...values.flatMap((value) => ['Authorization', value])] });
+    expect(isPrincipal(await admitFetch(guard, one(), read, { incoming: incoming(`Bearer ${token}`) }))).toBe(true);
+    const twice = (await admitFetch(guard, one(), read, { incoming: incoming(`Bearer ${token}`, `Bearer ${token}`) })) as Response;
+    expect(twice.status).toBe(400);
+    expect(await twice.json()).toMatchObject({ error: 'invalid_request' });
+    const none = (await admitFetch(guard, one(), read, { incoming: incoming() })) as Response;
+    expect(none.status).toBe(401);
   });
 
   it('refuses two Authorization headers (which Fetch joins with a comma), but reads one other scheme with commas as that scheme', async () => {

@@ -7,7 +7,7 @@
  */
 import {
   Scopeguard,
-  admitFetch,
+  admitFetchNow,
   engineFrom,
   isMetadataRequest,
   metadataAnswer,
@@ -18,7 +18,7 @@ import {
   type Principal,
   type ScopeRequirement,
 } from '@scopeguard/core';
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler, Next } from 'hono';
 
 export { Scopeguard, ScopeguardConfigError, ScopeguardError, type GuardOptions, type Principal, type ScopeguardOptions } from '@scopeguard/core';
 
@@ -45,8 +45,22 @@ export type ScopeguardMiddleware = MiddlewareHandler<ScopeguardEnv> & {
  * on Node (`@hono/node-server`), the TLS socket for certificate-bound tokens.
  */
 function extrasOf(c: Context): FetchRequestExtras {
-  const incoming = (c.env as { incoming?: { socket?: object } } | undefined)?.incoming;
-  return { carrier: c, socket: incoming?.socket };
+  const incoming = (c.env as { incoming?: { socket?: object; rawHeaders?: unknown } } | undefined)?.incoming;
+  // On Node, the IncomingMessage's raw headers are read for Authorization (see FetchRequestExtras.incoming).
+  return { carrier: c, socket: incoming?.socket, incoming: Array.isArray(incoming?.rawHeaders) ? (incoming as { rawHeaders: string[] }) : undefined };
+}
+
+/**
+ * Goes on with `next` once admitted (with `admitted` set as `c.get('auth')` when asked), or answers
+ * the refusal. Not an async function: a cached token's request waits for no tick of ours.
+ */
+function proceed(c: Context, next: Next, verdict: Principal | Response | Promise<Principal | Response>, setAuth: boolean): Promise<Response | void> {
+  const go = (auth: Principal | Response): Promise<Response | void> => {
+    if (auth instanceof Response) return Promise.resolve(auth);
+    if (setAuth) c.set('auth', auth);
+    return next();
+  };
+  return verdict instanceof Promise ? verdict.then(go) : go(verdict);
 }
 
 const infoOf = (engine: Scopeguard, c: Context) => (engine.auditing ? { method: c.req.method, route: c.req.routePath === '/*' ? c.req.path : c.req.routePath } : undefined);
@@ -59,16 +73,13 @@ const infoOf = (engine: Scopeguard, c: Context) => (engine.auditing ? { method: 
 export function scopeguard(options: GuardOptions | Scopeguard): ScopeguardMiddleware {
   const engine = engineFrom(options, 'scopeguard');
   const serveMetadata = engine.resourceMetadataPath !== undefined;
-  const middleware: MiddlewareHandler<ScopeguardEnv> = async (c, next) => {
+  const middleware: MiddlewareHandler<ScopeguardEnv> = (c, next) => {
     // RFC 9728: the metadata is public, served before authentication.
     if (serveMetadata) {
       const url = new URL(c.req.url);
-      if (isMetadataRequest(engine, c.req.method, `${url.pathname}${url.search}`)) return responseOf(metadataAnswer(engine)!, c.req.method);
+      if (isMetadataRequest(engine, c.req.method, `${url.pathname}${url.search}`)) return Promise.resolve(responseOf(metadataAnswer(engine)!, c.req.method));
     }
-    const auth = await admitFetch(engine, c.req.raw, undefined, extrasOf(c), infoOf(engine, c));
-    if (auth instanceof Response) return auth;
-    c.set('auth', auth);
-    await next();
+    return proceed(c, next, admitFetchNow(engine, c.req.raw, undefined, extrasOf(c), infoOf(engine, c)), true);
   };
   const bound = (requirement: ScopeRequirement) => {
     // Hono's context does not lead to the app's routes: bound checks declare their scopes (RFC 9728
@@ -85,15 +96,18 @@ export function scopeguard(options: GuardOptions | Scopeguard): ScopeguardMiddle
 
 function check(requirement: ScopeRequirement): MiddlewareHandler<ScopeguardEnv> {
   const requirements = [requirement];
-  return async (c, next) => {
+  /** The engines this check declared its scopes to (one, as a rule): once each, not per request. */
+  const declaredTo = new WeakSet<Scopeguard>();
+  return (c, next) => {
     // The engine that admitted this request in scopeguard(); fail closed and loudly without one.
     const engine = Scopeguard.admitting(c);
-    if (engine === undefined) throw new Error('scopeguard: requireScopes()/requireAnyScope() must run after the scopeguard() middleware');
+    if (engine === undefined) return Promise.reject(new Error('scopeguard: requireScopes()/requireAnyScope() must run after the scopeguard() middleware'));
     // A check not bound to an engine declares its scopes once it runs.
-    engine.declareScopes(requirement.scopes);
-    const auth = await admitFetch(engine, c.req.raw, requirements, extrasOf(c), infoOf(engine, c));
-    if (auth instanceof Response) return auth;
-    await next();
+    if (!declaredTo.has(engine)) {
+      declaredTo.add(engine);
+      engine.declareScopes(requirement.scopes);
+    }
+    return proceed(c, next, admitFetchNow(engine, c.req.raw, requirements, extrasOf(c), infoOf(engine, c)), false);
   };
 }
 
