@@ -10,3 +10,5 @@ import { nodePlatform } from './platform/node';
 usePlatform(nodePlatform);
 
 export * from './exports';
+// Node only (it reads node:http's IncomingMessage): Express's request objects, for the Express and Nest adapters.
+export { expressLocalsOf, handOverOnExpress, type ExpressLikeRequest } from './express-request';

@@ -2,15 +2,11 @@
  * How errors are reported for each engine, and the one way both stages (the middleware and the
  * route checks) hand the pipeline's verdict to Express.
  *
- * Nothing is added to Express's `req` on the hot path: Express swaps each request's prototype, and
- * every property added to such an object afterwards measured 5–15 µs of CPU per request (bench/
- * compare/pinned.js, the `props2` row). The engine marks its admission on `res.locals` (a small object
- * Express makes per request), and `req.auth` is an accessor defined once on the app's request
- * prototype, reading the principal from there. Assigning `req.auth` (other code may) still works: it
- * makes an own property, which route checks never read.
+ * Nothing is added to Express's `req` on the hot path (core's express-request.ts says why): the
+ * engine marks its admission on `res.locals`, and `req.auth` reads the principal from there.
  */
-import { IncomingMessage, type ServerResponse } from 'node:http';
-import { Scopeguard, ScopeguardError, refusalAnswer, sendAnswer, type Principal, type RequestInfo } from '@scopeguard/core';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Scopeguard, ScopeguardError, handOverOnExpress, refusalAnswer, sendAnswer, type ExpressLikeRequest, type Principal, type RequestInfo } from '@scopeguard/core';
 
 /** How a refusal reaches the client. */
 export type ErrorMode = 'respond' | 'next';
@@ -53,15 +49,9 @@ export function registerContext(context: GuardContext): void {
   contexts.set(context.engine, context);
 }
 
-/** Where the principal handed to the route lives: on `res.locals`, under a key nobody else holds. */
-const PRINCIPAL = Symbol('scopeguard.principal');
-
 type Locals = Record<PropertyKey, unknown>;
 interface ExpressResponse extends ServerResponse {
   locals?: Locals;
-}
-interface ExpressRequest extends GuardedRequest {
-  res?: ExpressResponse;
 }
 
 /** Express's per-request object the engine marks (`res.locals`), or the request itself outside Express. */
@@ -70,55 +60,9 @@ export function carrierOf(req: GuardedRequest, res: ServerResponse): object {
   return typeof locals === 'object' && locals !== null ? locals : req;
 }
 
-/**
- * The request prototype every Express app of this `express` shares: Express gives each app (and each
- * mounted sub-app, while a request is inside it) its own `app.request`, made from express's `request`,
- * which inherits from `IncomingMessage.prototype`. The accessor goes there, so `req.auth` reads the same
- * in a sub-app as in the app that ran the middleware. Outside Express: the request's own prototype.
- */
-function sharedPrototype(req: GuardedRequest): object | null {
-  const own = Object.getPrototypeOf(req) as object | null;
-  for (let candidate = own; candidate !== null; candidate = Object.getPrototypeOf(candidate) as object | null) {
-    if (Object.getPrototypeOf(candidate) === IncomingMessage.prototype) return candidate;
-  }
-  return own;
-}
-
-/** Request prototypes that already have the `auth` accessor. */
-const withAccessor = new WeakSet<object>();
-
-/**
- * `req.auth` as an accessor on the request's prototype (Express's `app.request`), defined once: it reads
- * the principal from `req.res.locals`; an assignment by other code makes an own property, as before.
- */
-function defineAuth(req: GuardedRequest): void {
-  const prototype = sharedPrototype(req);
-  if (prototype === null || withAccessor.has(prototype)) return;
-  withAccessor.add(prototype);
-  if (Object.getOwnPropertyDescriptor(prototype, 'auth') !== undefined) return; // someone else's: leave it
-  Object.defineProperty(prototype, 'auth', {
-    configurable: true,
-    enumerable: false,
-    get(this: ExpressRequest) {
-      return this.res?.locals?.[PRINCIPAL] as Principal | undefined;
-    },
-    set(this: ExpressRequest, value: unknown) {
-      Object.defineProperty(this, 'auth', { value, writable: true, enumerable: true, configurable: true });
-    },
-  });
-}
-
-/** Hands the admitted principal to the route: through `res.locals` and the accessor, or `req.auth` outside Express. */
+/** Hands the admitted principal to the route: through `res.locals` and the accessor, or `req.auth` outside Express (core's express-request.ts). */
 function handOver(req: GuardedRequest, res: ServerResponse, principal: Principal): void {
-  const locals = (res as ExpressResponse).locals;
-  if (typeof locals !== 'object' || locals === null || (req as ExpressRequest).res !== res) {
-    req.auth = principal;
-    return;
-  }
-  locals[PRINCIPAL] = principal;
-  defineAuth(req);
-  // Other code set req.auth before us (express-jwt, a stub): its own property would hide the accessor.
-  if (Object.hasOwn(req, 'auth')) req.auth = principal;
+  handOverOnExpress(req as ExpressLikeRequest, principal, res);
 }
 
 /** The context of the engine that admitted this request in `scopeguard()`, if one did. */

@@ -3,7 +3,7 @@
  * writes challenge headers on either platform. Nothing else about transports lives anywhere else.
  */
 import type { ExecutionContext } from '@nestjs/common';
-import { tokenRequestFromNode, type NodeRequestLike, type Principal, type RequestInfo, type TokenRequest } from '@scopeguard/core';
+import { expressLocalsOf, handOverOnExpress, tokenRequestFromNode, type NodeRequestLike, type Principal, type RequestInfo, type TokenRequest } from '@scopeguard/core';
 
 /** A request of `@nestjs/platform-express` (Node's) or `@nestjs/platform-fastify` (with `.raw`). */
 export interface NestHttpRequest {
@@ -13,6 +13,8 @@ export interface NestHttpRequest {
   body?: unknown;
   auth?: Principal;
   user?: unknown;
+  /** Express's response, on `@nestjs/platform-express`. */
+  res?: { locals?: unknown; req?: unknown };
 }
 
 /**
@@ -56,8 +58,17 @@ export function requestInfoOf(request: NestHttpRequest): RequestInfo {
 
 /** A {@link TokenRequest} from a Nest request on either platform. */
 export function tokenRequestOf(request: NestHttpRequest): TokenRequest {
-  const node = request.raw ?? (request as unknown as NodeRequestLike);
-  return tokenRequestFromNode(node, request);
+  // Express's request (Express made its res.locals): the admission goes on res.locals, as the Express
+  // adapter does it, since on Express's req each property read or added costs µs (core's
+  // express-request.ts). Fastify's: its Node request, `raw`.
+  const locals = expressLocalsOf(request);
+  if (locals !== undefined) return tokenRequestFromNode(request as unknown as NodeRequestLike, request, locals);
+  return tokenRequestFromNode(request.raw ?? (request as unknown as NodeRequestLike), request);
+}
+
+/** Sets `request.auth`: on Express's request through `res.locals` and an accessor (as the Express adapter), else as a property. */
+export function handOver(request: NestHttpRequest, principal: Principal): void {
+  handOverOnExpress(request, principal);
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Controllers used by the Nest tests: every decorator combination the README promises. */
-import { Body, Controller, Delete, Get, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Post, Req, UseGuards } from '@nestjs/common';
 import { AccessToken, Principal, Public, RequireAnyScope, RequireScopes, ScopeguardGuard, type ScopeguardPrincipal } from '@scopeguard/nestjs';
 
 @RequireScopes('orders.read')
@@ -60,5 +60,19 @@ export class ExplicitController {
   @Get()
   read() {
     return { explicit: true };
+  }
+}
+
+/** What the guard left on the platform's request object, for the test that it adds nothing to Express's. */
+@Controller('shape')
+export class RequestShapeController {
+  @RequireScopes('orders.read')
+  @Get()
+  shape(@Req() req: { auth?: ScopeguardPrincipal }) {
+    return {
+      client: req.auth?.clientId,
+      ownAuth: Object.hasOwn(req, 'auth'),
+      ownSymbols: Object.getOwnPropertySymbols(req).map(String).filter((name) => name.includes('scopeguard')),
+    };
   }
 }
