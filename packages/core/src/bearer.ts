@@ -5,6 +5,7 @@
 import { certificateThumbprint, derFromPem } from './confirmation';
 import type { DpopRequest } from './dpop';
 import { InvalidRequestError, InvalidTokenError, MissingTokenError } from './errors';
+import { hasCompactJwsForm } from './jws';
 
 /** Where a token may be read from. */
 export type TokenSource = 'header' | 'body' | 'query';
@@ -75,7 +76,8 @@ function checkToken(token: string, where: string, options: ExtractOptions): stri
   if (token.length === 0) throw new InvalidRequestError('ERR_BEARER_MALFORMED', `the bearer token in the ${where} is empty`);
   // The size check comes first so that no pattern ever runs over an oversized input.
   if (token.length > options.maxTokenLength) throw new InvalidTokenError('ERR_TOKEN_TOO_LARGE', 'the access token exceeds the size limit');
-  if (!B64TOKEN.test(token)) {
+  // A compact JWS's form (checked in jws.ts, which then skips its own pass) is a valid b64token.
+  if (!hasCompactJwsForm(token) && !B64TOKEN.test(token)) {
     throw new InvalidRequestError('ERR_BEARER_MALFORMED', `the bearer token in the ${where} is not a valid b64token`);
   }
   return token;
