@@ -14,7 +14,7 @@ async function main() {
   const only = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : SCENARIOS;
   const started = Date.now();
   console.log(`scopeguard benchmarks — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? arch()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`);
-  console.log(`${DURATION} s per measurement, ${ROUNDS} alternating rounds, medians; ratios are what to read.`);
+  console.log(`autocannon scenarios: ${DURATION} s per measurement, ${ROUNDS} alternating rounds, medians; ratios are what to read. Pinned cores (0): rounds of their own (see its tables).`);
   const issuer = await startIssuer();
   const targets = [];
   let failed = false;
