@@ -5,7 +5,7 @@
  */
 import { refusalAnswer, type HttpAnswer } from './adapter';
 import type { RequestInfo } from './audit';
-import { authorizationValues, socketThumbprint, type TokenRequest } from './bearer';
+import { socketThumbprint, type TokenRequest } from './bearer';
 import { certificateThumbprint, derFromPem } from './confirmation';
 import type { DpopRequest } from './dpop';
 import { Scopeguard } from './engine';
@@ -29,14 +29,6 @@ export interface FetchRequestExtras {
    * `c.env.incoming.socket`), for certificate-bound tokens (RFC 8705) without a proxy header.
    */
   readonly socket?: object | null;
-  /**
-   * On Node servers, the `IncomingMessage` the `Request` was made from (Hono's `c.env.incoming`): the
-   * `Authorization` fields are read from its raw headers, as the Node adapters read them, the way the
-   * client sent them. @hono/node-server's `Request` copies and re-scans them on every request (~1 µs
-   * for a 1 kB token; Node's parser has already refused what that scan looks for), and Fetch joins two
-   * fields into one value, where raw headers keep them apart.
-   */
-  readonly incoming?: { readonly rawHeaders: readonly string[] } | null;
 }
 
 /**
@@ -59,8 +51,6 @@ class FetchTokenRequest implements TokenRequest {
   }
 
   get authorization(): string | string[] | undefined {
-    const raw = this.#extras?.incoming?.rawHeaders;
-    if (raw !== undefined) return authorizationValues(raw);
     const value = this.#request.headers.get('authorization');
     // Two fields arrive joined with a comma; bearer extraction refuses a value holding two credentials.
     return value === null ? undefined : value;

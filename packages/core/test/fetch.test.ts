@@ -45,20 +45,6 @@ describe('admitFetch', () => {
     expect(admitFetch(guard, sent(), read)).toBeInstanceOf(Promise);
   });
 
-  it("reads Authorization from the Node message it was made from, which keeps two fields apart", async () => {
-    const guard = engine();
-    const token = await issuer.mint({ scope: 'orders.read' });
-    // The Request as a Node server makes it: one Authorization value, whatever the message held.
-    const one = () => request({ headers: { authorization: `Bearer ${token}` } });
-    const incoming = (...values: string[]) => ({ rawHeaders: ['Host', 'api.example.com', ...values.flatMap((value) => ['Authorization', value])] });
-    expect(isPrincipal(await admitFetch(guard, one(), read, { incoming: incoming(`Bearer ${token}`) }))).toBe(true);
-    const twice = (await admitFetch(guard, one(), read, { incoming: incoming(`Bearer ${token}`, `Bearer ${token}`) })) as Response;
-    expect(twice.status).toBe(400);
-    expect(await twice.json()).toMatchObject({ error: 'invalid_request' });
-    const none = (await admitFetch(guard, one(), read, { incoming: incoming() })) as Response;
-    expect(none.status).toBe(401);
-  });
-
   it('refuses two Authorization headers (which Fetch joins with a comma), but reads one other scheme with commas as that scheme', async () => {
     const guard = engine();
     const token = await issuer.mint({ scope: 'orders.read' });

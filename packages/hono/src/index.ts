@@ -45,10 +45,13 @@ export type ScopeguardMiddleware = MiddlewareHandler<ScopeguardEnv> & {
  * on Node (`@hono/node-server`), the TLS socket for certificate-bound tokens.
  */
 function extrasOf(c: Context): FetchRequestExtras {
-  const incoming = (c.env as { incoming?: { socket?: object; rawHeaders?: unknown } } | undefined)?.incoming;
-  // On Node, the IncomingMessage's raw headers are read for Authorization (see FetchRequestExtras.incoming).
-  return { carrier: c, socket: incoming?.socket, incoming: Array.isArray(incoming?.rawHeaders) ? (incoming as { rawHeaders: string[] }) : undefined };
+  // The Request's own headers, never the Node message's: an app may change them before the guard
+  // (strip a client's credentials, re-dispatch with a bridged token), and the guard checks what it routes.
+  const incoming = (c.env as { incoming?: { socket?: object } } | undefined)?.incoming;
+  return { carrier: c, socket: incoming?.socket };
 }
+
+const nothing = (): void => undefined;
 
 /**
  * Goes on with `next` once admitted (with `admitted` set as `c.get('auth')` when asked), or answers
@@ -58,7 +61,9 @@ function proceed(c: Context, next: Next, verdict: Principal | Response | Promise
   const go = (auth: Principal | Response): Promise<Response | void> => {
     if (auth instanceof Response) return Promise.resolve(auth);
     if (setAuth) c.set('auth', auth);
-    return next();
+    // Resolves to nothing, as an async middleware's `await next()` did: Hono's dispatch resolves to
+    // the context, which compose would otherwise take for this middleware's response.
+    return next().then(nothing);
   };
   return verdict instanceof Promise ? verdict.then(go) : go(verdict);
 }

@@ -92,3 +92,40 @@ describe('@scopeguard/hono', () => {
   });
 });
 
+
+describe('what the guard reads and resolves to (second review of issue 27)', () => {
+  it('checks the Request it routes: a credential the app removed is gone, one a bridge set is read', async () => {
+    const token = await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read' });
+    // On @hono/node-server c.env.incoming is the Node message; it must not stand in for the Request.
+    const nodeEnv = { incoming: { rawHeaders: ['Host', 'h', 'Authorization', `Bearer ${token}`] } };
+    const stripped = new Hono<ScopeguardEnv>();
+    stripped.use('*', async (c, next) => {
+      c.req.raw.headers.delete('authorization');
+      await next();
+    });
+    stripped.use('*', scopeguard(options()));
+    stripped.get('/x', (c) => c.json({ client: c.get('auth').clientId }));
+    expect((await stripped.fetch(new Request('http://h/x', { headers: { authorization: `Bearer ${token}` } }), nodeEnv)).status).toBe(401);
+
+    const inner = new Hono<ScopeguardEnv>();
+    inner.use('*', scopeguard(options()));
+    inner.get('/x', (c) => c.json({ client: c.get('auth').clientId }));
+    const bridge = new Hono();
+    bridge.get('/x', (c) => inner.fetch(new Request(c.req.url, { headers: { authorization: `Bearer ${token}` } }), c.env));
+    const bridged = await bridge.fetch(new Request('http://h/x'), { incoming: { rawHeaders: ['Host', 'h'] } });
+    expect(bridged.status).toBe(200);
+  });
+
+  it("resolves to nothing, as an async middleware's await next() did: a downstream that forgets to return still gets Hono's 500", async () => {
+    const app = new Hono<ScopeguardEnv>();
+    app.use('*', scopeguard(options()));
+    app.use('*', async () => {
+      // forgets to call or return next()
+    });
+    app.get('/x', (c) => c.text('never'));
+    const token = await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read' });
+    const res: unknown = await app.fetch(new Request('http://h/x', { headers: { authorization: `Bearer ${token}` } }));
+    expect(res).toBeInstanceOf(Response);
+    expect((res as Response).status).toBe(500);
+  });
+});
