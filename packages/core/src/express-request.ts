@@ -92,7 +92,7 @@ function readsPrincipal(req: object): boolean {
  * an Express request, as an own property on any other (or where another `auth` accessor is defined).
  */
 export function handOverOnExpress(req: ExpressLikeRequest, principal: Principal, res?: object): void {
-  const locals = expressLocalsOf(req, res ?? req.res);
+  const locals = expressLocalsOf(req, res);
   if (locals === undefined || !readsPrincipal(req)) {
     req.auth = principal;
     return;

@@ -6,7 +6,7 @@
  * engine marks its admission on `res.locals`, and `req.auth` reads the principal from there.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Scopeguard, ScopeguardError, handOverOnExpress, refusalAnswer, sendAnswer, type ExpressLikeRequest, type Principal, type RequestInfo } from '@scopeguard/core';
+import { Scopeguard, ScopeguardError, expressLocalsOf, handOverOnExpress, refusalAnswer, sendAnswer, type ExpressLikeRequest, type Principal, type RequestInfo } from '@scopeguard/core';
 
 /** How a refusal reaches the client. */
 export type ErrorMode = 'respond' | 'next';
@@ -49,20 +49,9 @@ export function registerContext(context: GuardContext): void {
   contexts.set(context.engine, context);
 }
 
-type Locals = Record<PropertyKey, unknown>;
-interface ExpressResponse extends ServerResponse {
-  locals?: Locals;
-}
-
 /** Express's per-request object the engine marks (`res.locals`), or the request itself outside Express. */
 export function carrierOf(req: GuardedRequest, res: ServerResponse): object {
-  const locals = (res as ExpressResponse).locals;
-  return typeof locals === 'object' && locals !== null ? locals : req;
-}
-
-/** Hands the admitted principal to the route: through `res.locals` and the accessor, or `req.auth` outside Express (core's express-request.ts). */
-function handOver(req: GuardedRequest, res: ServerResponse, principal: Principal): void {
-  handOverOnExpress(req as ExpressLikeRequest, principal, res);
+  return expressLocalsOf(req, res) ?? req;
 }
 
 /** The context of the engine that admitted this request in `scopeguard()`, if one did. */
@@ -84,12 +73,12 @@ export function pass(context: GuardContext, admit: () => Principal | undefined |
     return refuse(context, error, res, next);
   }
   if (!(admitted instanceof Promise)) {
-    if (admitted !== undefined) handOver(req, res, admitted);
+    if (admitted !== undefined) handOverOnExpress(req as ExpressLikeRequest, admitted, res);
     return next();
   }
   admitted.then(
     (principal) => {
-      if (principal !== undefined) handOver(req, res, principal);
+      if (principal !== undefined) handOverOnExpress(req as ExpressLikeRequest, principal, res);
       next();
     },
     (error: unknown) => refuse(context, error, res, next),

@@ -3,7 +3,7 @@
  * writes challenge headers on either platform. Nothing else about transports lives anywhere else.
  */
 import type { ExecutionContext } from '@nestjs/common';
-import { expressLocalsOf, handOverOnExpress, tokenRequestFromNode, type NodeRequestLike, type Principal, type RequestInfo, type TokenRequest } from '@scopeguard/core';
+import { expressLocalsOf, tokenRequestFromNode, type NodeRequestLike, type Principal, type RequestInfo, type TokenRequest } from '@scopeguard/core';
 
 /** A request of `@nestjs/platform-express` (Node's) or `@nestjs/platform-fastify` (with `.raw`). */
 export interface NestHttpRequest {
@@ -66,10 +66,6 @@ export function tokenRequestOf(request: NestHttpRequest): TokenRequest {
   return tokenRequestFromNode(request.raw ?? (request as unknown as NodeRequestLike), request);
 }
 
-/** Sets `request.auth`: on Express's request through `res.locals` and an accessor (as the Express adapter), else as a property. */
-export function handOver(request: NestHttpRequest, principal: Principal): void {
-  handOverOnExpress(request, principal);
-}
 
 /**
  * Sets headers on the Node response under an Express response or a Fastify reply (`.raw`). Node

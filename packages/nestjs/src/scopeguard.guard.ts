@@ -1,8 +1,8 @@
 import { Inject, Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { NO_ACCESS, Scopeguard, ScopeguardError, type Principal, type ScopeRequirement } from '@scopeguard/core';
+import { NO_ACCESS, Scopeguard, ScopeguardError, handOverOnExpress, type Principal, type ScopeRequirement } from '@scopeguard/core';
 import { OPTIONAL_METADATA, PUBLIC_METADATA, SCOPES_METADATA } from './scopeguard.constants';
-import { handOver, httpRequestOf, httpResponseOf, requestInfoOf, setHeaders, tokenRequestOf } from './scopeguard.context';
+import { httpRequestOf, httpResponseOf, requestInfoOf, setHeaders, tokenRequestOf } from './scopeguard.context';
 import { graphqlRefusal } from './scopeguard.graphql';
 import { ScopeguardException } from './scopeguard.exception';
 import type { ScopeguardModuleOptions } from './scopeguard-module-options.interface';
@@ -53,12 +53,12 @@ export class ScopeguardGuard implements CanActivate {
       throw this.#refusal(context, error);
     }
     if (!(admitted instanceof Promise)) {
-      if (admitted !== undefined) handOver(request, admitted);
+      if (admitted !== undefined) handOverOnExpress(request, admitted);
       return true;
     }
     return admitted.then(
       (principal) => {
-        if (principal !== undefined) handOver(request, principal);
+        if (principal !== undefined) handOverOnExpress(request, principal);
         return true;
       },
       (error: unknown) => {
