@@ -20,6 +20,8 @@ const { startIssuer, table } = require('../lib/harness');
 const RUNNER = join(__dirname, '../lib/instructions-run.js');
 const SMALL = 2000;
 const LARGE = 6000;
+// ALG=ES256 for ES256 tokens (default RS256).
+const ALG = process.env.ALG || 'RS256';
 
 function instructions(root, file, kind, count) {
   return new Promise((done, fail) => {
@@ -48,9 +50,9 @@ const perRequest = async (root, file, kind) => ((await instructions(root, file, 
   const dir = mkdtempSync(join(tmpdir(), 'scopeguard-instructions-'));
   try {
     const tokens = [];
-    for (let i = 0; i < SMALL + LARGE; i++) tokens.push(await issuer.mint({ alg: 'RS256', clientId: 'orders-worker', scope: 'orders.read orders.write', expiresIn: 3600, claims: { n: i } }));
+    for (let i = 0; i < SMALL + LARGE; i++) tokens.push(await issuer.mint({ alg: ALG, clientId: 'orders-worker', scope: 'orders.read orders.write', expiresIn: 3600, claims: { n: i } }));
     const file = join(dir, 'tokens.json');
-    writeFileSync(file, JSON.stringify({ issuer: issuer.issuer, audience: issuer.audience, jwks: { keys: issuer.jwks().keys.filter((key) => key.alg === 'RS256') }, alg: 'RS256', tokens }));
+    writeFileSync(file, JSON.stringify({ issuer: issuer.issuer, audience: issuer.audience, jwks: { keys: issuer.jwks().keys.filter((key) => key.alg === ALG) }, alg: ALG, tokens }));
     const rows = [];
     for (const root of roots) {
       // Two at a time: callgrind runs one thread per process, the machine has two cores.
@@ -59,7 +61,7 @@ const perRequest = async (root, file, kind) => ((await instructions(root, file, 
       const k = (n) => `${(n / 1000).toFixed(1)}k`;
       rows.push([root, k(bare), k(unique), k(unique - bare), k(none), k(reused), k(reused - none)]);
     }
-    console.log(table('Instructions per request (callgrind; RS256; Express middleware + requireScopes on fake Node requests)', ['checkout', 'bare verify', 'new token', 'added', 'no auth', 'cached token', 'added'], rows));
+    console.log(table(`Instructions per request (callgrind; ${ALG}; Express middleware + requireScopes on fake Node requests)`, ['checkout', 'bare verify', 'new token', 'added', 'no auth', 'cached token', 'added'], rows));
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await issuer.close();

@@ -42,16 +42,18 @@ const options = {
     const both = other && !names.some((name) => name.startsWith('before:'));
     const chosen = both ? [...names, ...names.map((name) => `before:${name}`)] : names;
     const contenders = chosen.map((name) => (name.startsWith('before:') ? { name, server: name.slice(7), root: other } : { name, server: name, root: here }));
-    const results = await measure(issuer, contenders, tokens, options);
-    // The base of each family: BASE, else the first of these kinds measured (the bare verify for unique
-    // tokens; the no-op floor of scopeguard's shape, then no auth, for reused ones).
+    // The base of each row: BASE, else the first kind of these measured after the row's own (the bare
+    // verify for unique tokens; the no-op floor of scopeguard's shape, then no auth, for reused ones);
+    // each row runs at the same time as its base (bench/lib/pinned.js).
     const kinds = process.env.BASE ? [process.env.BASE] : MODE === 'unique' ? ['verify'] : ['noop2', 'noop', 'none'];
-    const baseOf = (r) => {
-      const family = r.name.replace(/^before:/, '').replace(/:[^:]+$/, '');
-      return kinds.map((kind) => `${family}:${kind}`).find((name) => results.some((other) => other.name === name));
+    const baseOf = (name) => {
+      const family = name.replace(/:[^:]+$/, '');
+      const after = kinds.slice(kinds.indexOf(name.slice(family.length + 1)) + 1);
+      return after.map((kind) => `${family}:${kind}`).find((base) => chosen.includes(base));
     };
-    const title = `${MODE === 'unique' ? `unique tokens (a new ${ALG} token per request)` : 'reused token (RS256)'}; ${layout(options.rounds, options.duration, options.connections)}; base: ${kinds.join(' or ')}`;
-    console.log(table(title, HEADER, rowsAgainst(results, baseOf)));
+    const results = await measure(issuer, contenders, tokens, { ...options, baseOf });
+    const title = `${MODE === 'unique' ? `unique tokens (a new ${ALG} token per request)` : 'reused token (RS256)'}; ${layout(options.rounds, options.duration, options.connections, true)}; base: ${kinds.join(' or ')}`;
+    console.log(table(title, HEADER, rowsAgainst(results, (r) => baseOf(r.name))));
   } finally {
     await issuer.close();
   }

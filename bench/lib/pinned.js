@@ -108,33 +108,74 @@ function writeScript(dir, tokens) {
 }
 
 /**
- * Measures `contenders` ([{ name, root }]) with `tokens` (one: reused; many: rotated per request),
- * alternating. `tokens` may be a function giving a fresh pool for each run (DPoP proofs are used once).
- * Returns a row per contender with medians and per-round values.
- */
-/**
  * Rounds and seconds per run that resolve the goals' few µs on this machine kind (2 cores, noisy
- * neighbours): 8 × 3 s, read as medians of per-round differences (see {@link against}).
+ * neighbours): 8 × 3 s, each contender beside its base at once (see {@link measure}).
  */
 const DEFAULT_ROUNDS = 8;
 const DEFAULT_DURATION = 3;
 
-async function measure(issuer, contenders, tokens, { rounds = DEFAULT_ROUNDS, duration = DEFAULT_DURATION, connections = 32, env = {} } = {}) {
+/** One timed wrk run against a started contender: its CPU µs per request from the kernel. */
+async function timedRun(c, requests, duration, connections) {
+  const before = cpuMicros(c.pid);
+  const run = await wrk(c.url, requests, duration, connections);
+  run.cpuPerRequest = (cpuMicros(c.pid) - before) / run.requests;
+  return run;
+}
+
+/**
+ * Measures `contenders` ([{ name, root }]) with `tokens` (one: reused; many: rotated per request).
+ * `tokens` may be a function giving a fresh pool for each run (DPoP proofs are used once).
+ *
+ * With `baseOf` (a contender's name → its base's name, or undefined for a family's root), each round
+ * runs every contender at the same time as its base: two servers on the server core, two wrk on the
+ * load core, half the connections each. Both then share one state of the machine (the other tenant
+ * of the core, the clock), which is what moves a reading on this kind of machine. Measured
+ * 2026-12-07: the CPU of one server went from 97 to 209 µs a request between rounds, while the
+ * difference of two servers run at once stayed within 2–11 µs (one after the other: −10…63 µs).
+ * Each contender's offset from its family's root (summed differences, multiplied ratios, per round)
+ * lets {@link against} compare any two rows of a family. Without `baseOf`, contenders alternate, one
+ * at a time.
+ * Returns a row per contender with medians and per-round values.
+ */
+async function measure(issuer, contenders, tokens, { rounds = DEFAULT_ROUNDS, duration = DEFAULT_DURATION, connections = 32, env = {}, baseOf } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'scopeguard-pinned-'));
   const fixed = typeof tokens === 'function' ? undefined : writeScript(dir, tokens);
   const script = async () => fixed ?? writeScript(dir, await tokens());
   const running = [];
   try {
-    for (const c of contenders) running.push({ ...c, ...(await startServer(c.root, c.server ?? c.name, issuer, env)), runs: [] });
+    for (const c of contenders) running.push({ ...c, ...(await startServer(c.root, c.server ?? c.name, issuer, env)), runs: [], steps: [] });
+    const byName = new Map(running.map((c) => [c.name, c]));
+    const baseOfRow = (c) => (baseOf ? byName.get(baseOf(c.name)) : undefined);
+    // A root no contender is measured beside runs alone.
+    const bases = new Set(running.map(baseOfRow));
     for (const c of running) await wrk(c.url, await script(), 1, connections); // warm-up: JIT, key set, caches
     for (let round = 0; round < rounds; round++) {
       for (const c of running) {
-        const requests = await script();
-        const before = cpuMicros(c.pid);
-        const run = await wrk(c.url, requests, duration, connections);
-        run.cpuPerRequest = (cpuMicros(c.pid) - before) / run.requests;
-        c.runs.push(run);
+        const base = baseOfRow(c);
+        if (base === undefined) {
+          if (!bases.has(c)) c.runs.push(await timedRun(c, await script(), duration, connections));
+          continue;
+        }
+        const half = Math.max(1, Math.round(connections / 2));
+        const [own, theirs] = await Promise.all([timedRun(c, await script(), duration, half), timedRun(base, await script(), duration, half)]);
+        c.runs.push(own);
+        base.runs.push(theirs);
+        c.steps.push({ added: own.cpuPerRequest - theirs.cpuPerRequest, ratio: own.rps / theirs.rps });
       }
+    }
+    // Each row's offset from its family's root, per round: its steps up the chain of bases.
+    for (const c of running) {
+      c.offsets = Array.from({ length: rounds }, () => ({ added: 0, ratio: 1 }));
+      let at = c;
+      for (const seen = new Set([c]); baseOfRow(at) !== undefined; at = baseOfRow(at)) {
+        at.steps.forEach((step, i) => {
+          c.offsets[i].added += step.added;
+          c.offsets[i].ratio *= step.ratio;
+        });
+        if (seen.has(baseOfRow(at))) throw new Error(`the bases of ${c.name} form a circle`);
+        seen.add(baseOfRow(at));
+      }
+      c.origin = at.name;
     }
   } finally {
     for (const c of running) c.child.kill();
@@ -149,6 +190,7 @@ async function measure(issuer, contenders, tokens, { rounds = DEFAULT_ROUNDS, du
     p50: median(c.runs.map((r) => r.p50)),
     p99: median(c.runs.map((r) => r.p99)),
     non2xx: c.runs.reduce((sum, r) => sum + r.non2xx, 0),
+    ...(baseOf && { origin: c.origin, offsets: c.offsets }),
   }));
 }
 
@@ -163,16 +205,24 @@ function quantile(values, q) {
 }
 
 /**
- * `row` against `base` round by round: contenders alternate within a round, so a round's difference
- * is measured under one state of the machine and drift between rounds cancels. The median of the
- * per-round differences (CPU µs per request) and ratios (req/s), with their interquartile range.
+ * `row` against `base`: the median of per-round differences (CPU µs per request) and ratios (req/s),
+ * with their interquartile range. Rows measured beside their bases at once (measure's `baseOf`) and
+ * of one family are compared through their offsets from the family's root, round by round; others
+ * round by round as they alternated, which drift between rounds cannot move much either.
  * Measured 2026-12-06: medians of each contender's rounds, subtracted, did not resolve a few µs in
- * 5 rounds of 4 s; medians of per-round differences did in 8 of 3 s (two no-op layers: −0.3 µs).
+ * 5 rounds of 4 s; medians of per-round differences did in 8 of 3 s on a quiet day, not on a noisy one.
  */
 function against(row, base) {
-  const rounds = Math.min(row.cpus.length, base.cpus.length);
-  const added = Array.from({ length: rounds }, (_, i) => row.cpus[i] - base.cpus[i]);
-  const ratios = Array.from({ length: rounds }, (_, i) => row.rpss[i] / base.rpss[i]);
+  let added;
+  let ratios;
+  if (row.offsets && base.offsets && row.origin === base.origin) {
+    added = row.offsets.map((offset, i) => offset.added - base.offsets[i].added);
+    ratios = row.offsets.map((offset, i) => offset.ratio / base.offsets[i].ratio);
+  } else {
+    const rounds = Math.min(row.cpus.length, base.cpus.length);
+    added = Array.from({ length: rounds }, (_, i) => row.cpus[i] - base.cpus[i]);
+    ratios = Array.from({ length: rounds }, (_, i) => row.rpss[i] / base.rpss[i]);
+  }
   return {
     added: quantile(added, 0.5),
     addedSpread: [quantile(added, 0.25), quantile(added, 0.75)],
@@ -219,8 +269,8 @@ function goalAgainst(name, row, base, bound) {
     : { name, value: diff.ratio, spread: diff.ratioSpread, unit: '×', ...bound };
 }
 
-/** How the run was laid out, for a table's title. */
-const layout = (rounds, duration, connections) =>
-  `${PINNED ? `server on core ${SERVER_CORE}, wrk on core ${LOAD_CORE}` : 'one core: not pinned'}; ${rounds} rounds × ${duration} s, ${connections} connections; against the base: medians of per-round differences (IQR)`;
+/** How the run was laid out, for a table's title; `paired`: each contender beside its base at once. */
+const layout = (rounds, duration, connections, paired = false) =>
+  `${PINNED ? `server${paired ? 's' : ''} on core ${SERVER_CORE}, wrk on core ${LOAD_CORE}` : 'one core: not pinned'}; ${rounds} rounds × ${duration} s, ${connections} connections${paired ? ', each contender at once beside its base (half the connections each)' : ''}; against the base: medians of per-round differences (IQR)`;
 
-module.exports = { DEFAULT_ROUNDS, DEFAULT_DURATION, ensureWrk, measure, rowsAgainst, against, goalAgainst, HEADER, layout, PINNED };
+module.exports = { wrk, cpuMicros, writeScript, SERVER_CORE, DEFAULT_ROUNDS, DEFAULT_DURATION, ensureWrk, measure, rowsAgainst, against, goalAgainst, HEADER, layout, PINNED };
