@@ -1,7 +1,7 @@
 'use strict';
 /**
- * Where a contender server's CPU goes under HTTP load: the server runs pinned under `--cpu-prof`,
- * wrk drives it (reused token, or a new token per request), and the profile's self time is printed
+ * Where a contender server's CPU goes under HTTP load: the servers run at once, pinned to the server
+ * core under `--cpu-prof`, and wrk drives each (reused token, or a new token per request), and the profile's self time is printed
  * per function in µs per request, ours (packages/) apart from the framework's.
  *   node bench/compare/profile.js [reused|unique] <contender> [more contenders…]
  * With two or more contenders, each function's µs per request is printed side by side (the first is
@@ -24,16 +24,16 @@ const DURATION = Number(process.env.BENCH_DURATION || 10);
 const SERVERS = join(__dirname, '../lib/servers.js');
 
 /** Runs `name` under the profiler with wrk for DURATION s; its requests, CPU µs per request and profile. */
-async function profile(name, issuer, script, dir) {
+async function profile(name, issuer, script, dir, connections) {
   const args = ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval', '50', SERVERS, name];
   const [command, argv] = PINNED ? ['taskset', ['-c', SERVER_CORE, process.execPath, ...args]] : [process.execPath, args];
   const child = spawn(command, argv, { env: { ...process.env, ISSUER: issuer.issuer, AUDIENCE: issuer.audience, JWKS_URI: issuer.jwksUri, ALG }, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise((done) => child.once('exit', done));
   const { port, pid } = await new Promise((done) => createInterface({ input: child.stdout }).once('line', (line) => done(JSON.parse(line))));
   const url = `http://127.0.0.1:${port}/orders`;
-  await wrk(url, script, 2, 32); // warm-up: JIT, key set, caches
+  await wrk(url, script, 2, connections); // warm-up: JIT, key set, caches
   const before = cpuMicros(pid);
-  const run = await wrk(url, script, DURATION, 32);
+  const run = await wrk(url, script, DURATION, connections);
   const cpu = (cpuMicros(pid) - before) / run.requests;
   child.kill('SIGINT'); // the server exits on SIGINT, and node writes the profile as it exits
   await exited;
@@ -64,13 +64,17 @@ function selfTimes({ profile: { nodes, samples, timeDeltas }, requests }) {
     const tokens = [];
     for (let i = 0; i < count; i++) tokens.push(await issuer.mint({ alg: ALG, clientId: 'orders-worker', scope: 'orders.read orders.write', expiresIn: 3600, claims: { n: i } }));
     const script = writeScript(dir, tokens);
-    const results = [];
-    for (const name of NAMES) {
-      const own = mkdtempSync(join(dir, 'run-'));
-      const result = await profile(name, issuer, script, own);
-      results.push({ name, ...result, self: selfTimes(result) });
-      if (process.env.KEEP) console.error(`${name}: ${join(own, readdirSync(own)[0])}`);
-    }
+    // All at once, each with its share of the connections: the machine's state (the core's other
+    // tenant, its clock) then moves them alike, and their differences are what is left.
+    const connections = Math.max(1, Math.round(32 / NAMES.length));
+    const results = await Promise.all(
+      NAMES.map(async (name) => {
+        const own = mkdtempSync(join(dir, 'run-'));
+        const result = await profile(name, issuer, script, own, connections);
+        if (process.env.KEEP) console.error(`${name}: ${join(own, readdirSync(own)[0])}`);
+        return { name, ...result, self: selfTimes(result) };
+      }),
+    );
     const keys = [...new Set(results.flatMap((r) => [...r.self.keys()]))];
     const value = (r, key) => r.self.get(key) ?? 0;
     const rows = keys
