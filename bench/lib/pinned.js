@@ -66,10 +66,11 @@ function cpuMicros(pid) {
 
 /**
  * One wrk run. Asynchronous: the test issuer serving the key set lives in this process, and a server's
- * first JWKS fetch must not wait on a blocked event loop.
+ * first JWKS fetch must not wait on a blocked event loop. `from`: where in the script's pool of
+ * tokens the run starts (see {@link writeScript}).
  */
-function wrk(url, script, duration, connections) {
-  const [command, args] = onCore(LOAD_CORE, 'wrk', ['-t1', `-c${connections}`, `-d${duration}s`, '--latency', '-s', script, url]);
+function wrk(url, script, duration, connections, from = 0) {
+  const [command, args] = onCore(LOAD_CORE, 'wrk', ['-t1', `-c${connections}`, `-d${duration}s`, '--latency', '-s', script, url, '--', String(from)]);
   return new Promise((done, fail) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -97,13 +98,16 @@ let scripts = 0;
 
 /**
  * A wrk script sending the token(s): one reused token, or a pool rotated per request. A pool may also
- * hold header sets (`{ authorization, dpop }`), sent as they are.
+ * hold header sets (`{ authorization, dpop }`), sent as they are. The rotation starts at the pool's
+ * index given after `--` (wrk's script arguments), so that a server's runs continue one rotation:
+ * started over at the first token, each run of a slow contender (fewer requests than the verdict
+ * cache's doorkeeper remembers) sent tokens that server had just seen, and they were cached.
  */
 function writeScript(dir, tokens) {
   const file = join(dir, `requests-${++scripts}.lua`);
   const headers = (entry) => (typeof entry === 'string' ? { Authorization: `Bearer ${entry}` } : entry);
   const list = tokens.map((entry) => `{ ${Object.entries(headers(entry)).map(([name, value]) => `["${name}"] = "${value}"`).join(', ')} }`).join(',\n');
-  writeFileSync(file, `local sets = {\n${list}\n}\nlocal i = 0\nrequest = function()\n  i = i % #sets + 1\n  return wrk.format("GET", nil, sets[i])\nend\n`);
+  writeFileSync(file, `local sets = {\n${list}\n}\nlocal i = 0\ninit = function(args)\n  i = (tonumber(args[1]) or 0) % #sets\nend\nrequest = function()\n  i = i % #sets + 1\n  return wrk.format("GET", nil, sets[i])\nend\n`);
   return file;
 }
 
@@ -117,9 +121,33 @@ const DEFAULT_DURATION = 3;
 /** One timed wrk run against a started contender: its CPU µs per request from the kernel. */
 async function timedRun(c, requests, duration, connections) {
   const before = cpuMicros(c.pid);
-  const run = await wrk(c.url, requests, duration, connections);
+  const run = await wrk(c.url, requests, duration, connections, c.sent);
   run.cpuPerRequest = (cpuMicros(c.pid) - before) / run.requests;
+  c.sent += run.requests + connections; // and what was in flight when it stopped
   return run;
+}
+
+/**
+ * Sets each row's `offsets` (per round, its offset from its family's root: the differences of the
+ * steps up its chain of bases summed, their ratios multiplied) and `origin` (the root's name).
+ * `baseOfRow` gives a row's base row (undefined for a root); each row's `steps` hold, per round, its
+ * `added` CPU and req/s `ratio` against its base, measured at the same time.
+ */
+function chainOffsets(rows, baseOfRow, rounds) {
+  for (const row of rows) {
+    row.offsets = Array.from({ length: rounds }, () => ({ added: 0, ratio: 1 }));
+    const seen = new Set([row]);
+    let at = row;
+    for (let base = baseOfRow(at); base !== undefined; at = base, base = baseOfRow(at)) {
+      if (seen.has(base)) throw new Error(`the bases of ${row.name} form a circle`);
+      seen.add(base);
+      at.steps.forEach((step, i) => {
+        row.offsets[i].added += step.added;
+        row.offsets[i].ratio *= step.ratio;
+      });
+    }
+    row.origin = at.name;
+  }
 }
 
 /**
@@ -143,12 +171,12 @@ async function measure(issuer, contenders, tokens, { rounds = DEFAULT_ROUNDS, du
   const script = async () => fixed ?? writeScript(dir, await tokens());
   const running = [];
   try {
-    for (const c of contenders) running.push({ ...c, ...(await startServer(c.root, c.server ?? c.name, issuer, env)), runs: [], steps: [] });
+    for (const c of contenders) running.push({ ...c, ...(await startServer(c.root, c.server ?? c.name, issuer, env)), runs: [], steps: [], sent: 0 });
     const byName = new Map(running.map((c) => [c.name, c]));
     const baseOfRow = (c) => (baseOf ? byName.get(baseOf(c.name)) : undefined);
     // A root no contender is measured beside runs alone.
     const bases = new Set(running.map(baseOfRow));
-    for (const c of running) await wrk(c.url, await script(), 1, connections); // warm-up: JIT, key set, caches
+    for (const c of running) c.sent += (await wrk(c.url, await script(), 1, connections)).requests + connections; // warm-up: JIT, key set, caches
     for (let round = 0; round < rounds; round++) {
       for (const c of running) {
         const base = baseOfRow(c);
@@ -163,20 +191,7 @@ async function measure(issuer, contenders, tokens, { rounds = DEFAULT_ROUNDS, du
         c.steps.push({ added: own.cpuPerRequest - theirs.cpuPerRequest, ratio: own.rps / theirs.rps });
       }
     }
-    // Each row's offset from its family's root, per round: its steps up the chain of bases.
-    for (const c of running) {
-      c.offsets = Array.from({ length: rounds }, () => ({ added: 0, ratio: 1 }));
-      let at = c;
-      for (const seen = new Set([c]); baseOfRow(at) !== undefined; at = baseOfRow(at)) {
-        at.steps.forEach((step, i) => {
-          c.offsets[i].added += step.added;
-          c.offsets[i].ratio *= step.ratio;
-        });
-        if (seen.has(baseOfRow(at))) throw new Error(`the bases of ${c.name} form a circle`);
-        seen.add(baseOfRow(at));
-      }
-      c.origin = at.name;
-    }
+    chainOffsets(running, baseOfRow, rounds);
   } finally {
     for (const c of running) c.child.kill();
     rmSync(dir, { recursive: true, force: true });
@@ -273,4 +288,4 @@ function goalAgainst(name, row, base, bound) {
 const layout = (rounds, duration, connections, paired = false) =>
   `${PINNED ? `server${paired ? 's' : ''} on core ${SERVER_CORE}, wrk on core ${LOAD_CORE}` : 'one core: not pinned'}; ${rounds} rounds × ${duration} s, ${connections} connections${paired ? ', each contender at once beside its base (half the connections each)' : ''}; against the base: medians of per-round differences (IQR)`;
 
-module.exports = { wrk, cpuMicros, writeScript, SERVER_CORE, DEFAULT_ROUNDS, DEFAULT_DURATION, ensureWrk, measure, rowsAgainst, against, goalAgainst, HEADER, layout, PINNED };
+module.exports = { startServer, wrk, cpuMicros, writeScript, chainOffsets, SERVER_CORE, DEFAULT_ROUNDS, DEFAULT_DURATION, ensureWrk, measure, rowsAgainst, against, goalAgainst, HEADER, layout, PINNED };
