@@ -9,6 +9,7 @@
  * (when none is named so, every contender runs from both).
  * BASE=<kind> is the kind each family's rows are compared with (default: verify for unique tokens; the
  * family's no-op floor, noop2 or noop, else none, for reused ones).
+ * PAIRED=1: each row at the same time as its base, on one core (tight, but biased: see bench/lib/pinned.js).
  * Environment: BENCH_ROUNDS (8), BENCH_DURATION (3 s), BENCH_CONNECTIONS (32), BENCH_TOKENS (20 000).
  */
 const { resolve } = require('node:path');
@@ -19,6 +20,7 @@ const { table } = require('../lib/harness');
 const MODE = process.argv[2] === 'unique' ? 'unique' : 'reused';
 const NAMES = process.argv.slice(process.argv[2] === 'unique' || process.argv[2] === 'reused' ? 3 : 2);
 const ALG = process.env.ALG || 'RS256';
+const PAIRED = process.env.PAIRED === '1';
 const options = {
   rounds: Number(process.env.BENCH_ROUNDS || DEFAULT_ROUNDS),
   duration: Number(process.env.BENCH_DURATION || DEFAULT_DURATION),
@@ -43,16 +45,16 @@ const options = {
     const chosen = both ? [...names, ...names.map((name) => `before:${name}`)] : names;
     const contenders = chosen.map((name) => (name.startsWith('before:') ? { name, server: name.slice(7), root: other } : { name, server: name, root: here }));
     // The base of each row: BASE, else the first kind of these measured after the row's own (the bare
-    // verify for unique tokens; the no-op floor of scopeguard's shape, then no auth, for reused ones);
-    // each row runs at the same time as its base (bench/lib/pinned.js).
+    // verify for unique tokens; the no-op floor of scopeguard's shape, then no auth, for reused ones).
+    // PAIRED=1 runs each row at the same time as its base (bench/lib/pinned.js says what that costs).
     const kinds = process.env.BASE ? [process.env.BASE] : MODE === 'unique' ? ['verify'] : ['noop2', 'noop', 'none'];
     const baseOf = (name) => {
       const family = name.replace(/:[^:]+$/, '');
       const after = kinds.slice(kinds.indexOf(name.slice(family.length + 1)) + 1);
       return after.map((kind) => `${family}:${kind}`).find((base) => chosen.includes(base));
     };
-    const results = await measure(issuer, contenders, tokens, { ...options, baseOf });
-    const title = `${MODE === 'unique' ? `unique tokens (a new ${ALG} token per request)` : 'reused token (RS256)'}; ${layout(options.rounds, options.duration, options.connections, true)}; base: ${kinds.join(' or ')}`;
+    const results = await measure(issuer, contenders, tokens, { ...options, ...(PAIRED && { baseOf }) });
+    const title = `${MODE === 'unique' ? `unique tokens (a new ${ALG} token per request)` : 'reused token (RS256)'}; ${layout(options.rounds, options.duration, options.connections, PAIRED)}; base: ${kinds.join(' or ')}`;
     console.log(table(title, HEADER, rowsAgainst(results, (r) => baseOf(r.name))));
   } finally {
     await issuer.close();

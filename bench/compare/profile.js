@@ -1,13 +1,14 @@
 'use strict';
 /**
- * Where a contender server's CPU goes under HTTP load: the servers run at once, pinned to the server
- * core under `--cpu-prof`, and wrk drives each (reused token, or a new token per request), and the profile's self time is printed
- * per function in µs per request, ours (packages/) apart from the framework's.
+ * Where a contender server's CPU goes under HTTP load: each server runs pinned to the server core
+ * under `--cpu-prof` while wrk drives it (a reused token, or a new token per request), and the
+ * profile's self time is printed per function in µs per request, ours (packages/) apart.
  *   node bench/compare/profile.js [reused|unique] <contender> [more contenders…]
  * With two or more contenders, each function's µs per request is printed side by side (the first is
  * the base), largest differences first: what one adds over another. The profiler's sampling (50 µs)
  * inflates every figure alike; read them as shares, the pinned bench for µs.
- * Environment: ALG (RS256), BENCH_DURATION (10 s), BENCH_TOKENS (20 000), KEEP=1 keeps the .cpuprofile files.
+ * Environment: ALG (RS256), BENCH_DURATION (10 s), BENCH_TOKENS (20 000), KEEP=1 keeps the .cpuprofile
+ * files, PAIRED=1 profiles the contenders at the same time (see bench/lib/pinned.js).
  */
 const { spawn } = require('node:child_process');
 const { mkdtempSync, readdirSync, readFileSync, rmSync } = require('node:fs');
@@ -64,17 +65,19 @@ function selfTimes({ profile: { nodes, samples, timeDeltas }, requests }) {
     const tokens = [];
     for (let i = 0; i < count; i++) tokens.push(await issuer.mint({ alg: ALG, clientId: 'orders-worker', scope: 'orders.read orders.write', expiresIn: 3600, claims: { n: i } }));
     const script = writeScript(dir, tokens);
-    // All at once, each with its share of the connections: the machine's state (the core's other
-    // tenant, its clock) then moves them alike, and their differences are what is left.
-    const connections = Math.max(1, Math.round(32 / NAMES.length));
-    const results = await Promise.all(
-      NAMES.map(async (name) => {
-        const own = mkdtempSync(join(dir, 'run-'));
-        const result = await profile(name, issuer, script, own, connections);
-        if (process.env.KEEP) console.error(`${name}: ${join(own, readdirSync(own)[0])}`);
-        return { name, ...result, self: selfTimes(result) };
-      }),
-    );
+    // One after the other, each alone on the server core; PAIRED=1: all at once, each with its share
+    // of the connections, so that the machine's state moves them alike, but taking turns on one core
+    // costs cache-heavy code far more (bench/lib/pinned.js): read differences only between like builds.
+    const paired = process.env.PAIRED === '1';
+    const one = async (name, connections) => {
+      const own = mkdtempSync(join(dir, 'run-'));
+      const result = await profile(name, issuer, script, own, connections);
+      if (process.env.KEEP) console.error(`${name}: ${join(own, readdirSync(own)[0])}`);
+      return { name, ...result, self: selfTimes(result) };
+    };
+    const results = [];
+    if (paired) results.push(...(await Promise.all(NAMES.map((name) => one(name, Math.max(1, Math.round(32 / NAMES.length)))))));
+    else for (const name of NAMES) results.push(await one(name, 32));
     const keys = [...new Set(results.flatMap((r) => [...r.self.keys()]))];
     const value = (r, key) => r.self.get(key) ?? 0;
     const rows = keys

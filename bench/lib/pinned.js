@@ -154,15 +154,19 @@ function chainOffsets(rows, baseOfRow, rounds) {
  * Measures `contenders` ([{ name, root }]) with `tokens` (one: reused; many: rotated per request).
  * `tokens` may be a function giving a fresh pool for each run (DPoP proofs are used once).
  *
- * With `baseOf` (a contender's name → its base's name, or undefined for a family's root), each round
- * runs every contender at the same time as its base: two servers on the server core, two wrk on the
- * load core, half the connections each. Both then share one state of the machine (the other tenant
- * of the core, the clock), which is what moves a reading on this kind of machine. Measured
- * 2026-12-07: the CPU of one server went from 97 to 209 µs a request between rounds, while the
- * difference of two servers run at once stayed within 2–11 µs (one after the other: −10…63 µs).
- * Each contender's offset from its family's root (summed differences, multiplied ratios, per round)
- * lets {@link against} compare any two rows of a family. Without `baseOf`, contenders alternate, one
- * at a time.
+ * By default contenders alternate, one at a time on the server core. With `baseOf` (a contender's
+ * name → its base's name, or undefined for a family's root), each round runs every contender at the
+ * same time as its base instead: two servers on the server core, two wrk on the load core, half the
+ * connections each. Both then share one state of the machine, so their difference barely moves
+ * (2026-12-07: one server's CPU went from 97 to 209 µs a request between rounds; the difference of
+ * two run at once stayed within 2–11 µs, one after the other −10…63; an A/A pair read −0.4, IQR
+ * −1.8…2.1). But the two servers take turns on one core, and each turn leaves the caches cold for the
+ * other: that costs code that touches much memory far more than OpenSSL's arithmetic (scopeguard's own
+ * functions on unique tokens: 21.7 µs a request profiled alone, 117 beside another server; unique
+ * RS256 on Fastify +36.5 µs over the bare verify at once, +15…22 alone). So pairs suit an A/B of
+ * two builds of one contender, not a goal against a floor: goals are read one at a time. Each
+ * contender's offset from its family's root (summed differences, multiplied ratios, per round) lets
+ * {@link against} compare any two rows of a family.
  * Returns a row per contender with medians and per-round values.
  */
 async function measure(issuer, contenders, tokens, { rounds = DEFAULT_ROUNDS, duration = DEFAULT_DURATION, connections = 32, env = {}, baseOf } = {}) {

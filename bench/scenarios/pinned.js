@@ -52,12 +52,7 @@ const UNIQUE = QUICK ? { RS256: ['express:verify', 'express:scopeguard', 'expres
 };
 
 const familyOf = (name) => name.replace(/:[^:]+$/, '');
-const kindOf = (name) => name.slice(familyOf(name).length + 1);
-// What each contender is measured beside, at once (bench/lib/pinned.js): reused, scopeguard beside
-// its framework's no-op floor, the floor and the peers beside no auth; unique, all beside the bare verify.
 const FLOORS = { express: 'noop2', 'nest-express': 'noop', fastify: 'noop', hono: 'noop2', koa: 'noop2', 'nest-fastify': 'noop' };
-const reusedBaseOf = (name) => (kindOf(name) === 'none' ? undefined : `${familyOf(name)}:${kindOf(name) === 'scopeguard' ? FLOORS[familyOf(name)] : 'none'}`);
-const uniqueBaseOf = (name) => (kindOf(name) === 'verify' ? undefined : `${familyOf(name)}:verify`);
 const find = (results, name) => results.find((r) => r.name === name);
 
 async function mint(issuer, alg, count) {
@@ -78,8 +73,8 @@ module.exports = async function pinned(issuer) {
   const targets = [];
   let failed = false;
 
-  const reused = await measure(issuer, contenders(REUSED), await mint(issuer, 'RS256', 1), { ...options, baseOf: reusedBaseOf });
-  texts.push(table(`0a. Reused token (RS256), CPU per request; ${layout(ROUNDS, DURATION, CONNECTIONS, true)}; base: each family's no-auth app`, HEADER, rowsAgainst(reused, (r) => `${familyOf(r.name)}:none`)));
+  const reused = await measure(issuer, contenders(REUSED), await mint(issuer, 'RS256', 1), options);
+  texts.push(table(`0a. Reused token (RS256), CPU per request; ${layout(ROUNDS, DURATION, CONNECTIONS)}; base: each family's no-auth app`, HEADER, rowsAgainst(reused, (r) => `${familyOf(r.name)}:none`)));
   // Against the framework's no-op floor: the same number of layers doing nothing.
   for (const [family, max] of [['express', 5], ['nest-express', 5], ['fastify', 3], ['hono', 3], ['koa', 3], ['nest-fastify', 3]]) {
     const floor = FLOORS[family];
@@ -89,7 +84,7 @@ module.exports = async function pinned(issuer) {
   failed ||= reused.some((r) => r.non2xx > 0);
 
   for (const [alg, names] of Object.entries(UNIQUE)) {
-    const results = await measure(issuer, contenders(names), await mint(issuer, alg, TOKENS), { ...options, env: { ALG: alg }, baseOf: uniqueBaseOf });
+    const results = await measure(issuer, contenders(names), await mint(issuer, alg, TOKENS), { ...options, env: { ALG: alg } });
     texts.push(table(`0b. Unique tokens (a new ${alg} token per request), CPU per request; base: each family's bare crypto.verify`, HEADER, rowsAgainst(results, (r) => `${familyOf(r.name)}:verify`)));
     for (const family of ['express', 'fastify', 'hono']) {
       targets.push(goalAgainst(`pinned/unique/${alg}/${family}: scopeguard added CPU over crypto.verify ≤ 15 µs`, find(results, `${family}:scopeguard`), find(results, `${family}:verify`), { max: 15 }));
