@@ -53,3 +53,16 @@ function membersIn(value: unknown): number {
   }
   return count;
 }
+
+/**
+ * Freezes a parsed JSON value and everything in it: verified claims and headers are shared by every
+ * request that carries the same token (or header). Object.keys, as in {@link membersIn}.
+ */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    const names = Object.keys(value);
+    for (let i = 0; i < names.length; i++) deepFreeze((value as Record<string, unknown>)[names[i]!]);
+  }
+  return value;
+}

@@ -3,6 +3,7 @@
  * claims. Principals are frozen because one verdict serves every request with the same token.
  */
 import { InvalidTokenError } from './errors';
+import { deepFreeze } from './json';
 import type { ClaimProfile } from './presets';
 import { clientIdFromClaims, namesAUser } from './presets';
 import { scopesFromClaims } from './scopes';
@@ -34,15 +35,6 @@ export interface Principal {
 
 /** The parts of a principal that depend on the token alone. */
 export type TokenFacts = Omit<Principal, 'permissions'>;
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    // for…in over own names, not Object.values: no array per object of every new token's claims.
-    for (const name in value) if (Object.hasOwn(value, name)) deepFreeze((value as Record<string, unknown>)[name]);
-  }
-  return value;
-}
 
 /**
  * Reads the facts of a verified payload.

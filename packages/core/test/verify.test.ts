@@ -183,6 +183,31 @@ describe('verification (RFC 9068, RFC 8725)', () => {
     expect(description(`${b64({ alg: 'RS256' })}.${b64({ a: 1 })}.abc`)).toBe('parsed');
   });
 
+  it('parses a header shared by many tokens once, and still checks it for each token', async () => {
+    const fail = (text: string): never => {
+      throw new Error(text);
+    };
+    const header = b64({ alg: 'RS256', kid: 'k1', nested: { x: [1] } });
+    const first = parseCompactJws(`${header}.${b64({ n: 1 })}.abc`, fail);
+    const second = parseCompactJws(`${header}.${b64({ n: 2 })}.abk`, fail);
+    expect(second.header).toEqual({ alg: 'RS256', kid: 'k1', nested: { x: [1] } });
+    expect(second.payload).toEqual({ n: 2 });
+    // Shared, so nobody can change it for the next token.
+    expect(Object.isFrozen(second.header) && Object.isFrozen((second.header.nested as { x: unknown[] }).x)).toBe(true);
+    expect(first.header).toBe(second.header);
+    // The caller's header rules run on every token, remembered header or not.
+    const refuse = () => fail('header refused');
+    expect(() => parseCompactJws(`${header}.${b64({ n: 3 })}.abs`, fail, refuse)).toThrow('header refused');
+    // A header that failed is never remembered: the same segment fails again.
+    const duplicated = Buffer.from('{"alg":"RS256","alg":"none"}').toString('base64url');
+    for (let i = 0; i < 2; i++) expect(() => parseCompactJws(`${duplicated}.${b64({})}.abc`, fail)).toThrow(/duplicate/);
+    const nonCanonical = `${b64({ alg: 'RS256' }).slice(0, -1)}${String.fromCharCode(b64({ alg: 'RS256' }).at(-1)!.charCodeAt(0) + 1)}`;
+    for (let i = 0; i < 2; i++) expect(() => parseCompactJws(`${nonCanonical}.${b64({})}.abc`, fail)).toThrow();
+    // Many distinct headers (an attacker's random kids) still parse right after the memory starts over.
+    for (let i = 0; i < 40; i++) expect(parseCompactJws(`${b64({ alg: 'RS256', kid: `r${i}` })}.${b64({})}.abc`, fail).header.kid).toBe(`r${i}`);
+    expect(parseCompactJws(`${header}.${b64({})}.abc`, fail).header.kid).toBe('k1');
+  });
+
   it('refuses a JWE and non-base64url segments', async () => {
     expect(await codeOf(guard(), 'eyJhbGciOiJSU0EtT0FFUCJ9.a.b.c.d')).toBe('ERR_TOKEN_MALFORMED');
     expect(await codeOf(guard(), 'e+J.a.b')).toBe('ERR_TOKEN_MALFORMED');
