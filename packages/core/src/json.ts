@@ -56,13 +56,17 @@ function membersIn(value: unknown): number {
 
 /**
  * Freezes a parsed JSON value and everything in it: verified claims and headers are shared by every
- * request that carries the same token (or header). Object.keys, as in {@link membersIn}.
+ * request that carries the same token (or header). Iterative, as {@link membersIn}: a header is
+ * frozen before its signature is checked, so its depth is an attacker's to choose.
  */
 export function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    const names = Object.keys(value);
-    for (let i = 0; i < names.length; i++) deepFreeze((value as Record<string, unknown>)[names[i]!]);
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const next = pending.pop();
+    if (typeof next !== 'object' || next === null || Object.isFrozen(next)) continue;
+    Object.freeze(next);
+    const names = Object.keys(next);
+    for (let i = 0; i < names.length; i++) pending.push((next as Record<string, unknown>)[names[i]!]);
   }
   return value;
 }

@@ -67,8 +67,12 @@ function parseHeader(segment: string, fail: (description: string) => never, alph
     fail(description.includes('duplicate') ? description : NOT_A_JWS),
   );
   if (!isCanonical(segment)) fail('the token uses non-canonical base64url');
-  if (recentHeaders.size >= RECENT_HEADERS) recentHeaders.clear();
-  recentHeaders.set(segment, deepFreeze(header));
+  if (segment.length <= REMEMBERED_HEADER_LENGTH) {
+    if (recentHeaders.size >= RECENT_HEADERS) recentHeaders.clear();
+    // A copy of the segment as the key (V8 makes the slice a view that keeps the whole token alive);
+    // JSON's round trip copies on every platform, and base64url needs no escapes.
+    recentHeaders.set(JSON.parse(JSON.stringify(segment)) as string, deepFreeze(header));
+  }
   return header;
 }
 
@@ -77,10 +81,13 @@ function parseHeader(segment: string, fail: (description: string) => never, alph
  * new token's header is decoded and parsed once per key, not once per token (~1 µs of the ~20 around
  * each new token's signature). Only headers that parsed are kept, frozen, since tokens share them;
  * the caller's header rules run on every token as before. Bounded: a stream of distinct headers (an
- * attacker's random kids) only starts it over every {@link RECENT_HEADERS}.
+ * attacker's random kids) only starts it over every {@link RECENT_HEADERS}, and it holds at most
+ * that many copies of short segments.
  */
 const recentHeaders = new Map<string, Record<string, unknown>>();
 const RECENT_HEADERS = 16;
+/** Real headers encode to 100–300 characters; longer ones are parsed each time and not kept. */
+const REMEMBERED_HEADER_LENGTH = 512;
 
 
 /** A JOSE header or claims set: UTF-8 JSON, an object, no duplicate member names (RFC 8725 §3.x). */

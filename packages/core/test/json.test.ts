@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { hasDuplicateMembers } from '../src/json';
+import { deepFreeze, hasDuplicateMembers } from '../src/json';
 
 const check = (text: string) => hasDuplicateMembers(text, JSON.parse(text));
 
@@ -48,5 +48,19 @@ describe('hasDuplicateMembers', () => {
     } finally {
       delete (Object.prototype as { polluted?: unknown }).polluted;
     }
+  });
+});
+
+describe('deepFreeze', () => {
+  it('freezes everything in a value, however deep, without running out of stack', () => {
+    const value = JSON.parse(`{"a":${'['.repeat(100_000)}{"b":1}${']'.repeat(100_000)},"c":{"d":[1,{"e":2}]}}`) as Record<string, unknown>;
+    expect(() => deepFreeze(value)).not.toThrow();
+    let inner: unknown = value.a;
+    while (Array.isArray(inner)) {
+      expect(Object.isFrozen(inner)).toBe(true);
+      inner = inner[0];
+    }
+    expect(Object.isFrozen(inner)).toBe(true);
+    expect(Object.isFrozen(((value.c as { d: unknown[] }).d[1]))).toBe(true);
   });
 });

@@ -206,6 +206,12 @@ describe('verification (RFC 9068, RFC 8725)', () => {
     // Many distinct headers (an attacker's random kids) still parse right after the memory starts over.
     for (let i = 0; i < 40; i++) expect(parseCompactJws(`${b64({ alg: 'RS256', kid: `r${i}` })}.${b64({})}.abc`, fail).header.kid).toBe(`r${i}`);
     expect(parseCompactJws(`${header}.${b64({})}.abc`, fail).header.kid).toBe('k1');
+    // A header longer than real ones (an attacker's) is parsed as before, and neither kept nor frozen.
+    const long = parseCompactJws(`${b64({ alg: 'RS256', kid: 'x'.repeat(600) })}.${b64({})}.abc`, fail);
+    expect(Object.isFrozen(long.header)).toBe(false);
+    // Nested deeper than any stack (a large token, or a DPoP proof): still a parse, never a RangeError (a 500).
+    const deep = `${b64(`{"alg":"RS256","z":${'['.repeat(20_000)}${']'.repeat(20_000)}}`)}.${b64({})}.abc`;
+    expect(() => parseCompactJws(deep, fail)).not.toThrow();
   });
 
   it('refuses a JWE and non-base64url segments', async () => {
