@@ -10,28 +10,22 @@
  * Environment: ALG (RS256), BENCH_DURATION (10 s), BENCH_TOKENS (20 000), KEEP=1 keeps the .cpuprofile
  * files, PAIRED=1 profiles the contenders at the same time (see bench/lib/pinned.js).
  */
-const { spawn } = require('node:child_process');
 const { mkdtempSync, readdirSync, readFileSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
-const { createInterface } = require('node:readline');
-const { join } = require('node:path');
+const { join, resolve } = require('node:path');
 const { startIssuer, table } = require('../lib/harness');
-const { ensureWrk, wrk, writeScript, cpuMicros, PINNED, SERVER_CORE } = require('../lib/pinned');
+const { ensureWrk, startServer, wrk, writeScript, cpuMicros } = require('../lib/pinned');
 
 const MODE = process.argv[2] === 'unique' ? 'unique' : 'reused';
 const NAMES = process.argv.slice(process.argv[2] === 'unique' || process.argv[2] === 'reused' ? 3 : 2);
 const ALG = process.env.ALG || 'RS256';
 const DURATION = Number(process.env.BENCH_DURATION || 10);
-const SERVERS = join(__dirname, '../lib/servers.js');
+const ROOT = resolve(__dirname, '../..');
 
 /** Runs `name` under the profiler with wrk for DURATION s; its requests, CPU µs per request and profile. */
 async function profile(name, issuer, script, dir, connections) {
-  const args = ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval', '50', SERVERS, name];
-  const [command, argv] = PINNED ? ['taskset', ['-c', SERVER_CORE, process.execPath, ...args]] : [process.execPath, args];
-  const child = spawn(command, argv, { env: { ...process.env, ISSUER: issuer.issuer, AUDIENCE: issuer.audience, JWKS_URI: issuer.jwksUri, ALG }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const { url, child, pid } = await startServer(ROOT, name, issuer, { ALG }, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval', '50']);
   const exited = new Promise((done) => child.once('exit', done));
-  const { port, pid } = await new Promise((done) => createInterface({ input: child.stdout }).once('line', (line) => done(JSON.parse(line))));
-  const url = `http://127.0.0.1:${port}/orders`;
   const warm = await wrk(url, script, 2, connections); // warm-up: JIT, key set, caches
   const before = cpuMicros(pid);
   const run = await wrk(url, script, DURATION, connections, warm.requests + connections); // the rotation goes on: no token twice

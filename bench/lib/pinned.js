@@ -42,9 +42,12 @@ function ensureWrk({ install = true } = {}) {
 
 const onCore = (core, command, args) => (PINNED ? ['taskset', ['-c', core, command, ...args]] : [command, args]);
 
-/** A contender server from bench/lib/servers.js of the checkout at `root`, on the server core. */
-function startServer(root, name, issuer, env = {}) {
-  const [command, args] = onCore(SERVER_CORE, process.execPath, [join(root, 'bench/lib/servers.js'), name]);
+/**
+ * A contender server from bench/lib/servers.js of the checkout at `root`, on the server core;
+ * `nodeArgs` go to node before the script (`--cpu-prof`, say).
+ */
+function startServer(root, name, issuer, env = {}, nodeArgs = []) {
+  const [command, args] = onCore(SERVER_CORE, process.execPath, [...nodeArgs, join(root, 'bench/lib/servers.js'), name]);
   const child = spawn(command, args, {
     env: { ...process.env, ISSUER: issuer.issuer, AUDIENCE: issuer.audience, JWKS_URI: issuer.jwksUri, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -112,8 +115,8 @@ function writeScript(dir, tokens) {
 }
 
 /**
- * Rounds and seconds per run that resolve the goals' few µs on this machine kind (2 cores, noisy
- * neighbours): 8 × 3 s, each contender beside its base at once (see {@link measure}).
+ * Rounds and seconds per run that resolved the goals' few µs on this machine kind (2 cores, noisy
+ * neighbours) on a quiet day: 8 × 3 s, read as medians of per-round differences (see {@link against}).
  */
 const DEFAULT_ROUNDS = 8;
 const DEFAULT_DURATION = 3;
@@ -292,4 +295,4 @@ function goalAgainst(name, row, base, bound) {
 const layout = (rounds, duration, connections, paired = false) =>
   `${PINNED ? `server${paired ? 's' : ''} on core ${SERVER_CORE}, wrk on core ${LOAD_CORE}` : 'one core: not pinned'}; ${rounds} rounds × ${duration} s, ${connections} connections${paired ? ', each contender at once beside its base (half the connections each)' : ''}; against the base: medians of per-round differences (IQR)`;
 
-module.exports = { startServer, wrk, cpuMicros, writeScript, chainOffsets, SERVER_CORE, DEFAULT_ROUNDS, DEFAULT_DURATION, ensureWrk, measure, rowsAgainst, against, goalAgainst, HEADER, layout, PINNED };
+module.exports = { startServer, wrk, cpuMicros, writeScript, chainOffsets, DEFAULT_ROUNDS, DEFAULT_DURATION, ensureWrk, measure, rowsAgainst, against, goalAgainst, HEADER, layout, PINNED };

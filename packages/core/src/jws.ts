@@ -89,7 +89,6 @@ const RECENT_HEADERS = 16;
 /** Real headers encode to 100–300 characters; longer ones are parsed each time and not kept. */
 const REMEMBERED_HEADER_LENGTH = 512;
 
-
 /** A JOSE header or claims set: UTF-8 JSON, an object, no duplicate member names (RFC 8725 §3.x). */
 function parseJsonObject(bytes: Uint8Array, what: string, fail: (description: string) => never): Record<string, unknown> {
   let text = '';
