@@ -25,12 +25,21 @@ const TOUCH_INTERVAL_MS = 1000;
 
 /** How many first-sight fingerprints the doorkeeper holds before it starts over. */
 const DOORKEEPER_SIZE = 4096;
+/** Characters of the signature's tail the doorkeeper's fingerprint is hashed from. */
+const DOORKEEPER_TAIL = 12;
+
 /**
- * A doorkeeper fingerprint: the signature's last 12 characters (72 bits). Under 13 characters V8
- * copies a slice; a longer one is a view that keeps the whole request header alive, and 4 096 of
- * those (~3 MB of one-off tokens) were copied by every scavenge and promoted to the old generation.
+ * A doorkeeper fingerprint: a 30-bit hash (FNV-1a) of the signature's last 12 characters, a small
+ * integer. A string fingerprint (a 12-character slice) cost an allocation, a string hash and a copy
+ * per new token (`offer` measured 0.63 µs a new token in process, 2026-12-07); a number costs none.
+ * Two tokens whose fingerprints collide (4 096 held among 2^30: a chance of 4·10^-6 per new token)
+ * only make the second cached on its first sight: it was verified, so the verdict is still right.
  */
-const DOORKEEPER_FINGERPRINT_LENGTH = 12;
+function doorkeeperFingerprint(token: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = Math.max(0, token.length - DOORKEEPER_TAIL); i < token.length; i++) hash = Math.imul(hash ^ token.charCodeAt(i), 0x01000193);
+  return hash & 0x3fffffff;
+}
 
 /**
  * Entries are found by the token's last characters (its signature's tail: 96 bits for 16 base64url
@@ -58,7 +67,7 @@ export class VerifiedTokenCache<V extends CacheableVerdict> {
   readonly #entries: LRUCache<string, Entry<V>>;
   /** When each verdict last moved to the LRU's tail. */
   readonly #touched = new WeakMap<V, number>();
-  #seen = new Set<string>();
+  #seen = new Set<number>();
 
   constructor(options: Required<TokenCacheOptions>) {
     this.#entries = new LRUCache<string, Entry<V>>({
@@ -96,7 +105,7 @@ export class VerifiedTokenCache<V extends CacheableVerdict> {
 
   /** Offers a fresh verdict; it is kept when the token was verified before (see the doorkeeper). */
   offer(token: string, verdict: V): void {
-    const fingerprint = token.slice(-DOORKEEPER_FINGERPRINT_LENGTH);
+    const fingerprint = doorkeeperFingerprint(token);
     if (this.#seen.delete(fingerprint)) {
       this.#entries.set(fingerprintOf(token), { token, verdict });
       return;
