@@ -282,22 +282,30 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   };
 
   const subscribe = async (): Promise<Redis> => {
-    const connection = client.duplicate();
+    // Re-subscribed by us, not by ioredis (autoResubscribe): ioredis drops the promise of its own
+    // SUBSCRIBE after a reconnection, an unhandled rejection (a crash under Node's default) when that
+    // connection fails again before the answer; and it says 'ready' before the SUBSCRIBE is answered.
+    const connection = client.duplicate({ autoResubscribe: false });
+    /** The loss has been told (and what was kept dropped); cleared once the subscription is back. */
     let lost = false;
     /** When the connection last answered (a PING, the subscription): the heartbeat's measure. */
     let answeredAt = Date.now();
     /**
-     * Listening again only once Redis has answered a PING sent after the connection came back: ioredis
-     * says 'ready' before its re-subscription is acknowledged, and a change published in between would
+     * Listening again only once Redis has answered the SUBSCRIBE: a change published before then would
      * be missed by an answer cached then. Nothing was kept while deaf, so nothing needs dropping.
      */
-    const confirm = () =>
-      connection.ping().then(
+    const listen = () =>
+      connection.subscribe(channel).then(
         () => {
           answeredAt = Date.now();
-          if (!closed && connection.status === 'ready') listening = true;
+          if (closed || connection.status !== 'ready') return;
+          listening = true;
+          if (lost) logger?.info('@scopeguard/redis: the change subscription is back');
+          lost = false;
         },
-        () => undefined, // the heartbeat or the next 'ready' tries again
+        // Refused on a connection that is still up (a timeout, an error reply): start it over. Otherwise
+        // the connection is going, and its next 'ready' tries again.
+        () => void (!closed && connection.status === 'ready' && connection.disconnect(true)),
       );
     connection.on('error', () => undefined); // reconnected by the client; the loss is handled on 'close'
     connection.on('close', () => {
@@ -310,10 +318,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     });
     connection.on('ready', () => {
       answeredAt = Date.now();
-      if (!lost) return;
-      lost = false;
-      void confirm();
-      logger?.info('@scopeguard/redis: the change subscription is back');
+      if (lost) void listen();
     });
     connection.on('message', (from: string, message: string) => {
       answeredAt = Date.now();

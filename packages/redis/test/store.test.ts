@@ -4,7 +4,7 @@
  * Run by `npm run test:redis`.
  */
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { INACTIVE_CLIENT, Scopeguard, ScopeguardError, type ScopeguardOptions, type TokenRequest } from '@scopeguard/core';
 import { connectRedis, redisStore, type RedisStore } from '@scopeguard/redis';
 import { createDpopKey, createTestIssuer, type DpopKey, type TestIssuer } from '@scopeguard/testing';
@@ -32,16 +32,28 @@ const quiet = { warn: () => undefined, info: () => undefined };
 /**
  * A TCP proxy to the test's Redis, for network faults: `cut(i)` closes the i-th connection made through
  * it, `blackhole()` stops forwarding without closing anything (a silent cut); either way no new
- * connection gets through afterwards.
+ * connection gets through afterwards. `drop(i)` closes the i-th and lets reconnections through;
+ * `refuseSubscriptions(true)` closes any connection that sends a SUBSCRIBE.
  */
-async function faultyLink(): Promise<{ url: string; cut(index: number): void; blackhole(): void; close(): Promise<void> }> {
+async function faultyLink(): Promise<{
+  url: string;
+  cut(index: number): void;
+  drop(index: number): void;
+  refuseSubscriptions(refuse: boolean): void;
+  blackhole(): void;
+  close(): Promise<void>;
+}> {
   let open = true;
   let forwarding = true;
+  let refusing = false;
   const sockets: Socket[][] = [];
   const proxy = createServer((socket) => {
     if (!open) return void socket.destroy();
     const upstream = connect(redis.port, '127.0.0.1');
-    socket.on('data', (chunk) => forwarding && upstream.write(chunk));
+    socket.on('data', (chunk) => {
+      if (refusing && /subscribe/i.test(chunk.toString('latin1'))) return void socket.destroy();
+      if (forwarding) upstream.write(chunk);
+    });
     upstream.on('data', (chunk) => forwarding && socket.write(chunk));
     socket.on('error', () => upstream.destroy());
     upstream.on('error', () => socket.destroy());
@@ -55,6 +67,12 @@ async function faultyLink(): Promise<{ url: string; cut(index: number): void; bl
     cut: (index) => {
       open = false;
       for (const socket of sockets[index]!) socket.destroy();
+    },
+    drop: (index) => {
+      for (const socket of sockets[index]!) socket.destroy();
+    },
+    refuseSubscriptions: (refuse) => {
+      refusing = refuse;
     },
     blackhole: () => {
       open = false;
@@ -243,6 +261,44 @@ describe('found by review', () => {
     }
   });
 
+  it('a subscription that cannot be restored after a reconnection drops no promise, and listens again once Redis lets it', async () => {
+    // Found by CI: ioredis re-subscribes on its own after a reconnection and drops that command's
+    // promise; when the connection fails again before the answer, the rejection was unhandled (a crash
+    // under Node's default). B's connections go through a proxy that closes any that sends SUBSCRIBE.
+    const link = await faultyLink();
+    try {
+      const a = await instance();
+      const bClient = connectRedis(link.url);
+      clients.push(bClient);
+      const bStore = redisStore({ client: bClient, logger: quiet });
+      stores.push(bStore);
+      const b = new Scopeguard({ ...issuer.options(), permissions: 'token', isRevoked: bStore.isRevoked, revocationLookup: { ttl: 600 } } as ScopeguardOptions);
+      await bStore.attach(b); // the subscription is B's second connection
+      link.refuseSubscriptions(true);
+      link.drop(1);
+      await new Promise((resolve) => setTimeout(resolve, 1500)); // several reconnections, each refused
+      const token = await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read', claims: { jti: 'resub-1' } });
+      expect(await outcome(b, bearer(token))).toBe('OK');
+      await a.store.revoke({ jti: 'resub-1', expiresAt: Date.now() + 60_000 });
+      expect(await outcome(b, bearer(token))).toBe('ERR_TOKEN_REVOKED'); // deaf, so nothing was kept
+      // Let it subscribe again: B listens (so it keeps answers: a revocation written behind its back goes
+      // unseen), and hears the changes announced.
+      link.refuseSubscriptions(false);
+      const other = await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read', claims: { jti: 'resub-2' } });
+      await within(5000, async () => {
+        const first = await outcome(b, bearer(other));
+        await a.client.set('scopeguard:revoked:resub-2', '1', 'PX', 60_000);
+        const kept = first === 'OK' && (await outcome(b, bearer(other))) === 'OK';
+        await a.client.del('scopeguard:revoked:resub-2');
+        return kept;
+      });
+      await a.store.revoke({ jti: 'resub-2', expiresAt: Date.now() + 60_000 });
+      await within(1000, async () => (await outcome(b, bearer(other))) === 'ERR_TOKEN_REVOKED');
+    } finally {
+      await link.close();
+    }
+  });
+
   it('a subscription cut silently (packets dropped, sockets open) is found by its heartbeat, so changes still reach the instance', async () => {
     // B's subscription goes through a proxy that can stop forwarding without closing anything.
     const link = await faultyLink();
@@ -252,10 +308,13 @@ describe('found by review', () => {
       clients.push(bCommands);
       // The subscription of B (its duplicate) through the proxy; commands straight to Redis. A plain
       // client, with a commandTimeout shorter than a beat and no socketTimeout: only the heartbeat can tell.
-      const proxied = new Redis(link.url, { commandTimeout: 300 });
-      proxied.on('error', () => undefined);
-      clients.push(proxied);
-      const bClient = Object.assign(Object.create(bCommands) as Redis, { duplicate: () => proxied });
+      const duplicate = (override?: RedisOptions) => {
+        const proxied = new Redis(link.url, { commandTimeout: 300, ...override });
+        proxied.on('error', () => undefined);
+        clients.push(proxied);
+        return proxied;
+      };
+      const bClient = Object.assign(Object.create(bCommands) as Redis, { duplicate });
       const bStore = redisStore({ client: bClient, logger: quiet });
       stores.push(bStore);
       const b = new Scopeguard({ ...issuer.options(), permissions: 'token', isRevoked: bStore.isRevoked, revocationLookup: { ttl: 600 } } as ScopeguardOptions);
