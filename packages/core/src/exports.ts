@@ -1,6 +1,6 @@
 /** Everything the package exports, on every platform (index.ts: Node; web.ts: WebCrypto runtimes). */
-export { Scopeguard, type EngineHealth } from './engine';
-export type { CacheChange, IssuerHealth } from './issuers';
+export { Scopeguard, type EngineHealth } from './pipeline/engine';
+export type { CacheChange, IssuerHealth } from './keys/issuers';
 export {
   engineFrom,
   healthAnswer,
@@ -13,8 +13,8 @@ export {
   type GuardOptions,
   type HttpAnswer,
   type NoticeLogger,
-} from './adapter';
-export { admitFetch, admitFetchNow, fetchRequestInfo, formBodyOf, responseOf, tokenRequestFromFetch, type FetchRequestExtras } from './fetch';
+} from './http/answers';
+export { admitFetch, admitFetchNow, fetchRequestInfo, formBodyOf, responseOf, tokenRequestFromFetch, type FetchRequestExtras } from './http/fetch';
 export {
   authorizationValues,
   extractBearerToken,
@@ -25,7 +25,7 @@ export {
   type NodeRequestLike,
   type TokenRequest,
   type TokenSource,
-} from './bearer';
+} from './token/bearer';
 export {
   InsufficientScopeError,
   InternalError,
@@ -41,15 +41,15 @@ export {
   type ErrorResponse,
   type OAuthErrorCode,
   type ScopeguardErrorCode,
-} from './errors';
-export { PinnedKeySet, RemoteKeySet, unusableReason, type CandidateKey, type IssuerKeys, type KeySetEvent, type KeySetHealth, type KeySource } from './jwks';
-export { discoverJwksUri, metadataUrls } from './discovery';
-export { callKeySetSink, describeDecision, describeKeySet, withAuditLog, type DecisionEvent, type RequestInfo } from './audit';
-export type { OperatorLogger } from './operator-log';
-export { DpopError, DpopVerifier, MemoryReplayStore, jwkThumbprint, type DpopOptions, type DpopReplayStore, type DpopRequest } from './dpop';
-export { certificateThumbprint, confirmCertificateBinding, derFromPem, type MtlsOptions } from './confirmation';
-export { Introspector, isCompactJws, type IntrospectedClaims, type IntrospectionOptions } from './introspection';
-export { resourceMetadataDocument, resourceMetadataUrl } from './resource-metadata';
+} from './http/errors';
+export { PinnedKeySet, RemoteKeySet, unusableReason, type CandidateKey, type IssuerKeys, type KeySetEvent, type KeySetHealth, type KeySource } from './keys/jwks';
+export { discoverJwksUri, metadataUrls } from './keys/discovery';
+export { callKeySetSink, describeDecision, describeKeySet, withAuditLog, type DecisionEvent, type RequestInfo } from './hooks/audit';
+export type { OperatorLogger } from './hooks/operator-log';
+export { DpopError, DpopVerifier, MemoryReplayStore, jwkThumbprint, type DpopOptions, type DpopReplayStore, type DpopRequest } from './proof/dpop';
+export { certificateThumbprint, confirmCertificateBinding, derFromPem, type MtlsOptions } from './proof/mtls';
+export { Introspector, isCompactJws, type IntrospectedClaims, type IntrospectionOptions } from './hooks/introspection';
+export { resourceMetadataDocument, resourceMetadataUrl } from './http/resource-metadata';
 export {
   SUPPORTED_ALGORITHMS,
   permissionResolverOf,
@@ -70,8 +70,8 @@ export {
   type ResolvedOptions,
   type ScopeguardOptions,
   type TokenCacheOptions,
-} from './options';
-export type { RevocationCheck, RevocationQuery } from './revocation';
+} from './pipeline/options';
+export type { RevocationCheck, RevocationQuery } from './hooks/revocation';
 export {
   INACTIVE_CLIENT,
   effectivePermissions,
@@ -79,9 +79,9 @@ export {
   type PermissionMap,
   type PermissionResolver,
   type ServiceUser,
-} from './permissions';
-export { PRESETS, claimAt, clientIdFromClaims, type ClaimPath, type ClaimProfile, type PresetName } from './presets';
-export { accessTokenOf, isPrincipal, type Claims, type Principal } from './principal';
+} from './hooks/permissions';
+export { PRESETS, claimAt, clientIdFromClaims, type ClaimPath, type ClaimProfile, type PresetName } from './token/presets';
+export { accessTokenOf, isPrincipal, type Claims, type Principal } from './pipeline/principal';
 export {
   assertRequirement,
   isScopeToken,
@@ -94,9 +94,9 @@ export {
   scopesFromClaims,
   type HasPermissions,
   type ScopeRequirement,
-} from './scopes';
-export { RFC9068_REQUIRED_CLAIMS, verifyAccessToken, type JoseHeader, type VerifiedToken } from './verify';
-export { checkClaims, type ClaimRules, type ClaimSource } from './claims';
-export { parseCompactJws, type ParsedJws } from './jws';
-export { publicKeyFromJwk, verifySignature, type VerificationKey } from './signature';
-export { cryptoPlatform } from './platform';
+} from './pipeline/scopes';
+export { RFC9068_REQUIRED_CLAIMS, verifyAccessToken, type JoseHeader, type VerifiedToken } from './token/verify';
+export { checkClaims, type ClaimRules, type ClaimSource } from './token/claims';
+export { parseCompactJws, type ParsedJws } from './token/jws';
+export { publicKeyFromJwk, verifySignature, type VerificationKey } from './token/signature';
+export { cryptoPlatform } from './keys/platform';

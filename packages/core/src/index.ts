@@ -4,11 +4,11 @@
  * This entry runs on `node:crypto` (Node, Bun, Deno); workerd and browsers' workers load web.ts.
  * @packageDocumentation
  */
-import { usePlatform } from './platform';
-import { nodePlatform } from './platform/node';
+import { usePlatform } from './keys/platform';
+import { nodePlatform } from './keys/platform/node';
 
 usePlatform(nodePlatform);
 
 export * from './exports';
 // Node only (it reads node:http's IncomingMessage): Express's request objects, for the Express and Nest adapters.
-export { expressLocalsOf, handOverOnExpress, type ExpressLikeRequest } from './express-request';
+export { expressLocalsOf, handOverOnExpress, type ExpressLikeRequest } from './http/express-request';

@@ -4,8 +4,8 @@
  * DPoP and certificate-bound tokens (mTLS) need node:crypto and are refused at construction here.
  * @packageDocumentation
  */
-import { usePlatform } from './platform';
-import { webPlatform } from './platform/web';
+import { usePlatform } from './keys/platform';
+import { webPlatform } from './keys/platform/web';
 
 usePlatform(webPlatform);
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { deepFreeze, hasDuplicateMembers } from '../src/json';
+import { deepFreeze, hasDuplicateMembers } from '../src/token/json';
 
 const check = (text: string) => hasDuplicateMembers(text, JSON.parse(text));
 

@@ -1,5 +1,5 @@
-import { InvalidTokenError } from '../src/errors';
-import { OperatorLog } from '../src/operator-log';
+import { InvalidTokenError } from '../src/http/errors';
+import { OperatorLog } from '../src/hooks/operator-log';
 
 /** The operator log's counting, with an injected clock (the adapters' behaviour is in test/operator-log.test.ts). */
 function logWithClock() {

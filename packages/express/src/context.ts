@@ -2,7 +2,7 @@
  * How errors are reported for each engine, and the one way both stages (the middleware and the
  * route checks) hand the pipeline's verdict to Express.
  *
- * Nothing is added to Express's `req` on the hot path (core's express-request.ts says why): the
+ * Nothing is added to Express's `req` on the hot path (core's http/express-request.ts says why): the
  * engine marks its admission on `res.locals`, and `req.auth` reads the principal from there.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';

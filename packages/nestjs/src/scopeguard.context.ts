@@ -60,7 +60,7 @@ export function requestInfoOf(request: NestHttpRequest): RequestInfo {
 export function tokenRequestOf(request: NestHttpRequest): TokenRequest {
   // Express's request (Express made its res.locals): the admission goes on res.locals, as the Express
   // adapter does it, since on Express's req each property read or added costs µs (core's
-  // express-request.ts). Fastify's: its Node request, `raw`.
+  // http/express-request.ts). Fastify's: its Node request, `raw`.
   const locals = expressLocalsOf(request);
   if (locals !== undefined) return tokenRequestFromNode(request as unknown as NodeRequestLike, request, locals);
   return tokenRequestFromNode(request.raw ?? (request as unknown as NodeRequestLike), request);

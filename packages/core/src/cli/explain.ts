@@ -36,7 +36,7 @@ import {
   type ScopeRequirement,
   type ScopeguardOptions,
   type VerificationKey,
-} from '../index';
+} from '..';
 import { list, parse, printable, printableJson, required, text, UsageError, type Parsed } from './args';
 
 export const EXPLAIN_USAGE = `Usage: scopeguard explain <token|-> --issuer <url> --audience <aud> [options]

@@ -1,0 +1,128 @@
+/**
+ * Compact JWS parsing (RFC 7515 §7.1), shared by access tokens and DPoP proofs: three segments of
+ * canonical, unpadded base64url; header and payload UTF-8 JSON objects without duplicate members.
+ * Nothing here checks a signature or a claim.
+ */
+import { deepFreeze, hasDuplicateMembers } from './json';
+import { platform } from '../keys/platform';
+
+/** A parsed compact JWS. */
+export interface ParsedJws {
+  readonly header: Record<string, unknown>;
+  readonly payload: Record<string, unknown>;
+  readonly signature: Uint8Array;
+  /** `header.payload` as sent: what the signature covers. */
+  readonly signingInput: string;
+}
+
+const BASE64URL_SEGMENT = /^[A-Za-z0-9_-]+$/;
+/** Three base64url segments joined by dots: a compact JWS's alphabet and form, in one pass. */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/**
+ * The last token {@link hasCompactJwsForm} found well-formed. Bearer extraction asks first (such a
+ * token is a valid b64token too), then verification parses the same string: its segment patterns
+ * are then skipped, one pass over a new token instead of two (~1.4 µs for 700 characters, in
+ * process). Only the alphabet is remembered, for one string; encoding and JSON are checked as always.
+ */
+let lastWellFormed: string | undefined;
+
+/** Whether `token` has the form of a compact JWS: three non-empty base64url segments. */
+export function hasCompactJwsForm(token: string): boolean {
+  if (!COMPACT_JWS.test(token)) return false;
+  lastWellFormed = token;
+  return true;
+}
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Decodes one segment; only the canonical, unpadded base64url of its bytes is accepted (RFC 7515
+ * §2): no length of 4n+1, and no bits set in the last character beyond the encoded bytes.
+ */
+function decodeSegment(segment: string, fail: (description: string) => never, alphabetChecked: boolean): Uint8Array {
+  if (!alphabetChecked && !BASE64URL_SEGMENT.test(segment)) fail('the token is not made of three base64url segments');
+  if (!isCanonical(segment)) fail('the token uses non-canonical base64url');
+  return platform().decodeBase64url(segment);
+}
+
+function isCanonical(segment: string): boolean {
+  const tail = segment.length % 4;
+  const unusedBits = tail === 2 ? 0b1111 : tail === 3 ? 0b11 : 0;
+  return tail !== 1 && (ALPHABET.indexOf(segment[segment.length - 1]!) & unusedBits) === 0;
+}
+
+const NOT_A_JWS = 'the token is not a JWS in compact serialization: its first segment is not a base64url-encoded JSON header';
+
+/**
+ * The header: a JSON object in base64url, else the string is no JWS at all (`not.a.token`), which is
+ * said so rather than a finding about its encoding; a real header with a tampered encoding is
+ * "non-canonical", as any segment.
+ */
+function parseHeader(segment: string, fail: (description: string) => never, alphabetChecked: boolean): Record<string, unknown> {
+  const known = recentHeaders.get(segment);
+  if (known !== undefined) return known;
+  if (!alphabetChecked && !BASE64URL_SEGMENT.test(segment)) fail(NOT_A_JWS);
+  const header = parseJsonObject(platform().decodeBase64url(segment), 'header', (description) =>
+    fail(description.includes('duplicate') ? description : NOT_A_JWS),
+  );
+  if (!isCanonical(segment)) fail('the token uses non-canonical base64url');
+  if (segment.length <= REMEMBERED_HEADER_LENGTH) {
+    if (recentHeaders.size >= RECENT_HEADERS) recentHeaders.clear();
+    // A copy of the segment as the key (V8 makes the slice a view that keeps the whole token alive);
+    // JSON's round trip copies on every platform, and base64url needs no escapes.
+    recentHeaders.set(JSON.parse(JSON.stringify(segment)) as string, deepFreeze(header));
+  }
+  return header;
+}
+
+/**
+ * Headers parsed lately, by their segment. An issuer's tokens share a header per signing key, so a
+ * new token's header is decoded and parsed once per key, not once per token (~1 µs of the ~20 around
+ * each new token's signature). Only headers that parsed are kept, frozen, since tokens share them;
+ * the caller's header rules run on every token as before. Bounded: a stream of distinct headers (an
+ * attacker's random kids) only starts it over every {@link RECENT_HEADERS}, and it holds at most
+ * that many copies of short segments.
+ */
+const recentHeaders = new Map<string, Record<string, unknown>>();
+const RECENT_HEADERS = 16;
+/** Real headers encode to 100–300 characters; longer ones are parsed each time and not kept. */
+const REMEMBERED_HEADER_LENGTH = 512;
+
+/** A JOSE header or claims set: UTF-8 JSON, an object, no duplicate member names (RFC 8725 §3.x). */
+function parseJsonObject(bytes: Uint8Array, what: string, fail: (description: string) => never): Record<string, unknown> {
+  let text = '';
+  let value: unknown;
+  try {
+    text = UTF8.decode(bytes);
+    value = JSON.parse(text);
+  } catch {
+    fail(`the token ${what} is not valid UTF-8 JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`the token ${what} is not a JSON object`);
+  if (hasDuplicateMembers(text, value)) fail('the token has duplicate JSON member names');
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Parses a compact JWS; `fail` throws the caller's error (401 for tokens, DPoP errors for proofs).
+ * `checkHeader` runs as soon as the header is read, so header rules (an `alg` of `none`) are
+ * reported before anything about the payload or signature.
+ */
+export function parseCompactJws(token: string, fail: (description: string) => never, checkHeader?: (header: Record<string, unknown>) => void): ParsedJws {
+  // The dots found by indexOf, not split: no array, and ~0.35 µs less per new token.
+  const first = token.indexOf('.');
+  const second = first === -1 ? -1 : token.indexOf('.', first + 1);
+  const third = second === -1 ? -1 : token.indexOf('.', second + 1);
+  if (third !== -1) {
+    const fourth = token.indexOf('.', third + 1);
+    if (fourth !== -1 && token.indexOf('.', fourth + 1) === -1) fail('encrypted tokens (JWE) are not accepted');
+  }
+  if (second === -1 || third !== -1) fail('the token is not a JWS in compact serialization');
+  const alphabetChecked = token === lastWellFormed;
+  const header = parseHeader(token.slice(0, first), fail, alphabetChecked);
+  checkHeader?.(header);
+  const payload = parseJsonObject(decodeSegment(token.slice(first + 1, second), fail, alphabetChecked), 'payload', fail);
+  const signature = decodeSegment(token.slice(second + 1), fail, alphabetChecked);
+  return { header, payload, signature, signingInput: token.slice(0, second) };
+}
