@@ -15,6 +15,7 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '<rootDir>/packages/redis/test/', '<rootDir>/test/redis/'],
   moduleNameMapper: {
     '^@scopeguard/(core|express|testing|nestjs|fastify|hono|koa|mcp|redis)$': '<rootDir>/packages/$1/src',
+    '^@scopeguard/core/adapter$': '<rootDir>/packages/core/src/adapter',
     '^@scopeguard/nestjs/passport$': '<rootDir>/packages/nestjs/src/passport',
     '^@scopeguard/nestjs/swagger$': '<rootDir>/packages/nestjs/src/swagger',
     '^@scopeguard/nestjs/terminus$': '<rootDir>/packages/nestjs/src/terminus',

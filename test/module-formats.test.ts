@@ -20,7 +20,7 @@ afterAll(() => issuer.close());
 const program = (load: string) => `
 ${load}
 const guard = new Scopeguard({ issuer: process.env.ISSUER, audience: process.env.AUDIENCE, jwksUri: process.env.JWKS });
-guard.verify(process.env.TOKEN).then((p) => console.log(JSON.stringify({ client: p.clientId, mw: typeof scopeguard })));
+guard.verify(process.env.TOKEN).then((p) => console.log(JSON.stringify({ client: p.clientId, mw: typeof scopeguard, kit: typeof refusalAnswer })));
 `;
 
 describe('module formats', () => {
@@ -29,14 +29,14 @@ describe('module formats', () => {
   });
 
   it.each([
-    ['CommonJS', ['-e', program("const { Scopeguard } = require('@scopeguard/core'); const { scopeguard } = require('@scopeguard/express');")]],
-    ['ESM', ['--input-type=module', '-e', program("import { Scopeguard } from '@scopeguard/core'; import { scopeguard } from '@scopeguard/express';")]],
+    ['CommonJS', ['-e', program("const { Scopeguard } = require('@scopeguard/core'); const { refusalAnswer } = require('@scopeguard/core/adapter'); const { scopeguard } = require('@scopeguard/express');")]],
+    ['ESM', ['--input-type=module', '-e', program("import { Scopeguard } from '@scopeguard/core'; import { refusalAnswer } from '@scopeguard/core/adapter'; import { scopeguard } from '@scopeguard/express';")]],
   ])('%s apps can load and use the packages', async (_name, args) => {
     const token = await issuer.mint({ clientId: 'consumer' });
     const { stdout } = await run(process.execPath, args as string[], {
       cwd: root,
       env: { ...process.env, ISSUER: issuer.issuer, AUDIENCE: issuer.audience, JWKS: issuer.jwksUri, TOKEN: token },
     });
-    expect(JSON.parse(stdout)).toEqual({ client: 'consumer', mw: 'function' });
+    expect(JSON.parse(stdout)).toEqual({ client: 'consumer', mw: 'function', kit: 'function' });
   });
 });

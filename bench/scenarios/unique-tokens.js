@@ -7,7 +7,8 @@
  * Targets: scopeguard ≥ express-oauth2-jwt-bearer; verification ≤ 1.3 × crypto.verify per token.
  */
 const { createPublicKey, verify: cryptoVerify, constants } = require('node:crypto');
-const { RemoteKeySet, Scopeguard, verifyAccessToken } = require('@scopeguard/core');
+const { Scopeguard } = require('@scopeguard/core');
+const { RemoteKeySet, verifyAccessToken } = require('@scopeguard/core/adapter');
 const { QUICK, load, startContender, table, ratio, fixed, median } = require('../lib/harness');
 
 const ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'];

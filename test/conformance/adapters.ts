@@ -20,6 +20,7 @@ import { close, listen } from '../support/http';
 import { startFastify } from './frameworks/fastify';
 import { startHono } from './frameworks/hono';
 import { startKoa } from './frameworks/koa';
+import { startNodeHttp } from './frameworks/node-http';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const express4 = require('express4') as typeof express5;
@@ -36,8 +37,8 @@ export interface RunningAdapter {
  * `passport`: `@UseGuards(AuthGuard('scopeguard'), ScopeguardGuard)` on the controller;
  * `passport-global`: the module's global guard, and `AuthGuard('scopeguard')` on the controller too.
  */
-export type AdapterName = 'express5' | 'express4' | 'nest-express' | 'nest-fastify' | 'passport' | 'passport-global' | 'fastify' | 'hono' | 'koa';
-const ALL: readonly AdapterName[] = ['express5', 'express4', 'nest-express', 'nest-fastify', 'passport', 'passport-global', 'fastify', 'hono', 'koa'];
+export type AdapterName = 'express5' | 'express4' | 'nest-express' | 'nest-fastify' | 'passport' | 'passport-global' | 'fastify' | 'hono' | 'koa' | 'node-http';
+const ALL: readonly AdapterName[] = ['express5', 'express4', 'nest-express', 'nest-fastify', 'passport', 'passport-global', 'fastify', 'hono', 'koa', 'node-http'];
 /** Every adapter; `ADAPTERS=hono,koa npx jest test/conformance` runs some while working on them. */
 export const ADAPTERS: readonly AdapterName[] = process.env.ADAPTERS ? ALL.filter((name) => process.env.ADAPTERS!.split(',').includes(name)) : ALL;
 
@@ -160,5 +161,7 @@ export function startAdapter(name: AdapterName, options: ScopeguardOptions, tls?
     case 'fastify': return startFastify(options, tls, extras);
     case 'hono': return startHono(options, tls, extras);
     case 'koa': return startKoa(options, tls, extras);
+    // The core README's "Writing an adapter": a third party's adapter, written against the kit alone.
+    case 'node-http': return startNodeHttp(options, tls, extras);
   }
 }

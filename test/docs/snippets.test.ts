@@ -58,6 +58,15 @@ describe('README snippets', () => {
     expect(snippets.length).toBeGreaterThan(15);
   });
 
+  it("the core README's adapter is the one the conformance table runs", () => {
+    const shown = snippets.find((snippet) => snippet.readme === 'packages/core/README.md' && snippet.code.includes('export function nodeGuard('));
+    const run = readFileSync(join(ROOT, 'test/conformance/frameworks/node-http-adapter.ts'), 'utf8');
+    expect(shown?.code.trim()).toBe(run.trim());
+    // Written against the package's two entries alone, as a third party's adapter would be.
+    const imports = [...run.matchAll(/from '([^']+)'/g)].map((match) => match[1]);
+    expect(imports.filter((name) => !name!.startsWith('node:'))).toEqual(['@scopeguard/core', '@scopeguard/core/adapter']);
+  });
+
   it('each compiles in a strict project', () => {
     rmSync(OUT, { recursive: true, force: true });
     mkdirSync(OUT, { recursive: true });

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { certificateThumbprint } from '@scopeguard/core';
+import { certificateThumbprint } from '@scopeguard/core/adapter';
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
 import { send } from '../support/http';
 import { ADAPTERS, startAdapter, type RunningAdapter } from '../conformance/adapters';

@@ -10,5 +10,3 @@ import { nodePlatform } from './keys/platform/node';
 usePlatform(nodePlatform);
 
 export * from './exports';
-// Node only (it reads node:http's IncomingMessage): Express's request objects, for the Express and Nest adapters.
-export { expressLocalsOf, handOverOnExpress, type ExpressLikeRequest } from './http/express-request';

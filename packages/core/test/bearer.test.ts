@@ -1,4 +1,5 @@
-import { authorizationValues, extractBearerToken, InvalidRequestError, InvalidTokenError, MissingTokenError, type TokenRequest, type TokenSource } from '@scopeguard/core';
+import { type TokenRequest } from '@scopeguard/core';
+import { authorizationValues, extractBearerToken, InvalidRequestError, InvalidTokenError, MissingTokenError, type TokenSource } from '@scopeguard/core/adapter';
 
 const headerOnly = { tokenSources: new Set<TokenSource>(['header']), maxTokenLength: 8192 };
 const everywhere = { tokenSources: new Set<TokenSource>(['header', 'body', 'query']), maxTokenLength: 8192 };
@@ -105,7 +106,7 @@ describe('extractBearerToken (RFC 6750 §2)', () => {
   });
 });
 
-import { verifyAccessToken, resolveOptions, type KeySource } from '@scopeguard/core';
+import { verifyAccessToken, resolveOptions, type KeySource } from '@scopeguard/core/adapter';
 
 describe('malformed JSON never hangs the verifier (found by fuzzing)', () => {
   const options = resolveOptions({ issuer: 'https://as.example', audience: 'api', jwksUri: 'https://as.example/jwks' });

@@ -5,7 +5,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Scopeguard, discoverJwksUri, metadataUrls, type DecisionEvent } from '@scopeguard/core';
+import { Scopeguard, type DecisionEvent } from '@scopeguard/core';
+import { discoverJwksUri, metadataUrls } from '@scopeguard/core/adapter';
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
 
 let issuer: TestIssuer;

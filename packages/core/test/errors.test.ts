@@ -1,4 +1,4 @@
-import { InsufficientScopeError, InvalidTokenError, MissingTokenError, UnavailableError, sanitizeDescription } from '@scopeguard/core';
+import { InsufficientScopeError, InvalidTokenError, MissingTokenError, UnavailableError, sanitizeDescription } from '@scopeguard/core/adapter';
 
 describe('errors (RFC 6750 §3)', () => {
   it('renders a 401 invalid_token challenge and JSON body with the same code', () => {

@@ -1,7 +1,8 @@
 /** Handing the principal over on Express's request objects (express-request.ts), as the Express and Nest adapters do. */
 import { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
-import { handOverOnExpress, type Principal } from '@scopeguard/core';
+import { type Principal } from '@scopeguard/core';
+import { handOverOnExpress } from '@scopeguard/core/adapter';
 
 const principal = { clientId: 'p' } as unknown as Principal;
 

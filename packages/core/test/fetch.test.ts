@@ -1,5 +1,6 @@
 /** The web-standard entry: Fetch API Requests in, the principal or a refusal Response out. */
-import { Scopeguard, admitFetch, admitFetchNow, isPrincipal, scopeRequirement, type ScopeguardOptions } from '@scopeguard/core';
+import { Scopeguard, isPrincipal, scopeRequirement, type ScopeguardOptions } from '@scopeguard/core';
+import { admitFetch, admitFetchNow } from '@scopeguard/core/adapter';
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
 
 let issuer: TestIssuer;

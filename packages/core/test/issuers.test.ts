@@ -5,7 +5,8 @@
 import { generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Scopeguard, ScopeguardConfigError, resolveOptions, type ScopeguardOptions } from '@scopeguard/core';
+import { Scopeguard, ScopeguardConfigError, type ScopeguardOptions } from '@scopeguard/core';
+import { resolveOptions } from '@scopeguard/core/adapter';
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
 import { codeOf } from '../../../test/support/outcome';
 

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Scopeguard, ScopeguardError, unusableReason, metadataUrls, type ScopeguardOptions } from '@scopeguard/core';
+import { Scopeguard, ScopeguardError, type ScopeguardOptions } from '@scopeguard/core';
+import { unusableReason, metadataUrls } from '@scopeguard/core/adapter';
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
 import { codeOf } from '../../../test/support/outcome';
 

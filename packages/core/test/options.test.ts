@@ -1,4 +1,5 @@
-import { Scopeguard, ScopeguardConfigError, resolveOptions, type ScopeguardOptions } from '@scopeguard/core';
+import { Scopeguard, ScopeguardConfigError, type ScopeguardOptions } from '@scopeguard/core';
+import { resolveOptions } from '@scopeguard/core/adapter';
 
 const base: ScopeguardOptions = { issuer: 'https://as.example.com/', audience: 'https://api.example.com' };
 

@@ -2,7 +2,8 @@
  * The one request pipeline (`admit`): synchronous on a cache hit, one failure family, provenance per
  * request, bounded hooks, and the audit sequence every adapter inherits.
  */
-import { InsufficientScopeError, InternalError, isPrincipal, MemoryReplayStore, Scopeguard, scopeRequirement, ScopeguardError, type DecisionEvent, type ScopeguardOptions, type TokenRequest } from '@scopeguard/core';
+import { isPrincipal, MemoryReplayStore, Scopeguard, scopeRequirement, ScopeguardError, type DecisionEvent, type ScopeguardOptions, type TokenRequest } from '@scopeguard/core';
+import { InsufficientScopeError, InternalError } from '@scopeguard/core/adapter';
 import { createDpopKey, createTestIssuer, type TestIssuer } from '@scopeguard/testing';
 
 let issuer: TestIssuer;

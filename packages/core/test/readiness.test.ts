@@ -1,5 +1,6 @@
 /** Issue 16: warm start (ready), readiness per issuer (health), and last-known-good keys bounded by jwks.maxStaleMs. */
-import { Scopeguard, type KeySetEvent, type ScopeguardOptions } from '@scopeguard/core';
+import { Scopeguard, type ScopeguardOptions } from '@scopeguard/core';
+import { type KeySetEvent } from '@scopeguard/core/adapter';
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
 import { codeOf } from '../../../test/support/outcome';
 
@@ -110,7 +111,7 @@ describe('last-known-good keys, bounded (jwks.maxStaleMs)', () => {
   });
 
   it('a failing clock makes the readiness answer a 503, not a thrown error', async () => {
-    const { healthAnswer } = await import('@scopeguard/core');
+    const { healthAnswer } = await import('@scopeguard/core/adapter');
     let broken = false;
     const engine = guard({ clock: () => (broken ? Number.NaN : Date.now()) });
     await engine.ready();

@@ -1,4 +1,5 @@
-import { effectivePermissions, parseScopeClaim, scopesFromClaims, requireAnyScope, requireScopes, scopeRequirement, ScopeguardConfigError, InsufficientScopeError } from '@scopeguard/core';
+import { requireAnyScope, requireScopes, scopeRequirement, ScopeguardConfigError } from '@scopeguard/core';
+import { effectivePermissions, parseScopeClaim, scopesFromClaims, InsufficientScopeError } from '@scopeguard/core/adapter';
 
 describe('scopes', () => {
   it('parses space-delimited strings and arrays, dropping non scope-tokens', () => {

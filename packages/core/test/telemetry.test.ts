@@ -271,9 +271,9 @@ describe('without @opentelemetry/api', () => {
     jest.doMock('@opentelemetry/api', () => {
       throw new Error("Cannot find module '@opentelemetry/api'");
     });
-    let core!: typeof import('@scopeguard/core');
+    let core!: typeof import('@scopeguard/core') & typeof import('@scopeguard/core/adapter');
     jest.isolateModules(() => {
-      core = require('@scopeguard/core') as typeof import('@scopeguard/core');
+      core = { ...(require('@scopeguard/core') as typeof import('@scopeguard/core')), ...(require('@scopeguard/core/adapter') as typeof import('@scopeguard/core/adapter')) };
     });
     expect(() => require('@opentelemetry/api')).toThrow(/Cannot find module/);
     const engine = new core.Scopeguard({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri, permissions: async () => ['orders.read'] });

@@ -1,6 +1,7 @@
 import { generateKeyPair, exportJWK, SignJWT } from 'jose';
 import { createHmac } from 'node:crypto';
-import { Scopeguard, parseCompactJws, type ScopeguardOptions } from '@scopeguard/core';
+import { Scopeguard, type ScopeguardOptions } from '@scopeguard/core';
+import { parseCompactJws } from '@scopeguard/core/adapter';
 import { createTestIssuer, signCompact, type TestIssuer } from '@scopeguard/testing';
 
 let issuer: TestIssuer;

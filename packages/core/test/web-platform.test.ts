@@ -5,7 +5,8 @@
  */
 import { generateKeyPairSync, createPublicKey } from 'node:crypto';
 import { createTestIssuer, signCompact, type TestAlgorithm, type TestIssuer } from '@scopeguard/testing';
-import { Scopeguard, ScopeguardConfigError, isPrincipal, tokenRequestFromFetch, type ScopeguardOptions } from '../src/web';
+import { Scopeguard, ScopeguardConfigError, isPrincipal, type ScopeguardOptions } from '../src/web';
+import { tokenRequestFromFetch } from '../src/adapter-web';
 
 const ALGORITHMS: TestAlgorithm[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 let issuer: TestIssuer;

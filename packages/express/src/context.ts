@@ -6,7 +6,8 @@
  * engine marks its admission on `res.locals`, and `req.auth` reads the principal from there.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Scopeguard, ScopeguardError, expressLocalsOf, handOverOnExpress, refusalAnswer, sendAnswer, type ExpressLikeRequest, type Principal, type RequestInfo } from '@scopeguard/core';
+import { Scopeguard, ScopeguardError, type Principal } from '@scopeguard/core';
+import { expressLocalsOf, handOverOnExpress, refusalAnswer, sendAnswer, type ExpressLikeRequest, type RequestInfo } from '@scopeguard/core/adapter';
 
 /** How a refusal reaches the client. */
 export type ErrorMode = 'respond' | 'next';

@@ -3,7 +3,8 @@
  * `req.auth` to the principal. One engine per middleware, created once. Translation only.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Scopeguard, engineFrom, healthAnswer, isMetadataRequest, metadataAnswer, sendAnswer, tokenRequestFromNode, type GuardOptions, type Principal } from '@scopeguard/core';
+import { Scopeguard, type GuardOptions, type Principal } from '@scopeguard/core';
+import { engineFrom, healthAnswer, isMetadataRequest, metadataAnswer, sendAnswer, tokenRequestFromNode } from '@scopeguard/core/adapter';
 import { carrierOf, pass, registerContext, requestInfo, type ErrorMode, type GuardContext, type GuardedRequest, type Next } from './context';
 import { scopesBehind } from './declared-scopes';
 

@@ -4,7 +4,8 @@
  * Requirements are validated when the route is defined.
  */
 import type { ServerResponse } from 'node:http';
-import { scopeRequirement, tokenRequestFromNode, type ScopeRequirement } from '@scopeguard/core';
+import { scopeRequirement, type ScopeRequirement } from '@scopeguard/core';
+import { tokenRequestFromNode } from '@scopeguard/core/adapter';
 import { carrierOf, contextOf, pass, requestInfo, type GuardedRequest, type Next } from './context';
 import { SCOPES } from './declared-scopes';
 

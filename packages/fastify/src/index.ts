@@ -6,8 +6,10 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
-import { Scopeguard, ScopeguardConfigError, ScopeguardError, engineFrom, isMetadataRequest, metadataAnswer, refusalAnswer, scopeRequirement, tokenRequestFromNode } from '@scopeguard/core';
-import type { GuardOptions, HttpAnswer, Principal, ScopeRequirement } from '@scopeguard/core';
+import { Scopeguard, ScopeguardConfigError, ScopeguardError, scopeRequirement } from '@scopeguard/core';
+import { engineFrom, isMetadataRequest, metadataAnswer, refusalAnswer, tokenRequestFromNode } from '@scopeguard/core/adapter';
+import type { GuardOptions, Principal, ScopeRequirement } from '@scopeguard/core';
+import type { HttpAnswer } from '@scopeguard/core/adapter';
 
 export { Scopeguard, ScopeguardConfigError, ScopeguardError, type GuardOptions, type Principal, type ScopeguardOptions } from '@scopeguard/core';
 

@@ -7,17 +7,19 @@
  */
 import {
   Scopeguard,
+  scopeRequirement,
+  type GuardOptions,
+  type Principal,
+  type ScopeRequirement,
+} from '@scopeguard/core';
+import {
   admitFetchNow,
   engineFrom,
   isMetadataRequest,
   metadataAnswer,
   responseOf,
-  scopeRequirement,
   type FetchRequestExtras,
-  type GuardOptions,
-  type Principal,
-  type ScopeRequirement,
-} from '@scopeguard/core';
+} from '@scopeguard/core/adapter';
 import type { Context, MiddlewareHandler, Next } from 'hono';
 
 export { Scopeguard, ScopeguardConfigError, ScopeguardError, type GuardOptions, type Principal, type ScopeguardOptions } from '@scopeguard/core';

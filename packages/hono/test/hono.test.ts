@@ -1,7 +1,7 @@
 /** @scopeguard/hono beyond the conformance table: typed context, bound checks, metadata, wiring errors. */
 import { Hono } from 'hono';
 import { Scopeguard, requireScopes, scopeguard, type ScopeguardEnv } from '@scopeguard/hono';
-import { InsufficientScopeError, tokenRequestFromFetch } from '@scopeguard/core';
+import { InsufficientScopeError, tokenRequestFromFetch } from '@scopeguard/core/adapter';
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
 
 let issuer: TestIssuer;

@@ -3,8 +3,10 @@
  * sets `ctx.state.auth`; `requireScopes()` / `requireAnyScope()` check routes. Translation only.
  * @packageDocumentation
  */
-import { Scopeguard, ScopeguardError, engineFrom, isMetadataRequest, metadataAnswer, refusalAnswer, scopeRequirement, tokenRequestFromNode } from '@scopeguard/core';
-import type { GuardOptions, HttpAnswer, Principal, RequestInfo, ScopeRequirement } from '@scopeguard/core';
+import { Scopeguard, ScopeguardError, scopeRequirement } from '@scopeguard/core';
+import { engineFrom, isMetadataRequest, metadataAnswer, refusalAnswer, tokenRequestFromNode } from '@scopeguard/core/adapter';
+import type { GuardOptions, Principal, ScopeRequirement } from '@scopeguard/core';
+import type { HttpAnswer, RequestInfo } from '@scopeguard/core/adapter';
 import type { Middleware, Next, ParameterizedContext } from 'koa';
 import { SCOPES, scopesBehind } from './declared-scopes';
 

@@ -11,20 +11,22 @@ import {
   Scopeguard,
   ScopeguardError,
   accessTokenOf,
-  engineFrom,
   isPrincipal,
+  scopeRequirement,
+  type GuardOptions,
+  type Principal,
+  type ScopeRequirement,
+} from '@scopeguard/core';
+import {
+  engineFrom,
   meetsRequirement,
   isMetadataRequest,
   metadataAnswer,
   refusalAnswer,
-  scopeRequirement,
   sendAnswer,
   tokenRequestFromNode,
-  type GuardOptions,
   type HttpAnswer,
-  type Principal,
-  type ScopeRequirement,
-} from '@scopeguard/core';
+} from '@scopeguard/core/adapter';
 
 export { Scopeguard, ScopeguardConfigError, ScopeguardError, type Principal } from '@scopeguard/core';
 

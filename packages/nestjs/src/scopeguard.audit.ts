@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { describeDecision, type DecisionEvent } from '@scopeguard/core';
+import { type DecisionEvent } from '@scopeguard/core';
+import { describeDecision } from '@scopeguard/core/adapter';
 
 /** Nest's logger under the context `Scopeguard`: decisions, and the engine's start-up notices. */
 export const logger = new Logger('Scopeguard');

@@ -3,7 +3,8 @@
  * writes challenge headers on either platform. Nothing else about transports lives anywhere else.
  */
 import type { ExecutionContext } from '@nestjs/common';
-import { expressLocalsOf, tokenRequestFromNode, type NodeRequestLike, type Principal, type RequestInfo, type TokenRequest } from '@scopeguard/core';
+import { type Principal, type TokenRequest } from '@scopeguard/core';
+import { expressLocalsOf, tokenRequestFromNode, type NodeRequestLike, type RequestInfo } from '@scopeguard/core/adapter';
 
 /** A request of `@nestjs/platform-express` (Node's) or `@nestjs/platform-fastify` (with `.raw`). */
 export interface NestHttpRequest {

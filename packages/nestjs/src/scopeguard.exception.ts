@@ -1,5 +1,6 @@
 import { HttpException } from '@nestjs/common';
-import type { ErrorResponse, ScopeguardError } from '@scopeguard/core';
+import type { ScopeguardError } from '@scopeguard/core';
+import type { ErrorResponse } from '@scopeguard/core/adapter';
 
 /**
  * A scopeguard refusal as a Nest exception: the core error's status and JSON body, and the

@@ -5,7 +5,8 @@
  * (a 200 with `errors` from execution), so no challenge header goes on it. Used only when `graphql`
  * is installed.
  */
-import type { ErrorResponse, ScopeguardError } from '@scopeguard/core';
+import type { ScopeguardError } from '@scopeguard/core';
+import type { ErrorResponse } from '@scopeguard/core/adapter';
 import { optionalPeer } from './scopeguard.optional';
 
 

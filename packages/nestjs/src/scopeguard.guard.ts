@@ -1,6 +1,7 @@
 import { Inject, Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { NO_ACCESS, Scopeguard, ScopeguardError, handOverOnExpress, type Principal, type ScopeRequirement } from '@scopeguard/core';
+import { Scopeguard, ScopeguardError, type Principal, type ScopeRequirement } from '@scopeguard/core';
+import { NO_ACCESS, handOverOnExpress } from '@scopeguard/core/adapter';
 import { OPTIONAL_METADATA, PUBLIC_METADATA, SCOPES_METADATA } from './scopeguard.constants';
 import { httpRequestOf, httpResponseOf, requestInfoOf, setHeaders, tokenRequestOf } from './scopeguard.context';
 import { graphqlRefusal } from './scopeguard.graphql';

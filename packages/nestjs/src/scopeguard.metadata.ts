@@ -4,7 +4,8 @@
  */
 import { Injectable, type NestMiddleware, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { Scopeguard, metadataAnswer, sendAnswer, type ScopeRequirement } from '@scopeguard/core';
+import { Scopeguard, type ScopeRequirement } from '@scopeguard/core';
+import { metadataAnswer, sendAnswer } from '@scopeguard/core/adapter';
 import type { ServerResponse } from 'node:http';
 import { OPTIONAL_METADATA, SCOPES_METADATA } from './scopeguard.constants';
 

@@ -1,6 +1,7 @@
 import { Inject, Module, RequestMethod, type DynamicModule, type MiddlewareConsumer, type NestModule, type OnApplicationBootstrap, type Provider } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, DiscoveryModule } from '@nestjs/core';
-import { Scopeguard, withAuditLog, type ScopeguardOptions } from '@scopeguard/core';
+import { Scopeguard, type ScopeguardOptions } from '@scopeguard/core';
+import { withAuditLog } from '@scopeguard/core/adapter';
 import { logDecision, logger } from './scopeguard.audit';
 import { ScopeguardExceptionFilter } from './scopeguard.filter';
 import { ScopeguardMetadataMiddleware } from './scopeguard.metadata';

@@ -6,7 +6,8 @@
  */
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
-import { InsufficientScopeError, Scopeguard, ScopeguardError, type Principal } from '@scopeguard/core';
+import { Scopeguard, ScopeguardError, type Principal } from '@scopeguard/core';
+import { InsufficientScopeError } from '@scopeguard/core/adapter';
 import { Strategy } from 'passport';
 import { requestInfoOf, tokenRequestOf, type NestHttpRequest } from './scopeguard.context';
 import { ScopeguardException } from './scopeguard.exception';

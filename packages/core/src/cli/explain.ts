@@ -7,13 +7,22 @@
  * the only network access is fetching the issuer's key set, and only when no --jwks file is given.
  */
 import { readFileSync } from 'node:fs';
+// The CLI is an adapter of its own: the user's API and the kit, as a third party would import them.
+import {
+  Scopeguard,
+  ScopeguardConfigError,
+  ScopeguardError,
+  scopeRequirement,
+  type PermissionMap,
+  type PresetName,
+  type Principal,
+  type ScopeRequirement,
+  type ScopeguardOptions,
+} from '..';
 import {
   InvalidTokenError,
   PRESETS,
   PinnedKeySet,
-  Scopeguard,
-  ScopeguardConfigError,
-  ScopeguardError,
   checkClaims,
   clientIdFromClaims,
   discoverJwksUri,
@@ -21,7 +30,6 @@ import {
   meetsRequirement,
   parseCompactJws,
   publicKeyFromJwk,
-  scopeRequirement,
   scopesFromClaims,
   unusableReason,
   verifyAccessToken,
@@ -29,14 +37,9 @@ import {
   type CandidateKey,
   type KeySource,
   type ParsedJws,
-  type PermissionMap,
-  type PresetName,
-  type Principal,
   type ResolvedIssuer,
-  type ScopeRequirement,
-  type ScopeguardOptions,
   type VerificationKey,
-} from '..';
+} from '../adapter';
 import { list, parse, printable, printableJson, required, text, UsageError, type Parsed } from './args';
 
 export const EXPLAIN_USAGE = `Usage: scopeguard explain <token|-> --issuer <url> --audience <aud> [options]
