@@ -6,17 +6,10 @@
 export { Scopeguard, type EngineHealth } from './pipeline/engine';
 export type { CacheChange } from './keys/issuers';
 export type { AdapterOptions, GuardOptions } from './http/answers';
-export {
-  SUPPORTED_ALGORITHMS,
-  type IssuerOptions,
-  type IssuerPatternOptions,
-  type IssuerSettings,
-  type JwsAlgorithm,
-  type ScopeguardOptions,
-} from './pipeline/options';
+export type { IssuerOptions, IssuerPatternOptions, IssuerSettings, ScopeguardOptions } from './pipeline/options';
+export { SUPPORTED_ALGORITHMS, type JwsAlgorithm } from './token/signature';
 export type { PresetName } from './token/presets';
-export { INACTIVE_CLIENT, type PermissionMap, type PermissionResolver, type ServiceUser } from './hooks/permissions';
-export { permissionResolverOf } from './pipeline/options';
+export { INACTIVE_CLIENT, permissionResolverOf, type PermissionMap, type PermissionResolver, type ServiceUser } from './hooks/permissions';
 export type { RevocationCheck, RevocationQuery } from './hooks/revocation';
 export { MemoryReplayStore, type DpopReplayStore } from './proof/dpop';
 export { accessTokenOf, isPrincipal, type Claims, type Principal } from './pipeline/principal';

@@ -57,17 +57,9 @@ export { PRESETS, claimAt, clientIdFromClaims, type ClaimPath, type ClaimProfile
 export { DpopError, DpopVerifier, jwkThumbprint, type DpopOptions, type DpopRequest } from './proof/dpop';
 export { certificateThumbprint, confirmCertificateBinding, derFromPem, type MtlsOptions } from './proof/mtls';
 export { Introspector, isCompactJws, type IntrospectedClaims, type IntrospectionOptions } from './hooks/introspection';
-export {
-  resolveOptions,
-  type JwksOptions,
-  type PermissionLookupOptions,
-  type PinnedKeys,
-  type ResolvedIssuer,
-  type ResolvedIssuerPattern,
-  type ResolvedOptions,
-  type ResourceMetadataOptions,
-  type SharedOptions,
-  type TokenCacheOptions,
-  type TokenScopesOnly,
-  type TrustLookupOptions,
-} from './pipeline/options';
+export { resolveOptions, type ResolvedIssuer, type ResolvedIssuerPattern, type ResolvedOptions, type SharedOptions, type TrustLookupOptions } from './pipeline/options';
+export type { JwksOptions, PinnedKeys } from './keys/jwks';
+export type { PermissionLookupOptions } from './hooks/answer-cache';
+export type { TokenScopesOnly } from './hooks/permissions';
+export type { ResourceMetadataOptions } from './http/resource-metadata';
+export type { TokenCacheOptions } from './pipeline/verdict-cache';

@@ -4,6 +4,7 @@
  * answer about a name forgettable at once (another instance heard of a change) without a scan.
  */
 import { LRUCache } from 'lru-cache';
+import { number, object, only, timeout } from '../pipeline/option-checks';
 
 interface Kept<V> {
   readonly value: V;
@@ -89,4 +90,27 @@ export class AnswerCache<V> {
     keys?.delete(key);
     if (keys?.size === 0) this.#byName.delete(name);
   }
+}
+
+// ── Options: a hook's cache and deadline ────────────────────────────────────────────────────
+
+/** Settings of a hook's lookup: `permissionLookup` (when `permissions` is a resolver) and `revocationLookup`. */
+export interface PermissionLookupOptions {
+  /** Keep a resolver's answer this many seconds. Default 60. */
+  ttl?: number;
+  /** A resolver slower than this many milliseconds is a failure (503). Default 2000. */
+  timeoutMs?: number;
+  /** Most clients kept. Default 10000. */
+  maxEntries?: number;
+}
+
+/** A hook's lookup option (`permissionLookup`, `revocationLookup`), with defaults applied. */
+export function resolveLookup(option: string, value: unknown): Required<PermissionLookupOptions> {
+  const lookup = object(option, value);
+  only(option, lookup, ['ttl', 'timeoutMs', 'maxEntries']);
+  return {
+    ttl: number(`${option}.ttl`, lookup.ttl, 60, 0),
+    timeoutMs: timeout(`${option}.timeoutMs`, lookup.timeoutMs, 2000),
+    maxEntries: number(`${option}.maxEntries`, lookup.maxEntries, 10_000, 1, true),
+  };
 }

@@ -9,6 +9,7 @@ import { platform } from '../keys/platform';
 import { InvalidTokenError, UnavailableError } from '../http/errors';
 import { FetchFailure, fetchJsonObject } from '../keys/json-endpoint';
 import { traced, type Telemetry } from './telemetry';
+import { boolean, fail, httpUrl, number, object, only, timeout } from '../pipeline/option-checks';
 
 /** How to reach an issuer's introspection endpoint. */
 export interface IntrospectionOptions {
@@ -113,4 +114,28 @@ function digest(token: string): string {
 /** Whether `token` looks like a compact JWS (three base64url segments): opaque tokens do not. */
 export function isCompactJws(token: string): boolean {
   return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token);
+}
+
+// ── Options ─────────────────────────────────────────────────────────────────────────────────
+
+/** An issuer entry's `introspection` option, with defaults applied. */
+export function resolveIntrospection(value: unknown): IntrospectionOptions | undefined {
+  if (value === undefined) return undefined;
+  const input = object('introspection', value);
+  only('introspection', input, ['endpoint', 'clientId', 'clientSecret', 'authMethod', 'ttl', 'timeoutMs', 'endpointChecksAudience']);
+  const endpoint = httpUrl('introspection.endpoint', input.endpoint);
+  for (const key of ['clientId', 'clientSecret'] as const) {
+    if (typeof input[key] !== 'string' || (input[key] as string).length === 0) fail(`introspection.${key}`, 'must be a non-empty string');
+  }
+  const authMethod = input.authMethod ?? 'client_secret_basic';
+  if (authMethod !== 'client_secret_basic' && authMethod !== 'client_secret_post') fail('introspection.authMethod', 'must be client_secret_basic or client_secret_post');
+  return Object.freeze({
+    endpoint,
+    clientId: input.clientId as string,
+    clientSecret: input.clientSecret as string,
+    authMethod,
+    ttl: number('introspection.ttl', input.ttl, 60, 0),
+    timeoutMs: timeout('introspection.timeoutMs', input.timeoutMs, 5000),
+    endpointChecksAudience: boolean('introspection.endpointChecksAudience', input.endpointChecksAudience),
+  });
 }

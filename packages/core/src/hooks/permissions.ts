@@ -7,8 +7,10 @@ import type { Claims } from '../pipeline/principal';
 import { UnavailableError } from '../http/errors';
 import { callHook, type HookPolicy } from './bounded-call';
 import { AnswerCache } from './answer-cache';
-import type { PermissionLookupOptions } from '../pipeline/options';
+import type { PermissionLookupOptions } from './answer-cache';
 import { traced, type Telemetry } from './telemetry';
+import { fail, object } from '../pipeline/option-checks';
+import { isScopeToken } from '../pipeline/scopes';
 
 /**
  * What a permission source answers for a client whose application is disabled (not deleted): its
@@ -174,4 +176,49 @@ export function permissionsFor(
 ): readonly string[] {
   if (held === undefined && scopeMap === undefined && Object.isFrozen(scopes)) return scopes;
   return Object.freeze(effectivePermissions(scopes, held, scopeMap));
+}
+
+// ── Options: the permission source, the scope map ───────────────────────────────────────────
+
+/**
+ * `permissions: 'token'`: trust the token's scopes as they are, with no intersection and no
+ * unknown-service-user rule. Saying so silences the start-up notice that leaving `permissions` out gives.
+ */
+export type TokenScopesOnly = 'token';
+
+/** The `permissions` option: a map by client id (checked), a resolver, `'token'`, or left out. */
+export function resolvePermissions(value: unknown): PermissionMap | PermissionResolver | TokenScopesOnly | undefined {
+  if (value === undefined || value === 'token' || typeof value === 'function') return value as PermissionResolver | TokenScopesOnly | undefined;
+  if (typeof value === 'string') fail('permissions', "must be a map by client id, a resolver, or 'token'");
+  const map = object('permissions', value);
+  for (const [clientId, list] of Object.entries(map)) {
+    if (list === INACTIVE_CLIENT) continue;
+    if (!Array.isArray(list) || !list.every(isScopeToken)) fail(`permissions.${clientId}`, 'must be an array of scope-tokens, or INACTIVE_CLIENT');
+  }
+  return map as PermissionMap;
+}
+
+/**
+ * A `permissions` map or resolver as a resolver, checked as the option is (a wrong map throws
+ * {@link ScopeguardConfigError}), answering as the engine would: for a wrapper that adds to what the
+ * source says, such as a shared store's inactive clients.
+ */
+export function permissionResolverOf(value: PermissionMap | PermissionResolver): PermissionResolver {
+  const checked = resolvePermissions(value);
+  if (typeof checked === 'function') return checked;
+  if (checked === undefined || checked === 'token') return fail('permissions', 'must be a map by client id or a resolver');
+  const source = createPermissionSource(checked, { ttl: 0, timeoutMs: 0, maxEntries: 1 }, Date.now)!;
+  return (user) => source.lookup(user) as ReturnType<PermissionResolver>;
+}
+
+/** The `scopeMap` option: scope-token keys, each standing for a list of scope-tokens. */
+export function resolveScopeMap(value: unknown): Map<string, readonly string[]> | undefined {
+  if (value === undefined) return undefined;
+  const map = new Map<string, readonly string[]>();
+  for (const [scope, list] of Object.entries(object('scopeMap', value))) {
+    if (!isScopeToken(scope)) fail('scopeMap', `key ${JSON.stringify(scope)} is not a scope-token`);
+    if (!Array.isArray(list) || !list.every(isScopeToken)) fail(`scopeMap.${scope}`, 'must be an array of scope-tokens');
+    map.set(scope, Object.freeze([...list]));
+  }
+  return map;
 }

@@ -8,7 +8,7 @@ import { AnswerCache } from './answer-cache';
 import { UnavailableError } from '../http/errors';
 import { callHook, type HookPolicy } from './bounded-call';
 import { platform } from '../keys/platform';
-import type { PermissionLookupOptions } from '../pipeline/options';
+import type { PermissionLookupOptions } from './answer-cache';
 import type { TokenFacts } from '../pipeline/principal';
 import { traced, type Telemetry } from './telemetry';
 

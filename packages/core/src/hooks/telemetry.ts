@@ -18,6 +18,7 @@
  */
 import { ScopeguardError } from '../http/errors';
 import { FetchFailure } from '../keys/json-endpoint';
+import { fail, object, only } from '../pipeline/option-checks';
 
 type Api = typeof import('@opentelemetry/api');
 type Attributes = import('@opentelemetry/api').Attributes;
@@ -304,4 +305,21 @@ class OpenTelemetry implements Telemetry {
       // idem
     }
   }
+}
+
+// ── Options ─────────────────────────────────────────────────────────────────────────────────
+
+// An attribute value on every decision: a short name, as an adapter's (not a place for request data).
+const ADAPTER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** The `telemetry` option: `false`, or `{ adapter? }`. */
+export function resolveTelemetry(value: unknown): Readonly<TelemetryOptions> | false {
+  if (value === false) return false;
+  const input = object('telemetry', value);
+  only('telemetry', input, ['adapter']);
+  const { adapter } = input;
+  if (adapter !== undefined && (typeof adapter !== 'string' || !ADAPTER_NAME.test(adapter))) {
+    fail('telemetry.adapter', 'must be a short name (letters, digits, ".", "_", "-"; at most 64 characters)');
+  }
+  return Object.freeze(adapter === undefined ? {} : { adapter });
 }

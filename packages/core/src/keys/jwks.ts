@@ -18,8 +18,9 @@ import { fetchJsonObject, shownUrl } from './json-endpoint';
 import { shown } from '../token/mismatch';
 import { platform } from './platform';
 import { publicKeyFromJwk, type VerificationKey } from '../token/signature';
-import type { JwksOptions } from '../pipeline/options';
 import { traced, type CallAbout, type Telemetry } from '../hooks/telemetry';
+import type { KeyObject } from 'node:crypto';
+import { fail, number, object, only, timeout } from '../pipeline/option-checks';
 
 /** A key chosen for a token: `id` identifies the exact key material (see {@link KeySource.isCurrent}). */
 export interface CandidateKey {
@@ -586,5 +587,53 @@ export class RemoteKeySet implements IssuerKeys {
     this.#selection = new KeySelection(keys);
     this.#ids = new Set(keys.map((key) => key.id));
     this.#loadedAt = this.#clock();
+  }
+}
+
+// ── Options: the key set's fetches, pinned keys ─────────────────────────────────────────────
+
+/** Settings of the issuer's key set (JWKS) and discovery document fetches. */
+export interface JwksOptions {
+  /** Abort a fetch after this many milliseconds. Default 5000. */
+  timeoutMs?: number;
+  /**
+   * After a failure, at most one fetch per this many milliseconds; and the longest wait between
+   * refetches for unknown `kid`s, which start 1 s apart and double while they bring no new key.
+   * Default 30000.
+   */
+  cooldownMs?: number;
+  /** Refresh the cached set in the background once it is this old, in milliseconds. Default 600000 (10 min). */
+  maxAgeMs?: number;
+  /**
+   * While the issuer cannot be reached, the last good set keeps serving for at most this long past
+   * `maxAgeMs`, in milliseconds; after that, requests that need keys (cached verdicts too) get 503
+   * until a fetch succeeds. Default 86400000 (24 h): a day-long outage of the issuer rides through,
+   * a key it withdrew meanwhile is not trusted forever. `onKeySet` hears of each change.
+   */
+  maxStaleMs?: number;
+}
+
+/** Pinned verification keys: a JWK Set, a PEM public key, a `KeyObject`, or a list of PEMs and `KeyObject`s. */
+export type PinnedKeys = { readonly keys: readonly Record<string, unknown>[] } | string | KeyObject | readonly (string | KeyObject)[];
+
+/** An issuer entry's `jwks` option, with defaults applied. */
+export function resolveJwks(value: unknown): Required<JwksOptions> {
+  const jwks = object('jwks', value);
+  only('jwks', jwks, ['timeoutMs', 'cooldownMs', 'maxAgeMs', 'maxStaleMs']);
+  return {
+    timeoutMs: timeout('jwks.timeoutMs', jwks.timeoutMs, 5000),
+    cooldownMs: number('jwks.cooldownMs', jwks.cooldownMs, 30_000, 0),
+    maxAgeMs: number('jwks.maxAgeMs', jwks.maxAgeMs, 600_000, 1000),
+    maxStaleMs: number('jwks.maxStaleMs', jwks.maxStaleMs, 86_400_000, 0),
+  };
+}
+
+/** An issuer entry's `keys` option as the keys it pins; `undefined` when it has none. */
+export function resolvePinnedKeys(value: unknown): PinnedKey[] | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return loadPinnedKeys(value);
+  } catch (error) {
+    return fail('keys', (error as Error).message);
   }
 }

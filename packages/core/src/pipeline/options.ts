@@ -1,80 +1,25 @@
 /**
- * Options: the public shape, validation at construction (a wrong option throws naming it) and the
- * defaults, which are always the safe choice.
+ * Options, composed: the public shape of an issuer entry and the shared settings, and
+ * `resolveOptions`, which validates them at construction (a wrong option throws naming it) with
+ * defaults that are always the safe choice. Each feature's own options (type, defaults, validation)
+ * live beside it: `resolveDpop` in proof/dpop.ts, `resolveJwks` in keys/jwks.ts, and so on.
  */
 import { ScopeguardConfigError } from '../http/errors';
-import { INACTIVE_CLIENT, createPermissionSource, type PermissionMap, type PermissionResolver } from '../hooks/permissions';
-import type { KeyObject } from 'node:crypto';
-import { platform } from '../keys/platform';
+import { resolvePermissions, resolveScopeMap, type PermissionMap, type PermissionResolver, type TokenScopesOnly } from '../hooks/permissions';
 import type { RevocationCheck } from '../hooks/revocation';
-import { fitsAlgorithm, loadPinnedKeys, type KeySetEvent, type PinnedKey } from '../keys/jwks';
+import { resolveLookup, type PermissionLookupOptions } from '../hooks/answer-cache';
+import { fitsAlgorithm, resolveJwks, resolvePinnedKeys, type JwksOptions, type KeySetEvent, type PinnedKey, type PinnedKeys } from '../keys/jwks';
 import { PRESETS, claimPathProblem, type ClaimPath, type ClaimProfile, type PresetName } from '../token/presets';
-import { isScopeToken } from './scopes';
+import { resolveAlgorithms, type JwsAlgorithm } from '../token/signature';
 import type { TokenSource } from '../token/bearer';
 import type { DecisionEvent } from '../hooks/audit';
-import type { IntrospectionOptions } from '../hooks/introspection';
-import type { MtlsOptions } from '../proof/mtls';
-import type { DpopOptions } from '../proof/dpop';
-import type { TelemetryOptions } from '../hooks/telemetry';
-
-/** Asymmetric JWS algorithms (RFC 7518, RFC 8037, RFC 9864). `none` and HS* are never accepted. */
-export const SUPPORTED_ALGORITHMS = [
-  'RS256', 'RS384', 'RS512',
-  'PS256', 'PS384', 'PS512',
-  'ES256', 'ES384', 'ES512',
-  'EdDSA', 'Ed25519',
-] as const;
-
-/** One of {@link SUPPORTED_ALGORITHMS}. */
-export type JwsAlgorithm = (typeof SUPPORTED_ALGORITHMS)[number];
-
-/** Settings of the issuer's key set (JWKS) and discovery document fetches. */
-export interface JwksOptions {
-  /** Abort a fetch after this many milliseconds. Default 5000. */
-  timeoutMs?: number;
-  /**
-   * After a failure, at most one fetch per this many milliseconds; and the longest wait between
-   * refetches for unknown `kid`s, which start 1 s apart and double while they bring no new key.
-   * Default 30000.
-   */
-  cooldownMs?: number;
-  /** Refresh the cached set in the background once it is this old, in milliseconds. Default 600000 (10 min). */
-  maxAgeMs?: number;
-  /**
-   * While the issuer cannot be reached, the last good set keeps serving for at most this long past
-   * `maxAgeMs`, in milliseconds; after that, requests that need keys (cached verdicts too) get 503
-   * until a fetch succeeds. Default 86400000 (24 h): a day-long outage of the issuer rides through,
-   * a key it withdrew meanwhile is not trusted forever. `onKeySet` hears of each change.
-   */
-  maxStaleMs?: number;
-}
-
-/** Bounds of the verified-token cache. */
-export interface TokenCacheOptions {
-  /** Most tokens kept. Default 10000. */
-  maxEntries?: number;
-  /** Most bytes kept (token text plus bookkeeping, estimated). Default 32 MiB. */
-  maxBytes?: number;
-}
-
-/** Settings of the permission lookup when `permissions` is a resolver. */
-export interface PermissionLookupOptions {
-  /** Keep a resolver's answer this many seconds. Default 60. */
-  ttl?: number;
-  /** A resolver slower than this many milliseconds is a failure (503). Default 2000. */
-  timeoutMs?: number;
-  /** Most clients kept. Default 10000. */
-  maxEntries?: number;
-}
-
-/** Pinned verification keys: a JWK Set, a PEM public key, a `KeyObject`, or a list of PEMs and `KeyObject`s. */
-export type PinnedKeys = { readonly keys: readonly Record<string, unknown>[] } | string | KeyObject | readonly (string | KeyObject)[];
-
-/**
- * `permissions: 'token'`: trust the token's scopes as they are, with no intersection and no
- * unknown-service-user rule. Saying so silences the start-up notice that leaving `permissions` out gives.
- */
-export type TokenScopesOnly = 'token';
+import { resolveIntrospection, type IntrospectionOptions } from '../hooks/introspection';
+import { resolveMtls, type MtlsOptions, type ResolvedMtls } from '../proof/mtls';
+import { resolveDpop, type DpopOptions } from '../proof/dpop';
+import { resolveTelemetry, type TelemetryOptions } from '../hooks/telemetry';
+import { resolveResourceMetadata, type ResourceMetadataOptions } from '../http/resource-metadata';
+import { resolveTokenCache, type TokenCacheOptions } from './verdict-cache';
+import { ADAPTER_OPTIONS, boolean, fail, httpUrl, number, object, only, stringList, timeout, unknownOption } from './option-checks';
 
 /** How one trusted issuer's (or one family of issuers') tokens are verified and read. */
 export interface IssuerSettings {
@@ -173,20 +118,6 @@ export interface IssuerPatternOptions extends IssuerSettings {
   trustLookup?: TrustLookupOptions;
 }
 
-
-/** OAuth 2.0 Protected Resource Metadata (RFC 9728) this API publishes. */
-export interface ResourceMetadataOptions {
-  /** This API's resource identifier: its public https URL (configured, never taken from `Host`). */
-  resource: string;
-  /** Authorization servers clients may use. Default: every trusted issuer. */
-  authorizationServers?: readonly string[];
-  /** Scopes to list besides those collected from the routes' requirements. */
-  scopesSupported?: readonly string[];
-  /** A human-readable name of the API. */
-  resourceName?: string;
-  /** A URL of the API's documentation. */
-  resourceDocumentation?: string;
-}
 
 /** Settings shared by every issuer of an engine. */
 export interface SharedOptions {
@@ -287,7 +218,7 @@ export interface ResolvedOptions {
   readonly realm: string | undefined;
   readonly tokenCache: Required<TokenCacheOptions> | false;
   readonly resourceMetadata: Readonly<ResourceMetadataOptions> | undefined;
-  readonly mtls: { readonly mode: 'bound' | 'required'; readonly certificateHeader: string | undefined } | undefined;
+  readonly mtls: ResolvedMtls | undefined;
   readonly dpop: Readonly<DpopOptions> | undefined;
   readonly onDecision: ((event: DecisionEvent) => void | Promise<unknown>) | undefined;
   readonly onKeySet: ((event: KeySetEvent) => void | Promise<unknown>) | undefined;
@@ -304,188 +235,6 @@ const SHARED_OPTIONS = ['tokenSources', 'maxTokenLength', 'realm', 'tokenCache',
 const TOKEN_SOURCES: readonly TokenSource[] = ['header', 'body', 'query'];
 // A realm is sent as an RFC 9110 quoted-string; we keep to characters that need no escaping.
 const QUOTABLE = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-
-function fail(option: string, message: string): never {
-  throw new ScopeguardConfigError(option, message);
-}
-
-/** Options adapters take off before the engine sees the rest: named in suggestions only. */
-const ADAPTER_OPTIONS = ['logger', 'auditLog', 'defaultPolicy', 'warmStart', 'global'];
-
-/** Where an option of another layer belongs, when it reaches the engine anyway. */
-const ELSEWHERE: Readonly<Record<string, string>> = {
-  global:
-    'is not an engine option: on Nest, pass global: true to ScopeguardModule.forRoot() or forRootAsync() itself (beside useFactory, not in the options useFactory returns); the other adapters guard what they are mounted on',
-  defaultPolicy: 'is an option of @scopeguard/nestjs (ScopeguardModule), not of the engine or this adapter',
-  warmStart: 'is an option of @scopeguard/nestjs (ScopeguardModule), not of the engine or this adapter; elsewhere await engine.ready() before listening',
-  logger: 'is an adapter option (scopeguard({ logger })): for an engine built with new Scopeguard(), call engine.logTo(logger)',
-  auditLog: 'is an adapter option (scopeguard({ auditLog: true })): for an engine built with new Scopeguard(), use onDecision with describeDecision',
-};
-
-/** Optimal string alignment distance (edits, adjacent swaps), case-insensitive. */
-function editDistance(a: string, b: string): number {
-  const x = a.toLowerCase();
-  const y = b.toLowerCase();
-  const rows = Array.from({ length: x.length + 1 }, (_, i) => [i, ...new Array<number>(y.length).fill(0)]);
-  for (let j = 1; j <= y.length; j++) rows[0]![j] = j;
-  for (let i = 1; i <= x.length; i++) {
-    for (let j = 1; j <= y.length; j++) {
-      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
-      let best = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) best = Math.min(best, rows[i - 2]![j - 2]! + 1);
-      rows[i]![j] = best;
-    }
-  }
-  return rows[x.length]![y.length]!;
-}
-
-/** Refuses `key`, which is not among `known`, naming the nearest known option when one is close (`audiance` → `audience`). */
-function unknownOption(option: string, key: string, known: readonly string[]): never {
-  if (Object.hasOwn(ELSEWHERE, key) && !option.includes('.')) fail(option, ELSEWHERE[key]!);
-  // A very long key is compared with nothing: the quadratic distance stays bounded.
-  let nearest: string | undefined;
-  let distance = key.length >= 8 ? 3 : key.length >= 4 ? 2 : 1;
-  if (key.length <= 64) {
-    for (const candidate of known) {
-      const d = editDistance(key, candidate);
-      if (d <= distance && (nearest === undefined || d < editDistance(key, nearest))) {
-        nearest = candidate;
-        distance = d;
-      }
-    }
-  }
-  fail(option, nearest === undefined ? 'is not a known option' : `is not a known option; did you mean "${nearest}"?`);
-}
-
-function stringList(option: string, value: unknown, required: boolean): string[] {
-  if (value === undefined && !required) return [];
-  const list = typeof value === 'string' ? [value] : Array.isArray(value) ? [...value] : fail(option, 'must be a string or an array of strings');
-  if (list.length === 0) fail(option, 'must not be empty');
-  for (const item of list) if (typeof item !== 'string' || item.length === 0) fail(option, 'must hold non-empty strings');
-  return list as string[];
-}
-
-function httpUrl(option: string, value: unknown): string {
-  if (typeof value !== 'string') fail(option, 'must be a URL string');
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return fail(option, 'must be an absolute URL');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') fail(option, 'must be an http(s) URL');
-  return value;
-}
-
-function number(option: string, value: unknown, fallback: number, min: number, integer = false, max = Infinity): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
-    fail(option, `must be a ${integer ? 'whole ' : ''}number of at least ${min}${max < Infinity ? ` and at most ${max}` : ''}`);
-  }
-  return value;
-}
-
-/** Node's timers hold at most 2^31 − 1 ms; a longer timeout silently becomes 1 ms. */
-const MAX_TIMEOUT_MS = 2_147_483_647;
-
-/** A deadline in milliseconds, as timers can hold it. */
-function timeout(option: string, value: unknown, fallback: number): number {
-  return number(option, value, fallback, 1, false, MAX_TIMEOUT_MS);
-}
-
-/**
- * The `clock` option: checked once here (a finite number of epoch milliseconds, as `Date.now()`
- * returns; seconds are refused), and on every call, where a non-finite answer throws (a 500),
- * because every time rule compared against NaN would pass.
- */
-// An attribute value on every decision: a short name, as an adapter's (not a place for request data).
-const ADAPTER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
-function telemetry(value: unknown): Readonly<TelemetryOptions> | false {
-  if (value === false) return false;
-  const input = object('telemetry', value);
-  only('telemetry', input, ['adapter']);
-  const { adapter } = input;
-  if (adapter !== undefined && (typeof adapter !== 'string' || !ADAPTER_NAME.test(adapter))) {
-    fail('telemetry.adapter', 'must be a short name (letters, digits, ".", "_", "-"; at most 64 characters)');
-  }
-  return Object.freeze(adapter === undefined ? {} : { adapter });
-}
-
-function clock(value: unknown): () => number {
-  if (value === undefined) return Date.now;
-  if (typeof value !== 'function') fail('clock', 'must be a function returning epoch milliseconds');
-  const read = value as () => unknown;
-  const probe = read();
-  if (typeof probe !== 'number' || !Number.isFinite(probe) || probe < 1e12) fail('clock', 'must return epoch milliseconds (a finite number, as Date.now() does)');
-  return () => {
-    const now = read();
-    if (typeof now !== 'number' || !Number.isFinite(now)) throw new TypeError('the clock option returned no finite time');
-    return now;
-  };
-}
-
-function boolean(option: string, value: unknown): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== 'boolean') fail(option, 'must be true or false');
-  return value;
-}
-
-function object(option: string, value: unknown): Record<string, unknown> {
-  if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(option, 'must be an object');
-  return value as Record<string, unknown>;
-}
-
-function only(option: string, value: Record<string, unknown>, keys: readonly string[]): void {
-  for (const key of Object.keys(value)) if (!keys.includes(key)) unknownOption(`${option}.${key}`, key, keys);
-}
-
-function algorithms(value: unknown): JwsAlgorithm[] {
-  if (value === undefined) return ['RS256'];
-  const list = stringList('algorithms', value, true);
-  for (const alg of list) {
-    if (alg.toLowerCase() === 'none') fail('algorithms', 'must not contain "none": unsigned tokens are never accepted');
-    if (/^HS/i.test(alg)) fail('algorithms', `must not contain ${alg}: a symmetric algorithm cannot be verified with an issuer's public key set`);
-    if (!(SUPPORTED_ALGORITHMS as readonly string[]).includes(alg)) fail('algorithms', `holds unsupported ${alg}; use ${SUPPORTED_ALGORITHMS.join(', ')}`);
-  }
-  return list as JwsAlgorithm[];
-}
-
-function permissions(value: unknown): PermissionMap | PermissionResolver | TokenScopesOnly | undefined {
-  if (value === undefined || value === 'token' || typeof value === 'function') return value as PermissionResolver | TokenScopesOnly | undefined;
-  if (typeof value === 'string') fail('permissions', "must be a map by client id, a resolver, or 'token'");
-  const map = object('permissions', value);
-  for (const [clientId, list] of Object.entries(map)) {
-    if (list === INACTIVE_CLIENT) continue;
-    if (!Array.isArray(list) || !list.every(isScopeToken)) fail(`permissions.${clientId}`, 'must be an array of scope-tokens, or INACTIVE_CLIENT');
-  }
-  return map as PermissionMap;
-}
-
-/**
- * A `permissions` map or resolver as a resolver, checked as the option is (a wrong map throws
- * {@link ScopeguardConfigError}), answering as the engine would: for a wrapper that adds to what the
- * source says, such as a shared store's inactive clients.
- */
-export function permissionResolverOf(value: PermissionMap | PermissionResolver): PermissionResolver {
-  const checked = permissions(value);
-  if (typeof checked === 'function') return checked;
-  if (checked === undefined || checked === 'token') return fail('permissions', 'must be a map by client id or a resolver');
-  const source = createPermissionSource(checked, { ttl: 0, timeoutMs: 0, maxEntries: 1 }, Date.now)!;
-  return (user) => source.lookup(user) as ReturnType<PermissionResolver>;
-}
-
-function scopeMap(value: unknown): Map<string, readonly string[]> | undefined {
-  if (value === undefined) return undefined;
-  const map = new Map<string, readonly string[]>();
-  for (const [scope, list] of Object.entries(object('scopeMap', value))) {
-    if (!isScopeToken(scope)) fail('scopeMap', `key ${JSON.stringify(scope)} is not a scope-token`);
-    if (!Array.isArray(list) || !list.every(isScopeToken)) fail(`scopeMap.${scope}`, 'must be an array of scope-tokens');
-    map.set(scope, Object.freeze([...list]));
-  }
-  return map;
-}
 
 function claimPaths(option: string, value: unknown): ClaimPath[] {
   if (!Array.isArray(value) || value.length === 0) fail(option, 'must be a non-empty array of claim names or paths');
@@ -561,99 +310,22 @@ function issuerPattern(input: IssuerPatternOptions, fixedKeys: boolean): Resolve
   });
 }
 
-function pinnedKeys(value: unknown): PinnedKey[] | undefined {
-  if (value === undefined) return undefined;
-  try {
-    return loadPinnedKeys(value);
-  } catch (error) {
-    return fail('keys', (error as Error).message);
-  }
-}
-
-function introspection(value: unknown): IntrospectionOptions | undefined {
-  if (value === undefined) return undefined;
-  const input = object('introspection', value);
-  only('introspection', input, ['endpoint', 'clientId', 'clientSecret', 'authMethod', 'ttl', 'timeoutMs', 'endpointChecksAudience']);
-  const endpoint = httpUrl('introspection.endpoint', input.endpoint);
-  for (const key of ['clientId', 'clientSecret'] as const) {
-    if (typeof input[key] !== 'string' || (input[key] as string).length === 0) fail(`introspection.${key}`, 'must be a non-empty string');
-  }
-  const authMethod = input.authMethod ?? 'client_secret_basic';
-  if (authMethod !== 'client_secret_basic' && authMethod !== 'client_secret_post') fail('introspection.authMethod', 'must be client_secret_basic or client_secret_post');
-  return Object.freeze({
-    endpoint,
-    clientId: input.clientId as string,
-    clientSecret: input.clientSecret as string,
-    authMethod,
-    ttl: number('introspection.ttl', input.ttl, 60, 0),
-    timeoutMs: timeout('introspection.timeoutMs', input.timeoutMs, 5000),
-    endpointChecksAudience: boolean('introspection.endpointChecksAudience', input.endpointChecksAudience),
-  });
-}
-
-/** The key DPoP nonces are made with, as bytes: 32 bytes at least, so a nonce cannot be guessed. */
-function nonceSecret(value: unknown): Uint8Array {
-  const bytes = typeof value === 'string' ? new TextEncoder().encode(value) : value instanceof Uint8Array ? Uint8Array.from(value) : undefined;
-  if (bytes === undefined) return fail('dpop.nonceSecret', 'must be a string or a Uint8Array');
-  if (bytes.length < 32) fail('dpop.nonceSecret', 'must be at least 32 bytes long');
-  return bytes;
-}
-
-function dpop(value: unknown): DpopOptions | undefined {
-  if (value === undefined) return undefined;
-  const input = object('dpop', value);
-  // Proofs are checked with Node's synchronous hashing; refused where the runtime has none, never skipped.
-  if (platform().sha256Base64url === undefined) fail('dpop', 'needs node:crypto, which this runtime does not offer');
-  only('dpop', input, ['mode', 'algorithms', 'publicBaseUrl', 'iatWindow', 'nonce', 'nonceSecret', 'replayStore', 'replayStoreTimeoutMs']);
-  const mode = input.mode ?? 'allowed';
-  if (mode !== 'allowed' && mode !== 'required') fail('dpop.mode', 'must be "allowed" or "required"');
-  const algs = input.algorithms === undefined ? undefined : algorithms(input.algorithms);
-  const base = input.publicBaseUrl === undefined ? undefined : httpUrl('dpop.publicBaseUrl', input.publicBaseUrl);
-  const store = input.replayStore as { claim?: unknown } | undefined;
-  if (store !== undefined && (typeof store !== 'object' || typeof store.claim !== 'function')) fail('dpop.replayStore', 'must have a claim(key, expiresAt) method');
-  return Object.freeze({
-    mode,
-    ...(algs && { algorithms: algs }),
-    ...(base && { publicBaseUrl: base }),
-    iatWindow: number('dpop.iatWindow', input.iatWindow, 60, 1),
-    nonce: boolean('dpop.nonce', input.nonce),
-    ...(input.nonceSecret !== undefined && { nonceSecret: nonceSecret(input.nonceSecret) }),
-    ...(store && { replayStore: store as DpopOptions['replayStore'] }),
-    replayStoreTimeoutMs: timeout('dpop.replayStoreTimeoutMs', input.replayStoreTimeoutMs, 1000),
-  });
-}
-
-function mtls(value: unknown): ResolvedOptions['mtls'] {
-  if (value === undefined) return undefined;
-  const input = object('mtls', value);
-  if (platform().certificateDer === undefined) fail('mtls', 'needs node:crypto, which this runtime does not offer');
-  only('mtls', input, ['mode', 'certificateHeader']);
-  const mode = input.mode ?? 'bound';
-  if (mode !== 'bound' && mode !== 'required') fail('mtls.mode', 'must be "bound" or "required"');
-  const header = input.certificateHeader;
-  if (header !== undefined && (typeof header !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(header))) fail('mtls.certificateHeader', 'must be a header name');
-  return Object.freeze({ mode, certificateHeader: header as string | undefined });
-}
-
-function resourceMetadata(value: unknown): ResourceMetadataOptions | undefined {
-  if (value === undefined) return undefined;
-  const input = object('resourceMetadata', value);
-  only('resourceMetadata', input, ['resource', 'authorizationServers', 'scopesSupported', 'resourceName', 'resourceDocumentation']);
-  const resource = httpUrl('resourceMetadata.resource', input.resource);
-  if (new URL(resource).hash) fail('resourceMetadata.resource', 'must not have a fragment (RFC 9728 §1.2)');
-  const servers = input.authorizationServers === undefined ? undefined : stringList('resourceMetadata.authorizationServers', input.authorizationServers, true);
-  servers?.forEach((server) => httpUrl('resourceMetadata.authorizationServers', server));
-  const scopes = input.scopesSupported === undefined ? undefined : stringList('resourceMetadata.scopesSupported', input.scopesSupported, true);
-  if (scopes && !scopes.every(isScopeToken)) fail('resourceMetadata.scopesSupported', 'must hold scope-tokens');
-  if (input.resourceName !== undefined && typeof input.resourceName !== 'string') fail('resourceMetadata.resourceName', 'must be a string');
-  const documentation = input.resourceDocumentation === undefined ? undefined : httpUrl('resourceMetadata.resourceDocumentation', input.resourceDocumentation);
-  return Object.freeze({
-    resource,
-    ...(servers && { authorizationServers: servers }),
-    ...(scopes && { scopesSupported: scopes }),
-    ...(input.resourceName !== undefined && { resourceName: input.resourceName as string }),
-    ...(documentation && { resourceDocumentation: documentation }),
-  });
+/**
+ * The `clock` option: checked once here (a finite number of epoch milliseconds, as `Date.now()`
+ * returns; seconds are refused), and on every call, where a non-finite answer throws (a 500),
+ * because every time rule compared against NaN would pass.
+ */
+function clock(value: unknown): () => number {
+  if (value === undefined) return Date.now;
+  if (typeof value !== 'function') fail('clock', 'must be a function returning epoch milliseconds');
+  const read = value as () => unknown;
+  const probe = read();
+  if (typeof probe !== 'number' || !Number.isFinite(probe) || probe < 1e12) fail('clock', 'must return epoch milliseconds (a finite number, as Date.now() does)');
+  return () => {
+    const now = read();
+    if (typeof now !== 'number' || !Number.isFinite(now)) throw new TypeError('the clock option returned no finite time');
+    return now;
+  };
 }
 
 /** One issuer entry's settings, validated; `fail` names options without the entry's position. */
@@ -667,13 +339,13 @@ function resolveIssuer(entry: IssuerOptions | IssuerPatternOptions): ResolvedIss
   issuers.forEach((issuer) => httpUrl('issuer', issuer));
   const audiences = stringList('audience', entry.audience, true);
   const jwksUri = entry.jwksUri === undefined ? undefined : httpUrl('jwksUri', entry.jwksUri);
-  const keys = pinnedKeys(entry.keys);
+  const keys = resolvePinnedKeys(entry.keys);
   if (jwksUri !== undefined && keys !== undefined) fail('keys', 'cannot be given with jwksUri: pinned keys mean no key set is fetched');
   if (jwksUri === undefined && keys === undefined && issuers.length > 1) {
     fail('jwksUri', 'is required when several issuers share one entry: discovery would not know whose keys to use');
   }
   const pattern = hasPattern ? issuerPattern(entry as IssuerPatternOptions, jwksUri !== undefined || keys !== undefined) : undefined;
-  const allowed = algorithms(entry.algorithms);
+  const allowed = resolveAlgorithms(entry.algorithms);
   if (keys !== undefined && !allowed.some((alg) => fitsAlgorithm(keys, alg))) {
     fail('keys', `holds no key for the allowed algorithms (${allowed.join(', ')}): every token would be refused`);
   }
@@ -684,17 +356,11 @@ function resolveIssuer(entry: IssuerOptions | IssuerPatternOptions): ResolvedIss
   if (claimProfile.audienceIn === 'scope-prefix' && clientIds === undefined) {
     fail('clientIds', 'is required by the cognito preset: its access tokens carry no aud, so the client list says which tokens are for this API');
   }
-  const granted = permissions(entry.permissions);
+  const granted = resolvePermissions(entry.permissions);
   if (granted === 'token' && entry.permissionLookup !== undefined) fail('permissionLookup', "has nothing to look up with permissions: 'token'");
-  const introspecting = introspection(entry.introspection);
+  const introspecting = resolveIntrospection(entry.introspection);
   if (introspecting !== undefined && pattern !== undefined) fail('introspection', 'cannot belong to an issuerPattern entry: an opaque token does not say which issuer it is from');
-  const jwks = object('jwks', entry.jwks);
-  only('jwks', jwks, ['timeoutMs', 'cooldownMs', 'maxAgeMs', 'maxStaleMs']);
-  const lookup = object('permissionLookup', entry.permissionLookup);
-  only('permissionLookup', lookup, ['ttl', 'timeoutMs', 'maxEntries']);
   if (entry.isRevoked !== undefined && typeof entry.isRevoked !== 'function') fail('isRevoked', 'must be a function of { jti, principal } answering true or false');
-  const revocation = object('revocationLookup', entry.revocationLookup);
-  only('revocationLookup', revocation, ['ttl', 'timeoutMs', 'maxEntries']);
   return Object.freeze({
     issuers: Object.freeze(issuers),
     pattern,
@@ -709,24 +375,11 @@ function resolveIssuer(entry: IssuerOptions | IssuerPatternOptions): ResolvedIss
     clientIds: clientIds && Object.freeze(clientIds),
     requireClientCredentials: boolean('requireClientCredentials', entry.requireClientCredentials),
     permissions: granted,
-    permissionLookup: {
-      ttl: number('permissionLookup.ttl', lookup.ttl, 60, 0),
-      timeoutMs: timeout('permissionLookup.timeoutMs', lookup.timeoutMs, 2000),
-      maxEntries: number('permissionLookup.maxEntries', lookup.maxEntries, 10_000, 1, true),
-    },
+    permissionLookup: resolveLookup('permissionLookup', entry.permissionLookup),
     isRevoked: entry.isRevoked as RevocationCheck | undefined,
-    revocationLookup: {
-      ttl: number('revocationLookup.ttl', revocation.ttl, 60, 0),
-      timeoutMs: timeout('revocationLookup.timeoutMs', revocation.timeoutMs, 2000),
-      maxEntries: number('revocationLookup.maxEntries', revocation.maxEntries, 10_000, 1, true),
-    },
-    scopeMap: scopeMap(entry.scopeMap),
-    jwks: {
-      timeoutMs: timeout('jwks.timeoutMs', jwks.timeoutMs, 5000),
-      cooldownMs: number('jwks.cooldownMs', jwks.cooldownMs, 30_000, 0),
-      maxAgeMs: number('jwks.maxAgeMs', jwks.maxAgeMs, 600_000, 1000),
-      maxStaleMs: number('jwks.maxStaleMs', jwks.maxStaleMs, 86_400_000, 0),
-    },
+    revocationLookup: resolveLookup('revocationLookup', entry.revocationLookup),
+    scopeMap: resolveScopeMap(entry.scopeMap),
+    jwks: resolveJwks(entry.jwks),
     introspection: introspecting,
   });
 }
@@ -800,16 +453,8 @@ export function resolveOptions(input: ScopeguardOptions): ResolvedOptions {
   const firstAudience = issuers[0]!.audiences[0]!;
   realm ??= QUOTABLE.test(firstAudience) ? firstAudience : undefined;
 
-  let tokenCache: Required<TokenCacheOptions> | false = false;
-  if (shared.tokenCache !== false) {
-    const cache = object('tokenCache', shared.tokenCache);
-    only('tokenCache', cache, ['maxEntries', 'maxBytes']);
-    tokenCache = {
-      maxEntries: number('tokenCache.maxEntries', cache.maxEntries, 10_000, 1, true),
-      maxBytes: number('tokenCache.maxBytes', cache.maxBytes, 32 * 1024 * 1024, 1024, true),
-    };
-  }
-  const metadata = resourceMetadata(shared.resourceMetadata);
+  const tokenCache = resolveTokenCache(shared.tokenCache);
+  const metadata = resolveResourceMetadata(shared.resourceMetadata);
   if (metadata !== undefined && metadata.authorizationServers === undefined && seen.size === 0) {
     fail('resourceMetadata.authorizationServers', 'is required when every issuer is a pattern: there is no fixed issuer to list');
   }
@@ -820,11 +465,11 @@ export function resolveOptions(input: ScopeguardOptions): ResolvedOptions {
     realm,
     tokenCache,
     resourceMetadata: metadata,
-    mtls: mtls(shared.mtls),
-    dpop: dpop(shared.dpop),
+    mtls: resolveMtls(shared.mtls),
+    dpop: resolveDpop(shared.dpop),
     onDecision: shared.onDecision,
     onKeySet: shared.onKeySet,
-    telemetry: telemetry(shared.telemetry),
+    telemetry: resolveTelemetry(shared.telemetry),
     clock: clock(shared.clock),
   });
 }

@@ -5,7 +5,7 @@
  * verified it has left the issuer's set.
  */
 import { LRUCache } from 'lru-cache';
-import type { TokenCacheOptions } from './options';
+import { number, object, only } from './option-checks';
 
 /** What a cached verdict must carry for the cache to judge its validity. */
 export interface CacheableVerdict {
@@ -123,4 +123,25 @@ export class VerifiedTokenCache<V extends CacheableVerdict> {
   get bytes(): number {
     return this.#entries.calculatedSize;
   }
+}
+
+// ── Options ─────────────────────────────────────────────────────────────────────────────────
+
+/** Bounds of the verified-token cache. */
+export interface TokenCacheOptions {
+  /** Most tokens kept. Default 10000. */
+  maxEntries?: number;
+  /** Most bytes kept (token text plus bookkeeping, estimated). Default 32 MiB. */
+  maxBytes?: number;
+}
+
+/** The `tokenCache` option, with defaults applied; `false` verifies every request. */
+export function resolveTokenCache(value: unknown): Required<TokenCacheOptions> | false {
+  if (value === false) return false;
+  const cache = object('tokenCache', value);
+  only('tokenCache', cache, ['maxEntries', 'maxBytes']);
+  return {
+    maxEntries: number('tokenCache.maxEntries', cache.maxEntries, 10_000, 1, true),
+    maxBytes: number('tokenCache.maxBytes', cache.maxBytes, 32 * 1024 * 1024, 1024, true),
+  };
 }

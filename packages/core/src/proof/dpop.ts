@@ -10,6 +10,9 @@ import { parseCompactJws } from '../token/jws';
 import { PRIVATE_MEMBERS, keyTypeFor, unusableReason } from '../keys/jwks';
 import { nodeOnly } from '../keys/platform';
 import { publicKeyFromJwk, verifySignature, type VerificationKey } from '../token/signature';
+import { platform } from '../keys/platform';
+import { boolean, fail, httpUrl, number, object, only, timeout } from '../pipeline/option-checks';
+import { resolveAlgorithms } from '../token/signature';
 
 /** Remembers proof `jti`s until they expire; a shared store (Redis, …) can implement it. */
 export interface DpopReplayStore {
@@ -266,4 +269,39 @@ export class DpopVerifier {
     const expiresAt = (Math.max(now, claims.iat as number) + window) * 1000 + 1000;
     if (!(await callHook(() => this.#store.claim(replayKey, expiresAt), this.#storePolicy))) fail('the DPoP proof was already used');
   }
+}
+
+// ── Options ─────────────────────────────────────────────────────────────────────────────────
+
+/** The key DPoP nonces are made with, as bytes: 32 bytes at least, so a nonce cannot be guessed. */
+function nonceSecret(value: unknown): Uint8Array {
+  const bytes = typeof value === 'string' ? new TextEncoder().encode(value) : value instanceof Uint8Array ? Uint8Array.from(value) : undefined;
+  if (bytes === undefined) return fail('dpop.nonceSecret', 'must be a string or a Uint8Array');
+  if (bytes.length < 32) fail('dpop.nonceSecret', 'must be at least 32 bytes long');
+  return bytes;
+}
+
+/** The `dpop` option, with defaults applied; refused where the runtime has no node:crypto. */
+export function resolveDpop(value: unknown): DpopOptions | undefined {
+  if (value === undefined) return undefined;
+  const input = object('dpop', value);
+  // Proofs are checked with Node's synchronous hashing; refused where the runtime has none, never skipped.
+  if (platform().sha256Base64url === undefined) fail('dpop', 'needs node:crypto, which this runtime does not offer');
+  only('dpop', input, ['mode', 'algorithms', 'publicBaseUrl', 'iatWindow', 'nonce', 'nonceSecret', 'replayStore', 'replayStoreTimeoutMs']);
+  const mode = input.mode ?? 'allowed';
+  if (mode !== 'allowed' && mode !== 'required') fail('dpop.mode', 'must be "allowed" or "required"');
+  const algs = input.algorithms === undefined ? undefined : resolveAlgorithms(input.algorithms);
+  const base = input.publicBaseUrl === undefined ? undefined : httpUrl('dpop.publicBaseUrl', input.publicBaseUrl);
+  const store = input.replayStore as { claim?: unknown } | undefined;
+  if (store !== undefined && (typeof store !== 'object' || typeof store.claim !== 'function')) fail('dpop.replayStore', 'must have a claim(key, expiresAt) method');
+  return Object.freeze({
+    mode,
+    ...(algs && { algorithms: algs }),
+    ...(base && { publicBaseUrl: base }),
+    iatWindow: number('dpop.iatWindow', input.iatWindow, 60, 1),
+    nonce: boolean('dpop.nonce', input.nonce),
+    ...(input.nonceSecret !== undefined && { nonceSecret: nonceSecret(input.nonceSecret) }),
+    ...(store && { replayStore: store as DpopOptions['replayStore'] }),
+    replayStoreTimeoutMs: timeout('dpop.replayStoreTimeoutMs', input.replayStoreTimeoutMs, 1000),
+  });
 }

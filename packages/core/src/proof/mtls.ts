@@ -6,6 +6,8 @@
  */
 import { InvalidTokenError } from '../http/errors';
 import { nodeOnly } from '../keys/platform';
+import { platform } from '../keys/platform';
+import { fail, object, only } from '../pipeline/option-checks';
 
 /** How certificate binding is enforced. */
 export interface MtlsOptions {
@@ -50,4 +52,25 @@ export function confirmCertificateBinding(claims: Readonly<Record<string, unknow
   if (bound !== thumbprint) {
     throw new InvalidTokenError('ERR_TOKEN_BINDING', 'the token is bound to another client certificate', { claim: 'cnf' });
   }
+}
+
+// ── Options ─────────────────────────────────────────────────────────────────────────────────
+
+/** The `mtls` option after validation. */
+export interface ResolvedMtls {
+  readonly mode: 'bound' | 'required';
+  readonly certificateHeader: string | undefined;
+}
+
+/** The `mtls` option, with defaults applied; refused where the runtime has no node:crypto. */
+export function resolveMtls(value: unknown): ResolvedMtls | undefined {
+  if (value === undefined) return undefined;
+  const input = object('mtls', value);
+  if (platform().certificateDer === undefined) fail('mtls', 'needs node:crypto, which this runtime does not offer');
+  only('mtls', input, ['mode', 'certificateHeader']);
+  const mode = input.mode ?? 'bound';
+  if (mode !== 'bound' && mode !== 'required') fail('mtls.mode', 'must be "bound" or "required"');
+  const header = input.certificateHeader;
+  if (header !== undefined && (typeof header !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(header))) fail('mtls.certificateHeader', 'must be a header name');
+  return Object.freeze({ mode, certificateHeader: header as string | undefined });
 }
