@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis, RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
 import {
   INACTIVE_CLIENT,
   permissionResolverOf,
@@ -17,6 +17,11 @@ import {
   type RevocationCheck,
   type Scopeguard,
 } from '@scopeguard/core';
+import { nameOf } from './changes';
+import { ready, READY_TIMEOUT_MS } from './connection';
+import { subscribeToChanges, type Subscription } from './subscription';
+
+export { connectRedis } from './connection';
 
 /** Options of {@link redisStore}. */
 export interface RedisStoreOptions {
@@ -79,86 +84,11 @@ export interface RedisStore {
   close(): Promise<void>;
 }
 
-/** A `jti` or client id longer than this is refused: its change message must stay small. */
-const MAX_NAME_LENGTH = 1024;
-
-/** A change message is a small JSON object; anything larger or otherwise is not ours. */
-const MAX_MESSAGE_LENGTH = 4096;
-
 /** The latest time a `Date` can hold, in epoch milliseconds. */
 const MAX_TIME = 8.64e15;
 
 /** 2001-09-09 in epoch milliseconds: an `expiresAt` below it is a time in seconds. */
 const MIN_TIME = 1e12;
-
-/** How long to wait for a connection to be ready (for the nonce secret and the subscription). */
-const READY_TIMEOUT_MS = 5000;
-
-/**
- * An ioredis client that fails fast while Redis is down instead of queueing: no offline queue, one
- * reconnection attempt a second at most, forever, and each command bounded by `commandTimeout`
- * (default 500 ms). The engine's hook timeouts bound every call in any case; these settings also keep
- * commands from piling up in memory during an outage.
- */
-export function connectRedis(url: string, options: RedisOptions = {}): Redis {
-  // socketTimeout: a Redis that stops answering (stalled, not closed) is dropped and reconnected, so
-  // commands do not pile up in the client's queue behind it.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { Redis: Client } = require('ioredis') as typeof import('ioredis');
-  const client = new Client(url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: 500,
-    socketTimeout: 2000,
-    connectTimeout: 2000,
-    retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
-    ...options,
-  });
-  // Connection errors are retried by the client; they are reported through failing commands (503).
-  client.on('error', () => undefined);
-  return client;
-}
-
-/** Resolves once `client` is ready (connected, subscriptions restored), or rejects after `timeoutMs`. */
-function ready(client: Redis, timeoutMs: number): Promise<void> {
-  if (client.status === 'ready') return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      client.off('ready', onReady);
-      reject(new Error(`Redis was not ready within ${timeoutMs} ms (status ${client.status})`));
-    }, timeoutMs);
-    const onReady = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    client.once('ready', onReady);
-  });
-}
-
-/**
- * A change as it travels on the channel, checked: a `jti`, a `clientId`, or neither (everything).
- * `undefined` for a message that cannot be read, which the subscriber takes as "anything may have changed".
- */
-function changeOf(message: string): CacheChange | undefined {
-  if (message.length > MAX_MESSAGE_LENGTH) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(message);
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-  const { jti, clientId } = parsed as Record<string, unknown>;
-  if ((jti !== undefined && typeof jti !== 'string') || (clientId !== undefined && typeof clientId !== 'string')) return undefined;
-  return { ...(jti !== undefined && { jti }), ...(clientId !== undefined && { clientId }) };
-}
-
-function nameOf(what: string, value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_NAME_LENGTH) {
-    throw new TypeError(`@scopeguard/redis: ${what} must be a string of 1 to ${MAX_NAME_LENGTH} characters`);
-  }
-  return value;
-}
 
 /** Runs a `MULTI`; a command that failed inside it fails the whole call (ioredis reports them, not throws). */
 async function transaction(multi: ReturnType<Redis['multi']>): Promise<void> {
@@ -192,13 +122,12 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   const channel = `${prefix}changes`;
   const inactiveKey = `${prefix}inactive-clients`;
   const engines = new Set<Scopeguard>();
-  let subscriber: Promise<Redis> | undefined;
+  let subscriber: Promise<Subscription> | undefined;
   let closed = false;
   let toldUnattached = false;
   /** False while the subscription is down: answers are then not to be kept, since changes go unheard. */
   let listening = false;
   let secret: string | undefined;
-  let heartbeat: ReturnType<typeof setInterval> | undefined;
 
   const invalidate = (change?: CacheChange) => {
     for (const engine of engines) engine.invalidate(change);
@@ -281,80 +210,6 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     await transaction(change);
   };
 
-  const subscribe = async (): Promise<Redis> => {
-    // Re-subscribed by us, not by ioredis (autoResubscribe): ioredis drops the promise of its own
-    // SUBSCRIBE after a reconnection, an unhandled rejection (a crash under Node's default) when that
-    // connection fails again before the answer; and it says 'ready' before the SUBSCRIBE is answered.
-    const connection = client.duplicate({ autoResubscribe: false });
-    /** The loss has been told (and what was kept dropped); cleared once the subscription is back. */
-    let lost = false;
-    /** When the connection last answered (a PING, the subscription): the heartbeat's measure. */
-    let answeredAt = Date.now();
-    /**
-     * Listening again only once Redis has answered the SUBSCRIBE: a change published before then would
-     * be missed by an answer cached then. Nothing was kept while deaf, so nothing needs dropping.
-     */
-    const listen = () =>
-      connection.subscribe(channel).then(
-        () => {
-          answeredAt = Date.now();
-          if (closed || connection.status !== 'ready') return;
-          listening = true;
-          if (lost) logger?.info('@scopeguard/redis: the change subscription is back');
-          lost = false;
-        },
-        // Refused on a connection that is still up (a timeout, an error reply): start it over. Otherwise
-        // the connection is going, and its next 'ready' tries again.
-        () => void (!closed && connection.status === 'ready' && connection.disconnect(true)),
-      );
-    connection.on('error', () => undefined); // reconnected by the client; the loss is handled on 'close'
-    connection.on('close', () => {
-      listening = false;
-      if (closed || lost) return;
-      lost = true;
-      // Changes sent now would be missed: forget everything, so answers come from Redis (or fail, 503).
-      invalidate();
-      logger?.warn('@scopeguard/redis: lost the change subscription; cached revocation and permission answers dropped until it is back');
-    });
-    connection.on('ready', () => {
-      answeredAt = Date.now();
-      if (lost) void listen();
-    });
-    connection.on('message', (from: string, message: string) => {
-      answeredAt = Date.now();
-      if (from !== channel) return;
-      const change = changeOf(message);
-      if (change === undefined) logger?.warn('@scopeguard/redis: a change message could not be read; all cached answers dropped');
-      invalidate(change); // unreadable: anything may have changed
-    });
-    try {
-      await ready(connection, READY_TIMEOUT_MS);
-      await connection.subscribe(channel);
-      if (closed) throw new Error('@scopeguard/redis: the store was closed while attaching');
-    } catch (error) {
-      connection.disconnect(); // no connection left reconnecting for nothing
-      throw error;
-    }
-    listening = true;
-    // Only a closed socket says a connection is gone; a silent cut must be asked for. A PING each beat;
-    // a connection that has answered nothing for three beats is dropped, which the 'close' handler treats
-    // as a loss (and ioredis reconnects). Three, so that a merely slow Redis does not churn it.
-    heartbeat = setInterval(() => {
-      if (connection.status !== 'ready') return;
-      if (Date.now() - answeredAt > 3 * heartbeatMs) {
-        answeredAt = Date.now();
-        connection.disconnect(true);
-        return;
-      }
-      connection.ping().then(
-        () => (answeredAt = Date.now()),
-        () => undefined,
-      );
-    }, heartbeatMs);
-    heartbeat.unref();
-    return connection;
-  };
-
   return {
     replayStore,
     isRevoked,
@@ -367,7 +222,11 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       if (closed) throw new Error('@scopeguard/redis: the store is closed');
       const engine = 'engine' in target ? target.engine : target;
       if (typeof engine?.invalidate !== 'function') throw new TypeError('@scopeguard/redis: attach() takes a Scopeguard engine or a guard with one');
-      subscriber ??= subscribe();
+      subscriber ??= subscribeToChanges(client, channel, heartbeatMs, logger, {
+        isClosed: () => closed,
+        setListening: (now) => void (listening = now),
+        onChange: invalidate,
+      });
       try {
         await subscriber;
       } catch (error) {
@@ -380,12 +239,9 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     async close() {
       closed = true;
       engines.clear();
-      clearInterval(heartbeat);
-      const connection = await subscriber?.catch(() => undefined);
+      const subscription = await subscriber?.catch(() => undefined);
       subscriber = undefined;
-      clearInterval(heartbeat);
-      // Not QUIT: with an offline queue and Redis away, it would wait for a reconnection that may never come.
-      connection?.disconnect();
+      subscription?.stop();
     },
   };
 }
