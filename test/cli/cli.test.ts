@@ -129,6 +129,16 @@ describe('scopeguard explain', () => {
     expect(line(result, 'answer')).toContain('401 invalid_token (ERR_TOKEN_NOT_CLIENT)');
   });
 
+  it("a token whose username names a user reads as the engine reads it: a user token, ✗ client (the CLI's own copy of the rule missed username)", async () => {
+    const token = await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read', claims: { username: 'alice' } });
+    const result = await run(['explain', token, ...base, '--require-client-credentials']);
+    expect(line(result, 'answer')).toContain('401 invalid_token (ERR_TOKEN_NOT_CLIENT)');
+    expect(line(result, 'client')).toMatch(/^✗ client .*orders-worker, a user token under rfc9068: refused/);
+    const admitted = await run(['explain', token, ...base]);
+    expect(line(admitted, 'client')).toMatch(/^✓ client .*orders-worker, a user token under rfc9068$/);
+    expect(line(admitted, 'presets')).toMatch(/okta: orders-worker, user/);
+  });
+
   it('a missing scope with --require: ✗ requirement, 403 insufficient_scope (ERR_INSUFFICIENT_SCOPE)', async () => {
     const token = await issuer.mint({ clientId: 'orders-reporter', scope: 'orders.read orders.write' });
     const result = await run(['explain', token, ...base, '--permissions', permissions, '--require', 'orders.write', '--require', 'orders.read']);
@@ -213,6 +223,16 @@ describe('scopeguard explain', () => {
       expect(result.stdout).toMatch(/network: .*\\x1b\[2K\\x0d/);
     } finally {
       await new Promise((resolve) => hostile.close(resolve));
+    }
+  });
+
+  it('claims of the wrong types (aud a number or an object, sub a list): an answer, never a crash', async () => {
+    for (const claims of [{ aud: 7 }, { aud: { a: 1 } }, { sub: ['x'], username: 5 }]) {
+      const token = await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read', claims });
+      const result = await run(['explain', token, ...base, '--require-client-credentials']);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(1);
+      expect(line(result, 'answer')).toMatch(/^✗ answer +401 /);
     }
   });
 

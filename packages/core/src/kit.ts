@@ -49,7 +49,8 @@ export { effectivePermissions, type HeldPermissions } from './hooks/permissions'
 export type { IssuerHealth } from './keys/issuers';
 export { PinnedKeySet, RemoteKeySet, unusableReason, type CandidateKey, type IssuerKeys, type KeySetEvent, type KeySetHealth, type KeySource } from './keys/jwks';
 export { discoverJwksUri, metadataUrls } from './keys/discovery';
-export { RFC9068_REQUIRED_CLAIMS, verifyAccessToken, type JoseHeader, type VerifiedToken } from './token/verify';
+export { RFC9068_REQUIRED_CLAIMS, checkTokenHeader, verifyAccessToken, type JoseHeader, type VerifiedToken } from './token/verify';
+export { tokenFacts, type TokenFacts } from './pipeline/principal';
 export { checkClaims, type ClaimRules, type ClaimSource } from './token/claims';
 export { parseCompactJws, type ParsedJws } from './token/jws';
 export { publicKeyFromJwk, verifySignature, type VerificationKey } from './token/signature';

@@ -1,9 +1,11 @@
 /**
  * `scopeguard explain`: why an API guarded by scopeguard would admit or refuse a token, check by check.
  *
- * The per-check lines come from core's own building blocks (the JWS parser, the header rules, the claims
- * validator, the presets, the intersection); the final answer comes from a real engine built with the same
- * options, so the CLI can never disagree with the API. The token is decoded here and never sent anywhere:
+ * Every verdict comes from the function the engine runs for that stage, through the adapter kit: the
+ * JWS parser, `checkTokenHeader`, the key selection, the signature primitive, `checkClaims`, `tokenFacts`
+ * (client id, machine or user), the permission source and the intersection; no rule is written here.
+ * The final answer comes from a real engine built with the same options, so the CLI can never disagree
+ * with the API. (Its own copy of the machine-token rule once did: it missed a `username` naming a user.) The token is decoded here and never sent anywhere:
  * the only network access is fetching the issuer's key set, and only when no --jwks file is given.
  */
 import { readFileSync } from 'node:fs';
@@ -12,6 +14,7 @@ import {
   Scopeguard,
   ScopeguardConfigError,
   ScopeguardError,
+  permissionResolverOf,
   scopeRequirement,
   type PermissionMap,
   type PresetName,
@@ -24,7 +27,6 @@ import {
   PRESETS,
   PinnedKeySet,
   checkClaims,
-  clientIdFromClaims,
   discoverJwksUri,
   effectivePermissions,
   meetsRequirement,
@@ -32,10 +34,10 @@ import {
   publicKeyFromJwk,
   scopesFromClaims,
   unusableReason,
-  verifyAccessToken,
+  checkTokenHeader,
+  tokenFacts,
   verifySignature,
   type CandidateKey,
-  type KeySource,
   type ParsedJws,
   type ResolvedIssuer,
   type VerificationKey,
@@ -86,8 +88,6 @@ const OPTIONS = {
 
 /** Key-set and discovery fetches: core's default `jwks.timeoutMs`. */
 const FETCH_TIMEOUT_MS = 5000;
-/** Header parameters whose rules verify.ts applies (in this order: alg, kid, crit, typ, cty). */
-const HEADER_RULES = new Set(['alg', 'kid', 'crit', 'typ', 'cty']);
 const TIME_CLAIMS = ['exp', 'nbf', 'iat'] as const;
 
 /** One line of the explanation: ✓ (true), ✗ (false), or · (not checked, or for information). */
@@ -134,7 +134,7 @@ export async function explain(argv: readonly string[]): Promise<number> {
   const rules = engine.options.issuers[0]!;
 
   const checks = [decoded.check];
-  if (decoded.parsed) checks.push(...(await explainToken(token, decoded.parsed, rules, keys, settings, now / 1000)));
+  if (decoded.parsed) checks.push(...(await explainToken(decoded.parsed, rules, keys, settings, now / 1000)));
 
   // The answer the API would give: the real engine, the same options, the same instant.
   let principal: Principal | undefined;
@@ -324,52 +324,56 @@ function buildEngine(parsed: Parsed, settings: Settings, keys: Keys, now: number
 }
 
 /** Every check after the form, for a token that parsed. */
-async function explainToken(token: string, parsed: ParsedJws, rules: ResolvedIssuer, keys: Keys, settings: Settings, now: number): Promise<Check[]> {
+async function explainToken(parsed: ParsedJws, rules: ResolvedIssuer, keys: Keys, settings: Settings, now: number): Promise<Check[]> {
   const { header, payload } = parsed;
   const alg = header.alg;
   const checks: Check[] = [];
   const allowed = rules.algorithms.join(', ');
+  // The verdicts are core's header rules (verify.ts), as the engine runs them on a new token.
+  const { alg: algRefusal, rest: problem } = headerVerdicts(header, rules);
   checks.push(
-    typeof alg === 'string' && (rules.algorithms as readonly string[]).includes(alg)
-      ? { check: 'alg', ok: true, detail: `${alg} (allowed: ${allowed})` }
+    algRefusal === undefined
+      ? { check: 'alg', ok: true, detail: `${String(alg)} (allowed: ${allowed})` }
       : { check: 'alg', ok: false, detail: `${typeof alg === 'string' ? alg : 'no alg'} is not allowed (allowed: ${allowed}; none and HS* never are)` },
   );
-  const problem = typeof alg === 'string' ? await headerProblem(token, rules, alg, now) : undefined;
   const typ = header.typ === undefined ? 'no typ' : `typ ${JSON.stringify(header.typ)}`;
   if (problem?.claim === 'typ' || problem?.claim === 'cty') checks.push({ check: 'typ', ok: false, detail: `${typ}: ${problem.description}` });
   else if (problem !== undefined || typeof alg !== 'string') checks.push({ check: 'typ', ok: null, detail: `${typ}: not checked (the header is refused before)` });
   else checks.push({ check: 'typ', ok: true, detail: `${typ} is an access-token type${rules.strict ? ' (strict: at+jwt)' : ''}` });
 
-  const { kidCheck, candidates } = keyFor(header, rules, keys, problem);
+  const { kidCheck, candidates } = keyFor(header, keys, problem, algRefusal === undefined);
   checks.push(kidCheck, await signatureCheck(parsed, keys, candidates));
   checks.push(...claimChecks(payload, rules, now));
-  checks.push(...principalChecks(payload, rules, settings));
+  checks.push(...(await principalChecks(payload, rules, settings)));
   return checks;
 }
 
-/**
- * Core's header rules on their own (verify.ts: kid, crit, typ, cty): verification runs with the token's
- * own `alg` allowed (the alg line judges the allow-list) and stops before any key. A claims error means
- * the header passed.
- */
-async function headerProblem(token: string, rules: ResolvedIssuer, alg: string, now: number): Promise<InvalidTokenError | undefined> {
-  const stop = new Error('stop before keys');
-  const noKeys: KeySource = {
-    candidates: () => {
-      throw stop;
-    },
-    isCurrent: () => false,
-  };
+/** The refusal `check` throws, or `undefined` when it passes. */
+function refusalOf(check: () => unknown): InvalidTokenError | undefined {
   try {
-    await verifyAccessToken(token, { ...rules, algorithms: [alg] as unknown as ResolvedIssuer['algorithms'] }, noKeys, now);
+    check();
+    return undefined;
   } catch (error) {
-    if (error instanceof InvalidTokenError && error.claim !== undefined && HEADER_RULES.has(error.claim)) return error;
+    if (error instanceof InvalidTokenError) return error;
+    throw error;
   }
-  return undefined;
+}
+
+/**
+ * Core's header rules (`checkTokenHeader`): the allow-list's verdict on `alg`, and the rest (kid, crit,
+ * typ, cty), run with the token's own `alg` allowed when the allow-list refuses it, so each line says
+ * what the engine would say of it.
+ */
+function headerVerdicts(header: Record<string, unknown>, rules: ResolvedIssuer): { alg: InvalidTokenError | undefined; rest: InvalidTokenError | undefined } {
+  const first = refusalOf(() => checkTokenHeader(header, rules));
+  if (first?.claim !== 'alg') return { alg: undefined, rest: first };
+  const alg = header.alg;
+  const rest = typeof alg === 'string' ? refusalOf(() => checkTokenHeader(header, { ...rules, algorithms: [alg] as unknown as ResolvedIssuer['algorithms'] })) : undefined;
+  return { alg: first, rest };
 }
 
 /** Which key of the set would verify the token: core's own selection (by `alg`, key type, curve, `kid`). */
-function keyFor(header: Record<string, unknown>, rules: ResolvedIssuer, keys: Keys, problem: InvalidTokenError | undefined): { kidCheck: Check; candidates: readonly CandidateKey[] } {
+function keyFor(header: Record<string, unknown>, keys: Keys, problem: InvalidTokenError | undefined, algAllowed: boolean): { kidCheck: Check; candidates: readonly CandidateKey[] } {
   const kid = typeof header.kid === 'string' ? `kid ${header.kid}` : 'no kid';
   if (problem?.claim === 'kid' || problem?.claim === 'crit') return { kidCheck: { check: 'kid', ok: false, detail: problem.description }, candidates: [] };
   if (keys.keys === undefined) return { kidCheck: { check: 'kid', ok: null, detail: `${kid}: not checked: keys unreachable` }, candidates: [] };
@@ -385,7 +389,7 @@ function keyFor(header: Record<string, unknown>, rules: ResolvedIssuer, keys: Ke
   }
   if (candidates.length === 0) {
     const held = usable.map((key) => describeKey(key.jwk)).join(', ') || 'no usable key';
-    const ok = rules.algorithms.some((allowed) => allowed === header.alg) ? false : null;
+    const ok = algAllowed ? false : null;
     return { kidCheck: { check: 'kid', ok, detail: `${kid}: no key of the set fits ${String(header.alg)} and this kid (the set: ${held}${skippedNote})` }, candidates };
   }
   const names = candidates.map((candidate) => `key #${Number(candidate.id) + 1} (${keyType(usable[Number(candidate.id)]!.jwk)})`).join(', ');
@@ -470,14 +474,15 @@ function claimChecks(payload: Record<string, unknown>, rules: ResolvedIssuer, no
   return checks;
 }
 
-/** Client id, machine-token detection under each preset, scopes, the intersection and the route's requirement. */
-function principalChecks(payload: Record<string, unknown>, rules: ResolvedIssuer, settings: Settings): Check[] {
+/** Client id, machine-token detection under each preset, scopes, the intersection and the route's requirement: core's readings. */
+async function principalChecks(payload: Record<string, unknown>, rules: ResolvedIssuer, settings: Settings): Promise<Check[]> {
   const { profile } = rules;
-  const clientId = clientIdFromClaims(payload, profile.clientIdClaims);
-  const machine = profile.isClientCredentials(payload, clientId);
+  // The engine's own reading of the token's facts (client id, machine or user), and its refusal. It
+  // freezes the payload (iteratively: any depth), as the engine does with verified claims.
+  const { clientId, isClientCredentials: machine } = tokenFacts(payload, profile, false);
   const kind = machine ? 'a machine (client-credentials) token' : 'a user token';
   const checks: Check[] = [];
-  const clientOk = !(rules.requireClientCredentials && !machine);
+  const clientOk = refusalOf(() => tokenFacts(payload, profile, rules.requireClientCredentials)) === undefined;
   checks.push({
     check: 'client',
     ok: clientOk,
@@ -486,9 +491,8 @@ function principalChecks(payload: Record<string, unknown>, rules: ResolvedIssuer
   const others = (Object.keys(PRESETS) as PresetName[])
     .filter((name) => name !== settings.preset)
     .map((name) => {
-      const other = PRESETS[name];
-      const id = clientIdFromClaims(payload, other.clientIdClaims);
-      return `${name}: ${id ?? 'no client id'}, ${other.isClientCredentials(payload, id) ? 'machine' : 'user'}`;
+      const facts = tokenFacts(payload, PRESETS[name], false);
+      return `${name}: ${facts.clientId ?? 'no client id'}, ${facts.isClientCredentials ? 'machine' : 'user'}`;
     });
   checks.push({ check: 'presets', ok: null, detail: others.join(' · ') });
 
@@ -499,19 +503,21 @@ function principalChecks(payload: Record<string, unknown>, rules: ResolvedIssuer
   let effective = scopes;
   if (settings.permissions === undefined) {
     checks.push({ check: 'permissions', ok: null, detail: "no --permissions: the token's scopes count as they are (no intersection)" });
-  } else if (clientId === undefined || !Object.hasOwn(settings.permissions, clientId)) {
-    effective = [];
-    checks.push({ check: 'permissions', ok: false, detail: `${clientId ?? 'no client id'} is not in ${settings.permissionsFile}: an unknown service user (403)` });
   } else {
-    // Read from a JSON file: lists of strings only (INACTIVE_CLIENT is a code-only marker).
-    const held = settings.permissions[clientId] as readonly string[];
-    effective = effectivePermissions(scopes, new Set(held), rules.scopeMap);
-    const dropped = scopes.filter((scope) => !effective.includes(scope));
-    checks.push({
-      check: 'permissions',
-      ok: true,
-      detail: `${clientId} holds ${held.join(' ') || '(nothing)'}; effective (scopes ∩ held): ${effective.join(' ') || '(none)'}${dropped.length ? `; not held: ${dropped.join(' ')}` : ''}`,
-    });
+    // The map as the engine's permission source answers it: `undefined` for a client it does not name.
+    const held = clientId === undefined ? undefined : await permissionResolverOf(settings.permissions)({ clientId, issuer: String(payload.iss), subject: undefined, claims: payload });
+    if (!(held instanceof Set)) {
+      effective = [];
+      checks.push({ check: 'permissions', ok: false, detail: `${clientId ?? 'no client id'} is not in ${settings.permissionsFile}: an unknown service user (403)` });
+    } else {
+      effective = effectivePermissions(scopes, held as ReadonlySet<string>, rules.scopeMap);
+      const dropped = scopes.filter((scope) => !effective.includes(scope));
+      checks.push({
+        check: 'permissions',
+        ok: true,
+        detail: `${clientId} holds ${[...held].join(' ') || '(nothing)'}; effective (scopes ∩ held): ${effective.join(' ') || '(none)'}${dropped.length ? `; not held: ${dropped.join(' ')}` : ''}`,
+      });
+    }
   }
 
   if (settings.requirements.length === 0) checks.push({ check: 'requirement', ok: null, detail: 'none given (--require, --require-any): any valid token of a known client' });

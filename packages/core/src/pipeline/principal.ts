@@ -52,7 +52,8 @@ export function tokenFacts(payload: Record<string, unknown>, profile: ClaimProfi
     clientId,
     subject: typeof payload.sub === 'string' ? payload.sub : undefined,
     issuer: payload.iss as string,
-    audience: Object.freeze(typeof payload.aud === 'string' ? [payload.aud] : [...((payload.aud as string[] | undefined) ?? [])]),
+    // Validated claims hold a string or a list; the CLI reads facts of claims that may not be.
+    audience: Object.freeze(typeof payload.aud === 'string' ? [payload.aud] : Array.isArray(payload.aud) ? [...(payload.aud as string[])] : []),
     scopes: Object.freeze(scopesFromClaims(claims, profile.scopeClaims, profile.scopePrefixes)),
     isClientCredentials,
     expiresAt: new Date((payload.exp as number) * 1000),

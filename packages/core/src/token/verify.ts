@@ -59,8 +59,13 @@ function checkType(typ: unknown, strict: boolean): void {
   });
 }
 
-/** The header rules that hold before any key is looked up. */
-function checkHeader(header: Record<string, unknown>, options: ResolvedIssuer): JoseHeader {
+/**
+ * The header rules that hold before any key is looked up: `alg` in the allow-list, a sane `kid`, no
+ * `crit`, an access-token `typ`, no `cty`. The engine runs them on every new token; the CLI's
+ * explanation shows their verdict.
+ * @throws {@link InvalidTokenError} naming the parameter (`claim`).
+ */
+export function checkTokenHeader(header: Record<string, unknown>, options: ResolvedIssuer): JoseHeader {
   const { alg, kid } = header;
   if (typeof alg !== 'string' || !(options.algorithms as readonly string[]).includes(alg)) {
     throw new InvalidTokenError('ERR_TOKEN_ALG_NOT_ALLOWED', 'the token algorithm is not allowed', {
@@ -89,7 +94,7 @@ function checkHeader(header: Record<string, unknown>, options: ResolvedIssuer): 
  * for an issuer pattern no trust lookup either. Nothing is trusted until the signature verifies.
  */
 export function checkBeforeKeys(token: string, options: ResolvedIssuer, nowSeconds: number): ParsedJws & { header: JoseHeader } {
-  const parsed = parseCompactJws(token, malformed, (value) => checkHeader(value, options));
+  const parsed = parseCompactJws(token, malformed, (value) => checkTokenHeader(value, options));
   checkClaims(parsed.payload, options, nowSeconds);
   return parsed as ParsedJws & { header: JoseHeader };
 }
