@@ -160,9 +160,9 @@ export interface SharedOptions {
  * an issuer pattern), or several in `issuers` (tenants), each with its own audience, keys, algorithms,
  * preset and permissions; plus the shared settings.
  */
-// Not an exclusive union (`issuerPattern?: never` on exact entries): `Partial<ScopeguardOptions>`
-// spreads, common in apps' test helpers, would stop compiling; a mixed entry is refused at construction.
 export type ScopeguardOptions =
+  // Not an exclusive union (`issuerPattern?: never` on exact entries): `Partial<ScopeguardOptions>`
+  // spreads, common in apps' test helpers, would stop compiling; a mixed entry is refused at construction.
   | (IssuerOptions & SharedOptions)
   | (IssuerPatternOptions & SharedOptions)
   | ({ issuers: readonly (IssuerOptions | IssuerPatternOptions)[] } & SharedOptions);
