@@ -119,6 +119,8 @@ export function buildCases(context: CaseContext): Case[] {
     { group: 'RFC 6750', name: 'body token ignored by default', request: async () => ({ method: 'POST', headers: { 'content-type': FORM }, body: `access_token=${await mint()}` }), expect: BARE },
     { group: 'RFC 6750', profile: 'sources', name: 'query token when enabled (§2.3)', request: async () => ({ path: `/read?access_token=${await mint()}` as '/read' }), expect: OK },
     { group: 'RFC 6750', profile: 'sources', name: 'form body token when enabled (§2.2)', request: async () => ({ method: 'POST', headers: { 'content-type': FORM }, body: `access_token=${await mint()}` }), expect: OK },
+    // A `?` is a query character (RFC 3986 §3.4): the token after one is read as every framework reads it.
+    { group: 'RFC 6750', profile: 'sources', name: 'query token after a second ?', request: async () => ({ path: `/read?x=a?b&access_token=${await mint()}` as '/read' }), expect: OK },
     { group: 'RFC 6750', profile: 'sources', name: 'header + query token', request: async () => ({ path: `/read?access_token=${await mint()}` as '/read', headers: bearer(await mint()) }), expect: BAD_REQUEST },
     { group: 'RFC 6750', profile: 'sources', name: 'header + body token', request: async () => ({ method: 'POST', headers: { 'content-type': FORM, ...bearer(await mint()) }, body: `access_token=${await mint()}` }), expect: BAD_REQUEST },
     { group: 'RFC 6750', profile: 'sources', name: 'two query tokens', request: async () => ({ path: `/read?access_token=${await mint()}&access_token=x` as '/read' }), expect: BAD_REQUEST },

@@ -102,3 +102,17 @@ describe('an option of another layer', () => {
     expect(messageOf({ ...base, auditLog: true })).toMatch(/"auditLog" is an adapter option .*onDecision/);
   });
 });
+
+describe('several mistakes at once', () => {
+  // Found by review of issue 28's move of each feature's options beside it: the option named first
+  // must stay the one named before the move (shapes of jwks and the lookups before the other checks).
+  it.each([
+    [{ jwks: { bogus: 1 }, clockTolerance: -1 }, 'jwks.bogus'],
+    [{ jwks: 'x', isRevoked: 1 }, 'jwks'],
+    [{ permissionLookup: { tll: 5 }, requireClientCredentials: 'yes' }, 'permissionLookup.tll'],
+    [{ jwks: { bogus: 1 }, scopeMap: { 'a b': [] } }, 'jwks.bogus'],
+    [{ revocationLookup: { x: 1 }, maxTokenAge: 0 }, 'revocationLookup.x'],
+  ])('%j names %s first', (mistakes, option) => {
+    expect(optionAtFault({ ...base, ...mistakes })).toBe(option);
+  });
+});

@@ -34,9 +34,11 @@ export function nodeGuard(options: GuardOptions | Scopeguard): NodeGuard {
       return true;
     },
     async admit(req, res, requirements, body) {
-      // The query is parsed only when a token may be in it (repeated names become arrays, refused as such).
-      const query = withQuery ? parse((req.url ?? '').split('?')[1] ?? '') : undefined;
-      const info = engine.auditing ? { method: req.method ?? 'GET', route: (req.url ?? '/').split('?')[0]! } : undefined;
+      // The query (all after the first `?`) is parsed only when a token may be in it; repeated names
+      // become arrays, refused as such.
+      const url = req.url ?? '/';
+      const query = withQuery && url.includes('?') ? parse(url.slice(url.indexOf('?') + 1)) : undefined;
+      const info = engine.auditing ? { method: req.method ?? 'GET', route: url.split('?')[0]! } : undefined;
       try {
         // One pipeline: extraction, verification, DPoP/mTLS, permissions and the route's scopes, in core.
         return await engine.admit(tokenRequestFromNode(req, { query, body }), requirements, info);

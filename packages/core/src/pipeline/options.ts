@@ -360,7 +360,11 @@ function resolveIssuer(entry: IssuerOptions | IssuerPatternOptions): ResolvedIss
   if (granted === 'token' && entry.permissionLookup !== undefined) fail('permissionLookup', "has nothing to look up with permissions: 'token'");
   const introspecting = resolveIntrospection(entry.introspection);
   if (introspecting !== undefined && pattern !== undefined) fail('introspection', 'cannot belong to an issuerPattern entry: an opaque token does not say which issuer it is from');
+  // Resolved here, before the checks below, so that of several mistakes the one named first stays where it was.
+  const jwks = resolveJwks(entry.jwks);
+  const permissionLookup = resolveLookup('permissionLookup', entry.permissionLookup);
   if (entry.isRevoked !== undefined && typeof entry.isRevoked !== 'function') fail('isRevoked', 'must be a function of { jti, principal } answering true or false');
+  const revocationLookup = resolveLookup('revocationLookup', entry.revocationLookup);
   return Object.freeze({
     issuers: Object.freeze(issuers),
     pattern,
@@ -375,11 +379,11 @@ function resolveIssuer(entry: IssuerOptions | IssuerPatternOptions): ResolvedIss
     clientIds: clientIds && Object.freeze(clientIds),
     requireClientCredentials: boolean('requireClientCredentials', entry.requireClientCredentials),
     permissions: granted,
-    permissionLookup: resolveLookup('permissionLookup', entry.permissionLookup),
+    permissionLookup,
     isRevoked: entry.isRevoked as RevocationCheck | undefined,
-    revocationLookup: resolveLookup('revocationLookup', entry.revocationLookup),
+    revocationLookup,
     scopeMap: resolveScopeMap(entry.scopeMap),
-    jwks: resolveJwks(entry.jwks),
+    jwks,
     introspection: introspecting,
   });
 }
