@@ -5,7 +5,7 @@
  */
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { Redis, type RedisOptions } from 'ioredis';
-import { INACTIVE_CLIENT, Scopeguard, ScopeguardError, type ScopeguardOptions, type TokenRequest } from '@scopeguard/core';
+import { INACTIVE_CLIENT, Scopeguard, ScopeguardError, type PermissionResolver, type ScopeguardOptions, type TokenRequest } from '@scopeguard/core';
 import { connectRedis, redisStore, type RedisStore } from '@scopeguard/redis';
 import { createDpopKey, createTestIssuer, type DpopKey, type TestIssuer } from '@scopeguard/testing';
 import { startRedis, type TestRedis } from '../../../test/support/redis-server';
@@ -102,6 +102,20 @@ async function instance(options: Partial<ScopeguardOptions> = {}, attach = true)
   } as ScopeguardOptions);
   if (attach) await store.attach(engine);
   return { engine, store, client };
+}
+
+/**
+ * An instance whose connections go through `url` (a {@link faultyLink}), revocations cached long, and
+ * attached: its subscription is the second connection made through the link.
+ */
+async function instanceThrough(url: string, permissions: (store: RedisStore) => PermissionResolver | 'token'): Promise<{ engine: Scopeguard }> {
+  const client = connectRedis(url);
+  clients.push(client);
+  const store = redisStore({ client, logger: quiet });
+  stores.push(store);
+  const engine = new Scopeguard({ ...issuer.options(), permissions: permissions(store), isRevoked: store.isRevoked, revocationLookup: { ttl: 600 } } as ScopeguardOptions);
+  await store.attach(engine);
+  return { engine };
 }
 
 /** The outcome of admitting a request: 'OK' or the refusal's code. */
@@ -243,12 +257,7 @@ describe('found by review', () => {
     const link = await faultyLink();
     try {
       const a = await instance();
-      const bClient = connectRedis(link.url);
-      clients.push(bClient);
-      const bStore = redisStore({ client: bClient, logger: quiet });
-      stores.push(bStore);
-      const b = new Scopeguard({ ...issuer.options(), permissions: bStore.permissions({ 'orders-worker': ['orders.read'] }), isRevoked: bStore.isRevoked, revocationLookup: { ttl: 600 } } as ScopeguardOptions);
-      await bStore.attach(b); // the subscription is B's second connection
+      const { engine: b } = await instanceThrough(link.url, (store) => store.permissions({ 'orders-worker': ['orders.read'] }));
       const token = await issuer.mint({ clientId: 'orders-worker', scope: 'orders.read', claims: { jti: 'deaf-1' } });
       expect(await outcome(b, bearer(token))).toBe('OK');
       link.cut(1);
@@ -268,12 +277,7 @@ describe('found by review', () => {
     const link = await faultyLink();
     try {
       const a = await instance();
-      const bClient = connectRedis(link.url);
-      clients.push(bClient);
-      const bStore = redisStore({ client: bClient, logger: quiet });
-      stores.push(bStore);
-      const b = new Scopeguard({ ...issuer.options(), permissions: 'token', isRevoked: bStore.isRevoked, revocationLookup: { ttl: 600 } } as ScopeguardOptions);
-      await bStore.attach(b); // the subscription is B's second connection
+      const { engine: b } = await instanceThrough(link.url, () => 'token');
       link.refuseSubscriptions(true);
       link.drop(1);
       await new Promise((resolve) => setTimeout(resolve, 1500)); // several reconnections, each refused
