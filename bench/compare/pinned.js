@@ -14,7 +14,7 @@
  */
 const { resolve } = require('node:path');
 const { startIssuer } = require('../lib/harness');
-const { DEFAULT_ROUNDS, DEFAULT_DURATION, ensureWrk, measure, rowsAgainst, HEADER, layout } = require('../lib/pinned');
+const { DEFAULT_ROUNDS, DEFAULT_DURATION, against, ensureWrk, measure, rowsAgainst, HEADER, layout } = require('../lib/pinned');
 const { table } = require('../lib/harness');
 
 const MODE = process.argv[2] === 'unique' ? 'unique' : 'reused';
@@ -56,6 +56,15 @@ const options = {
     const results = await measure(issuer, contenders, tokens, { ...options, ...(PAIRED && { baseOf }) });
     const title = `${MODE === 'unique' ? `unique tokens (a new ${ALG} token per request)` : 'reused token (RS256)'}; ${layout(options.rounds, options.duration, options.connections, PAIRED)}; base: ${kinds.join(' or ')}`;
     console.log(table(title, HEADER, rowsAgainst(results, (r) => baseOf(r.name))));
+    // With OTHER: each contender against its other build, round by round (this build minus OTHER's).
+    const builds = results
+      .filter((r) => r.name.startsWith('before:') && results.some((after) => after.name === r.name.slice(7)))
+      .map((before) => {
+        const after = results.find((r) => r.name === before.name.slice(7));
+        const { added, addedSpread, ratio, ratioSpread } = against(after, before);
+        return [after.name, `${added >= 0 ? '+' : ''}${added.toFixed(1)} (${addedSpread.map((v) => v.toFixed(1)).join('…')})`, `${ratio.toFixed(3)} (${ratioSpread.map((v) => v.toFixed(3)).join('…')})`];
+      });
+    if (builds.length > 0) console.log(table('this build against OTHER, per round (medians, IQR)', ['contender', 'CPU µs/req, this − other', 'req/s, this ÷ other'], builds));
   } finally {
     await issuer.close();
   }

@@ -41,6 +41,18 @@ describe('the verified-token cache and its doorkeeper', () => {
     expect(held.has(forgotten)).toBe(false);
   });
 
+  it('admits every token seen twice in a row, however many were admitted before (their slots are not reused)', () => {
+    const held = cache();
+    // 12 288 tokens admitted: three times the first sights the doorkeeper records before it starts over.
+    for (let i = 0; i < 12_288; i++) {
+      const t = token();
+      held.offer(t, verdict());
+      held.offer(t, verdict());
+      if (!held.has(t)) throw new Error(`token ${i} was not admitted on its second sight`);
+    }
+    expect(held.size).toBe(12_288);
+  });
+
   it('tells apart tokens that differ in any one of the characters it hashes, the last included', () => {
     const base = token();
     const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';

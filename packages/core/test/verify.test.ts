@@ -1,5 +1,6 @@
+import { nodePlatform } from '../src/keys/platform/node';
 import { generateKeyPair, exportJWK, SignJWT } from 'jose';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { Scopeguard, type ScopeguardOptions } from '@scopeguard/core';
 import { parseCompactJws } from '@scopeguard/core/adapter';
 import { createTestIssuer, signCompact, type TestIssuer } from '@scopeguard/testing';
@@ -193,6 +194,9 @@ describe('verification (RFC 9068, RFC 8725)', () => {
     const second = parseCompactJws(`${header}.${b64({ n: 2 })}.abk`, fail);
     expect(second.header).toEqual({ alg: 'RS256', kid: 'k1', nested: { x: [1] } });
     expect(second.payload).toEqual({ n: 2 });
+    // Frozen as parsed, the payload too, all the way down (a verdict shares them with every request).
+    const claims = parseCompactJws(`${header}.${b64({ a: { b: [{ c: 1 }] } })}.abc`, fail).payload as { a: { b: Array<{ c: number }> } };
+    expect([claims, claims.a, claims.a.b, claims.a.b[0]].every((part) => Object.isFrozen(part))).toBe(true);
     // Shared, so nobody can change it for the next token.
     expect(Object.isFrozen(second.header) && Object.isFrozen((second.header.nested as { x: unknown[] }).x)).toBe(true);
     expect(first.header).toBe(second.header);
@@ -207,9 +211,11 @@ describe('verification (RFC 9068, RFC 8725)', () => {
     // Many distinct headers (an attacker's random kids) still parse right after the memory starts over.
     for (let i = 0; i < 40; i++) expect(parseCompactJws(`${b64({ alg: 'RS256', kid: `r${i}` })}.${b64({})}.abc`, fail).header.kid).toBe(`r${i}`);
     expect(parseCompactJws(`${header}.${b64({})}.abc`, fail).header.kid).toBe('k1');
-    // A header longer than real ones (an attacker's) is parsed as before, and neither kept nor frozen.
-    const long = parseCompactJws(`${b64({ alg: 'RS256', kid: 'x'.repeat(600) })}.${b64({})}.abc`, fail);
-    expect(Object.isFrozen(long.header)).toBe(false);
+    // A header longer than real ones (an attacker's) is parsed each time, not kept.
+    const longHeader = b64({ alg: 'RS256', kid: 'x'.repeat(600) });
+    const long = parseCompactJws(`${longHeader}.${b64({})}.abc`, fail);
+    expect(parseCompactJws(`${longHeader}.${b64({})}.abk`, fail).header).not.toBe(long.header);
+    expect(long.header).toEqual({ alg: 'RS256', kid: 'x'.repeat(600) });
     // Nested deeper than any stack (a large token, or a DPoP proof): still a parse, never a RangeError (a 500).
     const deep = `${b64(`{"alg":"RS256","z":${'['.repeat(20_000)}${']'.repeat(20_000)}}`)}.${b64({})}.abc`;
     expect(() => parseCompactJws(deep, fail)).not.toThrow();
@@ -298,5 +304,37 @@ describe('verification hardening', () => {
     const [h, , s] = token.split('.');
     const bad = Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]).toString('base64url');
     expect(await codeOf(guard(), `${h}.${bad}.${s}`)).toMatch(/ERR_TOKEN_(MALFORMED|SIGNATURE)/);
+  });
+});
+
+describe("a segment's text on Node (one reused buffer) against WebCrypto's path (TextDecoder, fatal)", () => {
+  it('reads every byte sequence as a fatal TextDecoder does: UTF-8 text, a BOM dropped, anything else not text', () => {
+    const decoder = new TextDecoder('utf-8', { fatal: true });
+    const web = (bytes: Uint8Array) => {
+      try {
+        return decoder.decode(bytes);
+      } catch {
+        return undefined;
+      }
+    };
+    const cases: number[][] = [
+      [...Buffer.from('{"sub":"orders-worker","scope":"a b"}')],
+      [...Buffer.from('{"name":"Zoë 👍 ß 東京"}')],
+      [0xef, 0xbb, 0xbf, ...Buffer.from('{"a":1}')], // a BOM
+      [0xef, 0xbb, 0xbf, 0xef, 0xbb, 0xbf, 0x7b, 0x7d], // two: only the first is dropped
+      [0x7b, 0xff, 0xfe, 0x7d], // not UTF-8
+      [0xc0, 0xaf], // overlong
+      [0xed, 0xa0, 0x80], // a surrogate
+      [0xe2, 0x82], // truncated
+      [0xf4, 0x90, 0x80, 0x80], // beyond U+10FFFF
+      [],
+    ];
+    for (let i = 0; i < 300; i++) cases.push([...randomBytes(i % 40)]);
+    // A segment longer than the buffer starts with, so that it grows.
+    cases.push([...Buffer.from(JSON.stringify({ long: 'x'.repeat(10_000) }))]);
+    for (const bytes of cases) {
+      const segment = Buffer.from(bytes).toString('base64url');
+      expect(nodePlatform.decodeBase64urlText!(segment)).toBe(web(Uint8Array.from(bytes)));
+    }
   });
 });

@@ -6,7 +6,7 @@ import { InvalidTokenError } from '../http/errors';
 import { deepFreeze } from '../token/json';
 import type { ClaimProfile } from '../token/presets';
 import { clientIdFromClaims, namesAUser } from '../token/presets';
-import { scopesFromClaims } from './scopes';
+import { tokenScopes } from './scopes';
 
 /** A verified claims set (RFC 7519 §4). */
 export type Claims = Readonly<Record<string, unknown>>;
@@ -54,7 +54,7 @@ export function tokenFacts(payload: Record<string, unknown>, profile: ClaimProfi
     issuer: payload.iss as string,
     // Validated claims hold a string or a list; the CLI reads facts of claims that may not be.
     audience: Object.freeze(typeof payload.aud === 'string' ? [payload.aud] : Array.isArray(payload.aud) ? [...(payload.aud as string[])] : []),
-    scopes: Object.freeze(scopesFromClaims(claims, profile.scopeClaims, profile.scopePrefixes)),
+    scopes: tokenScopes(claims, profile.scopeClaims, profile.scopePrefixes),
     isClientCredentials,
     expiresAt: new Date((payload.exp as number) * 1000),
     claims: payload,

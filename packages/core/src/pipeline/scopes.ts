@@ -4,6 +4,7 @@
  * never satisfies `read:all`.
  */
 import { InsufficientScopeError, ScopeguardConfigError } from '../http/errors';
+import { detachedCopy } from '../token/json';
 import { claimAt, type ClaimPath } from '../token/presets';
 
 // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
@@ -62,6 +63,34 @@ export function scopesFromClaims(claims: Record<string, unknown>, claimNames: re
   }
   return scopes;
 }
+
+/**
+ * A verified token's scopes, frozen ({@link scopesFromClaims}). An issuer gives a client's tokens the
+ * same `scope` string, so in the usual case (one scope claim present, a string, no prefixes) each distinct
+ * string is split and checked once, and its tokens share one frozen list. Bounded as the header memo
+ * (jws.ts): at most {@link RECENT_SCOPES} strings of up to {@link REMEMBERED_SCOPE_LENGTH} characters,
+ * started over when full; the claims are verified before they get here.
+ */
+export function tokenScopes(claims: Record<string, unknown>, claimNames: readonly ClaimPath[], prefixes?: readonly string[]): readonly string[] {
+  // The one claim present (presets name two or three: `scope` and `scp`, …), when it is a string.
+  let value: unknown;
+  for (const name of claimNames) {
+    const found = claimAt(claims, name);
+    if (found === undefined) continue;
+    if (value !== undefined) return Object.freeze(scopesFromClaims(claims, claimNames, prefixes));
+    value = found;
+  }
+  if (typeof value !== 'string' || prefixes !== undefined || value.length > REMEMBERED_SCOPE_LENGTH) return Object.freeze(scopesFromClaims(claims, claimNames, prefixes));
+  const known = recentScopes.get(value);
+  if (known !== undefined) return known;
+  const scopes = Object.freeze(scopesFromClaims(claims, claimNames));
+  if (recentScopes.size >= RECENT_SCOPES) recentScopes.clear();
+  recentScopes.set(detachedCopy(value), scopes);
+  return scopes;
+}
+const recentScopes = new Map<string, readonly string[]>();
+const RECENT_SCOPES = 64;
+const REMEMBERED_SCOPE_LENGTH = 1024;
 
 /** A route's scope requirement, validated once when the route is defined. */
 export interface ScopeRequirement {

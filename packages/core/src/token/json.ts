@@ -9,7 +9,16 @@
  * parsed value has properties. Measured at a quarter of a per-object name set's cost on a token.
  */
 export function hasDuplicateMembers(json: string, parsed: unknown): boolean {
-  return membersInText(json) !== membersIn(parsed);
+  return membersInText(json) !== membersIn(parsed, false);
+}
+
+/**
+ * {@link hasDuplicateMembers}, freezing `parsed` (as {@link deepFreeze}) in the same walk: a token's
+ * header and claims are shared by every request with the same token, and are frozen anyway; one walk
+ * instead of two saves a list of names per object (~0.2 µs a new token, in process).
+ */
+export function freezeAndFindDuplicates(json: string, parsed: unknown): boolean {
+  return membersInText(json) !== membersIn(parsed, true);
 }
 
 /**
@@ -46,13 +55,14 @@ function escaped(json: string, at: number): boolean {
   return run % 2 === 1;
 }
 
-/** Own properties of every object in a parsed JSON value; iterative, so nesting depth is no risk. */
-function membersIn(value: unknown): number {
+/** Own properties of every object in a parsed JSON value, each object frozen when `freeze`; iterative, so nesting depth is no risk. */
+function membersIn(value: unknown, freeze: boolean): number {
   let count = 0;
   const pending: unknown[] = [value];
   while (pending.length > 0) {
     const next = pending.pop();
     if (typeof next !== 'object' || next === null) continue;
+    if (freeze) Object.freeze(next);
     if (Array.isArray(next)) {
       for (const item of next) if (typeof item === 'object' && item !== null) pending.push(item);
       continue;
@@ -76,6 +86,8 @@ function membersIn(value: unknown): number {
  * frozen before its signature is checked, so its depth is an attacker's to choose.
  */
 export function deepFreeze<T>(value: T): T {
+  // Frozen already (a token's claims are, by their parse): nothing to do, not even the list below.
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
   const pending: unknown[] = [value];
   while (pending.length > 0) {
     const next = pending.pop();
@@ -85,4 +97,13 @@ export function deepFreeze<T>(value: T): T {
     for (let i = 0; i < names.length; i++) pending.push((next as Record<string, unknown>)[names[i]!]);
   }
   return value;
+}
+
+/**
+ * A copy of `text` that shares no memory with the string it came from. V8 makes a slice or a
+ * parsed member a view that keeps its whole parent (a token, a request header) alive; a memo's keys
+ * must not. JSON's round trip copies on every platform.
+ */
+export function detachedCopy(text: string): string {
+  return JSON.parse(JSON.stringify(text)) as string;
 }

@@ -3,10 +3,10 @@
  * canonical, unpadded base64url; header and payload UTF-8 JSON objects without duplicate members.
  * Nothing here checks a signature or a claim.
  */
-import { deepFreeze, hasDuplicateMembers } from './json';
+import { detachedCopy, freezeAndFindDuplicates } from './json';
 import { platform } from '../keys/platform';
 
-/** A parsed compact JWS. */
+/** A parsed compact JWS. Its header and payload are deeply frozen: verdicts and memos share them. */
 export interface ParsedJws {
   readonly header: Record<string, unknown>;
   readonly payload: Record<string, unknown>;
@@ -41,9 +41,24 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
  * §2): no length of 4n+1, and no bits set in the last character beyond the encoded bytes.
  */
 function decodeSegment(segment: string, fail: (description: string) => never, alphabetChecked: boolean): Uint8Array {
+  checkSegment(segment, fail, alphabetChecked);
+  return platform().decodeBase64url(segment);
+}
+
+function checkSegment(segment: string, fail: (description: string) => never, alphabetChecked: boolean): void {
   if (!alphabetChecked && !BASE64URL_SEGMENT.test(segment)) fail('the token is not made of three base64url segments');
   if (!isCanonical(segment)) fail('the token uses non-canonical base64url');
-  return platform().decodeBase64url(segment);
+}
+
+/** A segment's UTF-8 text (a BOM dropped); `undefined` when it is not UTF-8. */
+function segmentText(segment: string): string | undefined {
+  const { decodeBase64urlText, decodeBase64url } = platform();
+  if (decodeBase64urlText !== undefined) return decodeBase64urlText(segment);
+  try {
+    return UTF8.decode(decodeBase64url(segment));
+  } catch {
+    return undefined;
+  }
 }
 
 function isCanonical(segment: string): boolean {
@@ -63,15 +78,14 @@ function parseHeader(segment: string, fail: (description: string) => never, alph
   const known = recentHeaders.get(segment);
   if (known !== undefined) return known;
   if (!alphabetChecked && !BASE64URL_SEGMENT.test(segment)) fail(NOT_A_JWS);
-  const header = parseJsonObject(platform().decodeBase64url(segment), 'header', (description) =>
+  const header = parseJsonObject(segmentText(segment), 'header', (description) =>
     fail(description.includes('duplicate') ? description : NOT_A_JWS),
   );
   if (!isCanonical(segment)) fail('the token uses non-canonical base64url');
   if (segment.length <= REMEMBERED_HEADER_LENGTH) {
     if (recentHeaders.size >= RECENT_HEADERS) recentHeaders.clear();
-    // A copy of the segment as the key (V8 makes the slice a view that keeps the whole token alive);
-    // JSON's round trip copies on every platform, and base64url needs no escapes.
-    recentHeaders.set(JSON.parse(JSON.stringify(segment)) as string, deepFreeze(header));
+    // A copy of the segment as the key: the slice would keep the whole token alive.
+    recentHeaders.set(detachedCopy(segment), header);
   }
   return header;
 }
@@ -89,18 +103,17 @@ const RECENT_HEADERS = 16;
 /** Real headers encode to 100–300 characters; longer ones are parsed each time and not kept. */
 const REMEMBERED_HEADER_LENGTH = 512;
 
-/** A JOSE header or claims set: UTF-8 JSON, an object, no duplicate member names (RFC 8725 §3.x). */
-function parseJsonObject(bytes: Uint8Array, what: string, fail: (description: string) => never): Record<string, unknown> {
-  let text = '';
+/** A JOSE header or claims set: UTF-8 JSON, an object, no duplicate member names (RFC 8725 §3.x); frozen, as it is shared. */
+function parseJsonObject(text: string | undefined, what: string, fail: (description: string) => never): Record<string, unknown> {
   let value: unknown;
   try {
-    text = UTF8.decode(bytes);
+    if (text === undefined) throw new TypeError('not UTF-8');
     value = JSON.parse(text);
   } catch {
     fail(`the token ${what} is not valid UTF-8 JSON`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`the token ${what} is not a JSON object`);
-  if (hasDuplicateMembers(text, value)) fail('the token has duplicate JSON member names');
+  if (freezeAndFindDuplicates(text, value)) fail('the token has duplicate JSON member names');
   return value as Record<string, unknown>;
 }
 
@@ -122,7 +135,9 @@ export function parseCompactJws(token: string, fail: (description: string) => ne
   const alphabetChecked = token === lastWellFormed;
   const header = parseHeader(token.slice(0, first), fail, alphabetChecked);
   checkHeader?.(header);
-  const payload = parseJsonObject(decodeSegment(token.slice(first + 1, second), fail, alphabetChecked), 'payload', fail);
+  const payloadSegment = token.slice(first + 1, second);
+  checkSegment(payloadSegment, fail, alphabetChecked);
+  const payload = parseJsonObject(segmentText(payloadSegment), 'payload', fail);
   const signature = decodeSegment(token.slice(second + 1), fail, alphabetChecked);
   return { header, payload, signature, signingInput: token.slice(0, second) };
 }

@@ -16,6 +16,12 @@ export interface Platform {
   readonly name: 'node' | 'web';
   /** The bytes of unpadded base64url text (the caller checked its alphabet). */
   decodeBase64url(text: string): Uint8Array;
+  /**
+   * Node only: the UTF-8 text of unpadded base64url (the caller checked its alphabet), a leading BOM
+   * dropped as `TextDecoder` drops it; `undefined` when the bytes are not UTF-8. Elsewhere
+   * {@link decodeBase64url} and a fatal `TextDecoder` give the same.
+   */
+  readonly decodeBase64urlText?: (text: string) => string | undefined;
   /** A verification key from a public JWK the caller validated; throws for material it cannot use. */
   importJwk(jwk: Record<string, unknown>): VerificationKey;
   /**
