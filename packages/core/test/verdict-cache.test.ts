@@ -53,6 +53,20 @@ describe('the verified-token cache and its doorkeeper', () => {
     expect(held.size).toBe(12_288);
   });
 
+  it('counts only first sights still waiting: tokens admitted meanwhile do not make it forget one sooner', () => {
+    const held = cache();
+    const waiting = token();
+    held.offer(waiting, verdict());
+    // 4 096 other tokens admitted (each seen twice) while `waiting` waits for its second sight.
+    for (let i = 0; i < 4096; i++) {
+      const t = token();
+      held.offer(t, verdict());
+      held.offer(t, verdict());
+    }
+    held.offer(waiting, verdict());
+    expect(held.has(waiting)).toBe(true);
+  });
+
   it('tells apart tokens that differ in any one of the characters it hashes, the last included', () => {
     const base = token();
     const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';

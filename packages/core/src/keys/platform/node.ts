@@ -58,8 +58,8 @@ function importKeyMaterial(value: unknown): { jwk: Record<string, unknown>; key:
  * input (`crypto.verify` is synchronous and reads it before it returns) and the bytes of its JSON
  * segments (copied out as a string before anything else uses the buffer). `Buffer.from` per new token
  * cost a slice of the pool and its object, twice, for the garbage collector (the signing input: 0.22
- * against 0.14 µs in a loop, 2026-12-07). It grows to the longest token seen, which `maxTokenLength`
- * bounds.
+ * against 0.14 µs in a loop, 2026-12-07). It grows to the next power of two above the longest input
+ * and stays so: `maxTokenLength` bounds access tokens, the HTTP header limit DPoP proofs.
  */
 let scratch = Buffer.allocUnsafeSlow(4096);
 function scratchOf(bytes: number): Buffer {
