@@ -14,7 +14,7 @@
  */
 const { resolve } = require('node:path');
 const { startIssuer } = require('../lib/harness');
-const { DEFAULT_ROUNDS, DEFAULT_DURATION, against, ensureWrk, measure, rowsAgainst, HEADER, layout } = require('../lib/pinned');
+const { DEFAULT_ROUNDS, DEFAULT_DURATION, against, ensureWrk, measure, range, rowsAgainst, HEADER, layout } = require('../lib/pinned');
 const { table } = require('../lib/harness');
 
 const MODE = process.argv[2] === 'unique' ? 'unique' : 'reused';
@@ -62,7 +62,7 @@ const options = {
       .map((before) => {
         const after = results.find((r) => r.name === before.name.slice(7));
         const { added, addedSpread, ratio, ratioSpread } = against(after, before);
-        return [after.name, `${added >= 0 ? '+' : ''}${added.toFixed(1)} (${addedSpread.map((v) => v.toFixed(1)).join('…')})`, `${ratio.toFixed(3)} (${ratioSpread.map((v) => v.toFixed(3)).join('…')})`];
+        return [after.name, `${added >= 0 ? '+' : ''}${added.toFixed(1)} (${range(addedSpread, 1)})`, `${ratio.toFixed(3)} (${range(ratioSpread, 3)})`];
       });
     if (builds.length > 0) console.log(table('this build against OTHER, per round (medians, IQR)', ['contender', 'CPU µs/req, this − other', 'req/s, this ÷ other'], builds));
   } finally {

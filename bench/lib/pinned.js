@@ -295,4 +295,4 @@ function goalAgainst(name, row, base, bound) {
 const layout = (rounds, duration, connections, paired = false) =>
   `${PINNED ? `server${paired ? 's' : ''} on core ${SERVER_CORE}, wrk on core ${LOAD_CORE}` : 'one core: not pinned'}; ${rounds} rounds × ${duration} s, ${connections} connections${paired ? ', each contender at once beside its base (half the connections each)' : ''}; against the base: medians of per-round differences (IQR)`;
 
-module.exports = { startServer, wrk, cpuMicros, writeScript, chainOffsets, DEFAULT_ROUNDS, DEFAULT_DURATION, ensureWrk, measure, rowsAgainst, against, goalAgainst, HEADER, layout, PINNED };
+module.exports = { startServer, wrk, cpuMicros, writeScript, chainOffsets, DEFAULT_ROUNDS, DEFAULT_DURATION, ensureWrk, measure, rowsAgainst, against, range, goalAgainst, HEADER, layout, PINNED };

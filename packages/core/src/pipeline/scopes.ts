@@ -72,21 +72,26 @@ export function scopesFromClaims(claims: Record<string, unknown>, claimNames: re
  * started over when full; the claims are verified before they get here.
  */
 export function tokenScopes(claims: Record<string, unknown>, claimNames: readonly ClaimPath[], prefixes?: readonly string[]): readonly string[] {
-  // The one claim present (presets name two or three: `scope` and `scp`, …), when it is a string.
-  let value: unknown;
-  for (const name of claimNames) {
-    const found = claimAt(claims, name);
-    if (found === undefined) continue;
-    if (value !== undefined) return Object.freeze(scopesFromClaims(claims, claimNames, prefixes));
-    value = found;
-  }
-  if (typeof value !== 'string' || prefixes !== undefined || value.length > REMEMBERED_SCOPE_LENGTH) return Object.freeze(scopesFromClaims(claims, claimNames, prefixes));
+  const value = prefixes === undefined ? soleClaim(claims, claimNames) : undefined;
+  if (typeof value !== 'string' || value.length > REMEMBERED_SCOPE_LENGTH) return Object.freeze(scopesFromClaims(claims, claimNames, prefixes));
   const known = recentScopes.get(value);
   if (known !== undefined) return known;
   const scopes = Object.freeze(scopesFromClaims(claims, claimNames));
   if (recentScopes.size >= RECENT_SCOPES) recentScopes.clear();
   recentScopes.set(detachedCopy(value), scopes);
   return scopes;
+}
+
+/** The value of the one claim of `claimNames` present (presets name two or three: `scope`, `scp`, …); `undefined` when none or several are. */
+function soleClaim(claims: Record<string, unknown>, claimNames: readonly ClaimPath[]): unknown {
+  let value: unknown;
+  for (const name of claimNames) {
+    const found = claimAt(claims, name);
+    if (found === undefined) continue;
+    if (value !== undefined) return undefined;
+    value = found;
+  }
+  return value;
 }
 const recentScopes = new Map<string, readonly string[]>();
 const RECENT_SCOPES = 64;

@@ -120,8 +120,7 @@ export class VerifiedTokenCache<V extends CacheableVerdict> {
   offer(token: string, verdict: V): void {
     const fingerprint = doorkeeperFingerprint(token) + 1;
     const seen = this.#seen;
-    let slot = fingerprint & (DOORKEEPER_SLOTS - 1);
-    for (let held = seen[slot]!; held !== 0; held = seen[slot]!) {
+    for (let slot = fingerprint & (DOORKEEPER_SLOTS - 1), held = seen[slot]!; held !== 0; held = seen[slot]!) {
       if (held === fingerprint) {
         seen[slot] = -1;
         this.#waiting--;
@@ -137,10 +136,6 @@ export class VerifiedTokenCache<V extends CacheableVerdict> {
       this.#admitted = 0;
     } else if (this.#waiting + this.#admitted >= DOORKEEPER_SIZE) {
       this.#compact();
-    } else {
-      seen[slot] = fingerprint;
-      this.#waiting++;
-      return;
     }
     this.#record(fingerprint);
   }

@@ -105,9 +105,9 @@ const REMEMBERED_HEADER_LENGTH = 512;
 
 /** A JOSE header or claims set: UTF-8 JSON, an object, no duplicate member names (RFC 8725 §3.x); frozen, as it is shared. */
 function parseJsonObject(text: string | undefined, what: string, fail: (description: string) => never): Record<string, unknown> {
+  if (text === undefined) fail(`the token ${what} is not valid UTF-8 JSON`);
   let value: unknown;
   try {
-    if (text === undefined) throw new TypeError('not UTF-8');
     value = JSON.parse(text);
   } catch {
     fail(`the token ${what} is not valid UTF-8 JSON`);
