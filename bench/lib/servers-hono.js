@@ -2,7 +2,9 @@
 /**
  * Hono on Node (@hono/node-server) contenders; resolves with the port (see servers.js, family `hono`).
  * Kinds: none; noop (one no-op middleware); noop2 (two, where scopeguard and its route check go: the
- * floor for reused tokens, Hono's own cost of that shape); scopeguard (@scopeguard/hono,
+ * floor for reused tokens, Hono's own cost of that shape); header (noop2 that also reads Authorization
+ * from the Request, as any guard must: on @hono/node-server that read is most of a reused token's cost,
+ * see bench/README.md); scopeguard (@scopeguard/hono,
  * requireScopes); jwk (Hono's own jwk middleware as its docs show it, jwks_uri, plus a scope check);
  * jwk-keys (the same with the key set fetched once at start: Hono's jwk fetches a jwks_uri on every
  * request); verify (a bare crypto.verify: the floor for unique tokens).
@@ -21,6 +23,9 @@ module.exports = async function listen(kind, { issuer, audience, jwksUri, algori
     app.get('/orders', list);
   } else if (kind === 'noop2') {
     app.use('/orders', (_c, next) => next());
+    app.get('/orders', (_c, next) => next(), list);
+  } else if (kind === 'header') {
+    app.use('/orders', (c, next) => (c.req.header('authorization') ? next() : c.body(null, 401)));
     app.get('/orders', (_c, next) => next(), list);
   } else if (kind === 'scopeguard') {
     const { scopeguard } = require('@scopeguard/hono');

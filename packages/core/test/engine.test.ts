@@ -130,6 +130,27 @@ describe('verified-token cache', () => {
     expect(await outcome(engine, token)).toBe('401 ERR_TOKEN_EXPIRED');
   });
 
+  it("answers each request from its own cache lookup: a request refused after the lookup leaves nothing for the next", async () => {
+    let now = Date.now();
+    const engine = guard({ clockTolerance: 0, clock: () => now, tokenSources: ['header', 'query'] });
+    const token = await issuer.mint({ expiresIn: 60 });
+    expect(await outcome(engine, token)).toHaveProperty('clientId');
+    expect(await outcome(engine, token)).toHaveProperty('clientId'); // now cached
+    const refusal = async (request: object) => {
+      try {
+        await engine.admit(request);
+      } catch (error) {
+        return (error as { code: string }).code;
+      }
+      return 'admitted';
+    };
+    // Found in the cache by the header's lookup, then refused: a token in two places (RFC 6750 §2).
+    expect(await refusal({ authorization: `Bearer ${token}`, query: { access_token: token } })).toBe('ERR_BEARER_MULTIPLE');
+    now += 61_000;
+    // The same token, read from the query (no lookup during extraction): judged now, past its exp.
+    expect(await refusal({ query: { access_token: token } })).toBe('ERR_TOKEN_EXPIRED');
+  });
+
   it('stays within its bound', async () => {
     const engine = guard({ tokenCache: { maxEntries: 5, maxBytes: 1024 * 1024 } });
     const twice = async (engine: Scopeguard, token: string) => {

@@ -98,9 +98,11 @@ export function scopeguard(options: ScopeguardMiddlewareOptions | Scopeguard): S
 }
 
 function guard(engine: Scopeguard): ScopeguardMiddleware {
+  // Read once: Koa's `ctx.method` and `ctx.url` are delegating getters, not worth a request without a document to serve.
+  const serveMetadata = engine.resourceMetadataPath !== undefined;
   const middleware: Middleware<ScopeguardState> = (ctx, next) => {
     // RFC 9728: the metadata is public, served before authentication (HEAD as GET; Koa sends no body).
-    if (isMetadataRequest(engine, ctx.method, ctx.url)) return answer(ctx, metadataAnswer(engine, scopesBehind(ctx.app.middleware, middleware))!);
+    if (serveMetadata && isMetadataRequest(engine, ctx.method, ctx.url)) return answer(ctx, metadataAnswer(engine, scopesBehind(ctx.app.middleware, middleware))!);
     return pass(engine, ctx, next);
   };
   return Object.assign(middleware, { engine });

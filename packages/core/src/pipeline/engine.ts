@@ -83,8 +83,15 @@ export class Scopeguard {
   readonly #issuers: IssuerRegistry;
   #announced = false;
   readonly #cache: VerifiedTokenCache<Verdict> | undefined;
-  /** Tokens the verdict cache holds, for extraction to skip their syntax check. */
+  /**
+   * Whether the verdict cache holds a valid verdict for a token, for extraction to skip its syntax
+   * check; the verdict found is kept for {@link #principalOf} in the same call, so a reused token is
+   * looked up once a request, not twice (each lookup compared the whole token with the entry's).
+   */
   readonly #known: ((token: string) => boolean) | undefined;
+  /** The token string `#known` last looked up, and the verdict it found (if any): read and cleared by #principalOf. */
+  #lookedUp: string | undefined;
+  #lookedUpVerdict: Verdict | undefined;
   readonly #onDecision: ((event: DecisionEvent) => unknown) | undefined;
   /** The operator's log, once an adapter (or the app) attached one: {@link logTo}. */
   #operator: OperatorLog | undefined;
@@ -118,7 +125,14 @@ export class Scopeguard {
     this.#clock = clock;
     this.#cache = this.options.tokenCache ? new VerifiedTokenCache<Verdict>(this.options.tokenCache) : undefined;
     const cache = this.#cache;
-    this.#known = cache && ((token: string) => cache.has(token));
+    this.#known =
+      cache &&
+      ((token: string) => {
+        const verdict = cache.get(token, this.#clock());
+        this.#lookedUp = token;
+        this.#lookedUpVerdict = verdict;
+        return verdict !== undefined;
+      });
     this.#onDecision = this.options.onDecision;
     this.#metadataUrl = this.options.resourceMetadata && resourceMetadataUrl(this.options.resourceMetadata.resource);
     this.#metadataPath = this.#metadataUrl && new URL(this.#metadataUrl).pathname;
@@ -209,6 +223,9 @@ export class Scopeguard {
     }
     let dpop = false;
     let found: Principal | Promise<Principal>;
+    // A lookup left by an extraction that failed after it (a token in two places) is never taken for this one.
+    this.#lookedUp = undefined;
+    this.#lookedUpVerdict = undefined;
     try {
       const token = extractBearerToken(request, this.options, this.#known);
       dpop = this.#dpop !== undefined && usesDpopScheme(request);
@@ -395,6 +412,11 @@ export class Scopeguard {
 
   /** The principal of a token: from the verdict cache, else verified (or introspected), with permissions. */
   #principalOf(token: string): Principal | Promise<Principal> {
+    // Extraction looked this very string up (the same object: no comparison of its text).
+    const lookedUp = this.#lookedUp === token;
+    const found = this.#lookedUpVerdict;
+    this.#lookedUp = undefined;
+    this.#lookedUpVerdict = undefined;
     const introspecting = this.#introspecting;
     if (introspecting !== undefined && !isCompactJws(token)) {
       const cached = this.#cachedIntrospection(introspecting, token);
@@ -403,7 +425,7 @@ export class Scopeguard {
       return this.#introspect(introspecting, token).then((verdict) => this.#principal(verdict, token));
     }
     const cache = this.#cache;
-    const verdict = cache?.get(token, this.#clock());
+    const verdict = lookedUp ? found : cache?.get(token, this.#clock());
     if (cache !== undefined) this.#telemetry?.looked(verdict !== undefined);
     if (verdict !== undefined) return this.#principal(verdict, token);
     // A span and a latency point per verification, never per cached request.

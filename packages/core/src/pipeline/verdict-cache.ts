@@ -56,6 +56,8 @@ const fingerprintOf = (token: string): string => token.slice(-FINGERPRINT_LENGTH
 interface Entry<V> {
   readonly token: string;
   readonly verdict: V;
+  /** When it last moved to the LRU's tail (a field, not a `WeakMap` by verdict: no lookup per hit). */
+  touched: number;
 }
 
 /**
@@ -67,8 +69,6 @@ interface Entry<V> {
  */
 export class VerifiedTokenCache<V extends CacheableVerdict> {
   readonly #entries: LRUCache<string, Entry<V>>;
-  /** When each verdict last moved to the LRU's tail. */
-  readonly #touched = new WeakMap<V, number>();
   /**
    * The doorkeeper: an open-addressed table of fingerprints + 1 (0: empty, -1: admitted since). A
    * `Set` of numbers measured 38 ns an offer and a new table of garbage every start-over; this
@@ -101,9 +101,9 @@ export class VerifiedTokenCache<V extends CacheableVerdict> {
     if (entry === undefined || entry.token !== token) return undefined;
     const { verdict } = entry;
     if (now < verdict.notAfter && verdict.keySet.isCurrent(verdict.keyId)) {
-      if (now - (this.#touched.get(verdict) ?? -Infinity) >= TOUCH_INTERVAL_MS) {
+      if (now - entry.touched >= TOUCH_INTERVAL_MS) {
         this.#entries.get(fingerprint);
-        this.#touched.set(verdict, now);
+        entry.touched = now;
       }
       return verdict;
     }
@@ -125,7 +125,7 @@ export class VerifiedTokenCache<V extends CacheableVerdict> {
         seen[slot] = -1;
         this.#waiting--;
         this.#admitted++;
-        this.#entries.set(fingerprintOf(token), { token, verdict });
+        this.#entries.set(fingerprintOf(token), { token, verdict, touched: -Infinity });
         return;
       }
       slot = (slot + 1) & (DOORKEEPER_SLOTS - 1);
