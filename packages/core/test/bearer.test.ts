@@ -1,5 +1,5 @@
 import { type TokenRequest } from '@scopeguard/core';
-import { authorizationValues, extractBearerToken, InvalidRequestError, InvalidTokenError, MissingTokenError, type TokenSource } from '@scopeguard/core/adapter';
+import { authorizationValues, extractBearerToken, InvalidRequestError, InvalidTokenError, MissingTokenError, usesDpopScheme, type TokenSource } from '@scopeguard/core/adapter';
 
 const headerOnly = { tokenSources: new Set<TokenSource>(['header']), maxTokenLength: 8192 };
 const everywhere = { tokenSources: new Set<TokenSource>(['header', 'body', 'query']), maxTokenLength: 8192 };
@@ -107,6 +107,28 @@ describe('extractBearerToken (RFC 6750 §2)', () => {
 });
 
 import { verifyAccessToken, resolveOptions, type KeySource } from '@scopeguard/core/adapter';
+
+describe('usesDpopScheme (RFC 9449 §7.1)', () => {
+  it.each([
+    ['DPoP abc', true],
+    ['dpop abc', true],
+    ['DPOP abc', true],
+    ['Bearer abc', false],
+    ['DPoPabc', false],
+    ['DPoP', false],
+  ])('reads %j as %s', (authorization, expected) => {
+    expect(usesDpopScheme({ authorization })).toBe(expected);
+  });
+
+  // Extraction reads the only value of a list: so must the scheme check, or a DPoP token would be
+  // taken as a bearer token and its proof never asked for (a custom TokenRequest may give a list).
+  it('reads the only value of a list as extraction does', () => {
+    expect(usesDpopScheme({ authorization: ['DPoP abc'] })).toBe(true);
+    expect(usesDpopScheme({ authorization: ['Bearer abc'] })).toBe(false);
+    expect(usesDpopScheme({ authorization: [] })).toBe(false);
+    expect(usesDpopScheme({ authorization: ['DPoP a', 'DPoP b'] })).toBe(false); // refused by extraction as two
+  });
+});
 
 describe('malformed JSON never hangs the verifier (found by fuzzing)', () => {
   const options = resolveOptions({ issuer: 'https://as.example', audience: 'api', jwksUri: 'https://as.example/jwks' });

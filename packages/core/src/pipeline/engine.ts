@@ -89,9 +89,13 @@ export class Scopeguard {
    * looked up once a request, not twice (each lookup compared the whole token with the entry's).
    */
   readonly #known: ((token: string) => boolean) | undefined;
-  /** The token string `#known` last looked up, and the verdict it found (if any): read and cleared by #principalOf. */
+  /**
+   * The token text `#known` looked up during this request's extraction, and what it found (`null`:
+   * nothing valid). Read and cleared by #admitRequest as soon as extraction returns or throws: no
+   * request's lookup, nor its token, stays on the engine after it.
+   */
   #lookedUp: string | undefined;
-  #lookedUpVerdict: Verdict | undefined;
+  #lookedUpVerdict: Verdict | null = null;
   readonly #onDecision: ((event: DecisionEvent) => unknown) | undefined;
   /** The operator's log, once an adapter (or the app) attached one: {@link logTo}. */
   #operator: OperatorLog | undefined;
@@ -130,7 +134,7 @@ export class Scopeguard {
       ((token: string) => {
         const verdict = cache.get(token, this.#clock());
         this.#lookedUp = token;
-        this.#lookedUpVerdict = verdict;
+        this.#lookedUpVerdict = verdict ?? null;
         return verdict !== undefined;
       });
     this.#onDecision = this.options.onDecision;
@@ -223,14 +227,16 @@ export class Scopeguard {
     }
     let dpop = false;
     let found: Principal | Promise<Principal>;
-    // A lookup left by an extraction that failed after it (a token in two places) is never taken for this one.
-    this.#lookedUp = undefined;
-    this.#lookedUpVerdict = undefined;
     try {
       const token = extractBearerToken(request, this.options, this.#known);
+      // Equal text is the same cache key (this is normally the very string extraction looked up).
+      const cached = this.#lookedUp === token ? this.#lookedUpVerdict : undefined;
+      this.#forgetLookup();
       dpop = this.#dpop !== undefined && usesDpopScheme(request);
-      found = this.#authenticate(token, request, dpop);
+      found = this.#authenticate(token, request, dpop, cached);
     } catch (error) {
+      // Refused after the lookup (a token in two places): nothing of this request stays for the next.
+      this.#forgetLookup();
       // No bearer token at all (none, or another scheme such as Basic): anonymous, where that is allowed.
       // Something that starts like Bearer or DPoP but is not one (`Bearer\t…`, `DPoP` with DPoP off) is
       // a credential sent wrong: refused, never ignored.
@@ -394,9 +400,17 @@ export class Scopeguard {
     if (failures.length > 0) throw new AggregateError(failures, `${failures.length} of ${results.length} key sets could not be fetched`);
   }
 
-  /** Authentication: the principal of `token`, with every proof-of-possession rule checked. */
-  #authenticate(token: string, request: TokenRequest, dpop: boolean): Principal | Promise<Principal> {
-    const found = this.#principalOf(token);
+  #forgetLookup(): void {
+    this.#lookedUp = undefined;
+    this.#lookedUpVerdict = null;
+  }
+
+  /**
+   * Authentication: the principal of `token`, with every proof-of-possession rule checked. `cached`:
+   * what extraction's lookup found in the verdict cache (`null`: nothing valid; `undefined`: not looked up).
+   */
+  #authenticate(token: string, request: TokenRequest, dpop: boolean, cached?: Verdict | null): Principal | Promise<Principal> {
+    const found = this.#principalOf(token, cached);
     // No closure on the synchronous (cache-hit) path: it runs on every request with a reused token.
     if (found instanceof Promise) return found.then((principal) => this.#proven(principal, token, request, dpop));
     return this.#proven(found, token, request, dpop);
@@ -410,13 +424,11 @@ export class Scopeguard {
     return this.#dpop!.verify(request.dpopRequest?.(), token, jkt).then(() => principal);
   }
 
-  /** The principal of a token: from the verdict cache, else verified (or introspected), with permissions. */
-  #principalOf(token: string): Principal | Promise<Principal> {
-    // Extraction looked this very string up (the same object: no comparison of its text).
-    const lookedUp = this.#lookedUp === token;
-    const found = this.#lookedUpVerdict;
-    this.#lookedUp = undefined;
-    this.#lookedUpVerdict = undefined;
+  /**
+   * The principal of a token: from the verdict cache, else verified (or introspected), with permissions.
+   * `cached`: the verdict cache's answer for it in this request, if it was asked already (see #authenticate).
+   */
+  #principalOf(token: string, cached: Verdict | null | undefined): Principal | Promise<Principal> {
     const introspecting = this.#introspecting;
     if (introspecting !== undefined && !isCompactJws(token)) {
       const cached = this.#cachedIntrospection(introspecting, token);
@@ -425,7 +437,7 @@ export class Scopeguard {
       return this.#introspect(introspecting, token).then((verdict) => this.#principal(verdict, token));
     }
     const cache = this.#cache;
-    const verdict = lookedUp ? found : cache?.get(token, this.#clock());
+    const verdict = cached === undefined ? cache?.get(token, this.#clock()) : (cached ?? undefined);
     if (cache !== undefined) this.#telemetry?.looked(verdict !== undefined);
     if (verdict !== undefined) return this.#principal(verdict, token);
     // A span and a latency point per verification, never per cached request.

@@ -48,7 +48,9 @@ export interface ExtractOptions {
 
 /** Whether the request's Authorization header uses the DPoP scheme. */
 export function usesDpopScheme(request: TokenRequest): boolean {
-  const header = request.authorization;
+  const values = request.authorization;
+  // The value extraction reads: the header, or the only one of a list (more are refused there).
+  const header = typeof values === 'string' ? values : values?.length === 1 ? values[0] : undefined;
   return typeof header === 'string' && header.length > 5 && header.charCodeAt(4) === 0x20 && spelledAnyCase(header, 0, 4, 'dpop');
 }
 
