@@ -40,6 +40,31 @@ describe('hasDuplicateMembers', () => {
     expect(check(deep)).toBe(true);
   });
 
+  it('counts colons in names and string values alike when the text has no backslash, and walks the text when it has one', () => {
+    // No backslash: the count by colons. Colons in names, values and array items are not members.
+    expect(check('{"a:":"b:c","d":["e:","f",{"g::":1}],"h":{"i":"::"}}')).toBe(false);
+    expect(check('{"a:":1,"a:":2}')).toBe(true);
+    expect(check('{"x":"a:b","x":"c"}')).toBe(true);
+    expect(check('{"x":["::"],"y":{"z":1,"z":":"}}')).toBe(true);
+    expect(check('{ "a" : "b:c" ,\n "b" : [ ":" ] }')).toBe(false);
+    // A backslash anywhere: an escaped colon is no colon of the text, so the strings are walked.
+    expect(check('{"a":"\\u003a","a":1}')).toBe(true);
+    expect(check('{"a":"\\u003a","b":1}')).toBe(false);
+    expect(check('{"a\\u003a":1,"a:":2}')).toBe(true);
+  });
+
+  it('finds duplicates, and only them, in text made of colons and brackets in its strings (no backslash)', () => {
+    const names = fc.string({ unit: fc.constantFrom(':', 'a', 'b', ' ', '{', '[', ','), maxLength: 4 });
+    const plain = fc.dictionary(names, fc.oneof(names, fc.integer(), fc.array(names, { maxLength: 3 })), { minKeys: 1, maxKeys: 5 });
+    fc.assert(
+      fc.property(plain, fc.nat(), (value, index) => {
+        const text = JSON.stringify(value);
+        return !text.includes('\\') && !check(text) && check(withDuplicate(text, index, false));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('is not misled by an enumerable property on Object.prototype (pollution elsewhere in the app)', () => {
     Object.defineProperty(Object.prototype, 'polluted', { value: 1, enumerable: true, configurable: true });
     try {
