@@ -431,9 +431,9 @@ export class Scopeguard {
   #principalOf(token: string, cached: Verdict | null | undefined): Principal | Promise<Principal> {
     const introspecting = this.#introspecting;
     if (introspecting !== undefined && !isCompactJws(token)) {
-      const cached = this.#cachedIntrospection(introspecting, token);
-      this.#telemetry?.looked(cached !== undefined);
-      if (cached !== undefined) return this.#principal(cached, token);
+      const answered = this.#cachedIntrospection(introspecting, token);
+      this.#telemetry?.looked(answered !== undefined);
+      if (answered !== undefined) return this.#principal(answered, token);
       return this.#introspect(introspecting, token).then((verdict) => this.#principal(verdict, token));
     }
     const cache = this.#cache;

@@ -111,7 +111,7 @@ export class VerifiedTokenCache<V extends CacheableVerdict> {
     return undefined;
   }
 
-  /** Whether `token` is held (valid or not): it was a well-formed token when it was verified. */
+  /** Whether `token` is held (valid or not), without moving it in the LRU: an inspection (the engine asks {@link get}). */
   has(token: string): boolean {
     return this.#entries.peek(fingerprintOf(token))?.token === token;
   }
