@@ -2,7 +2,8 @@ import { nodePlatform } from '../src/keys/platform/node';
 import { generateKeyPair, exportJWK, SignJWT } from 'jose';
 import { createHmac, randomBytes } from 'node:crypto';
 import { Scopeguard, type ScopeguardOptions } from '@scopeguard/core';
-import { parseCompactJws } from '@scopeguard/core/adapter';
+import { extractBearerToken, InvalidRequestError, parseCompactJws } from '@scopeguard/core/adapter';
+import fc from 'fast-check';
 import { createTestIssuer, signCompact, type TestIssuer } from '@scopeguard/testing';
 
 let issuer: TestIssuer;
@@ -334,7 +335,128 @@ describe("a segment's text on Node (one reused buffer) against WebCrypto's path 
     cases.push([...Buffer.from(JSON.stringify({ long: 'x'.repeat(10_000) }))]);
     for (const bytes of cases) {
       const segment = Buffer.from(bytes).toString('base64url');
-      expect(nodePlatform.decodeBase64urlText!(segment)).toBe(web(Uint8Array.from(bytes)));
+      expect(nodePlatform.decodeCanonicalBase64urlText!(segment)).toBe(web(Uint8Array.from(bytes)));
     }
+  });
+});
+
+/**
+ * The segment rules as RFC 7515 §2 and RFC 6750 §2.1 state them, by pattern, apart from how the code
+ * checks them: on Node a segment is decoded once and re-encoded (Node's decoder skips what is not
+ * base64 and takes `+` and `/`, so only the comparison makes it strict).
+ */
+describe('base64url segments on Node: decoded once, and only their canonical encoding accepted', () => {
+  const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const canonical = (segment: string) =>
+    /^[A-Za-z0-9_-]*$/.test(segment) && segment.length % 4 !== 1 && (ALPHABET.indexOf(segment.at(-1) ?? 'A') & (segment.length % 4 === 2 ? 0b1111 : segment.length % 4 === 3 ? 0b11 : 0)) === 0;
+  const fatal = new TextDecoder('utf-8', { fatal: true });
+  const textOf = (bytes: Uint8Array) => {
+    try {
+      return fatal.decode(bytes);
+    } catch {
+      return undefined;
+    }
+  };
+  // Real encodings, then one edit: a character outside the alphabet, padding, a dropped or an
+  // added character, a flipped last character (unused bits), or none.
+  const strange = ['+', '/', '=', '==', ' ', '\n', '.', '%', 'é', '€', '\u0000', '\u2028', '😀', '~'];
+  const segments = fc
+    .tuple(fc.uint8Array({ maxLength: 48 }), fc.nat(), fc.nat(6), fc.constantFrom(...strange), fc.nat(63))
+    .map(([bytes, at, edit, odd, code]) => {
+      const s = Buffer.from(bytes).toString('base64url');
+      const i = s.length === 0 ? 0 : at % s.length;
+      if (edit === 0) return s;
+      if (edit === 1) return `${s.slice(0, i)}${odd}${s.slice(i)}`;
+      if (edit === 2) return `${s.slice(0, i)}${odd}${s.slice(i + 1)}`;
+      if (edit === 3) return `${s}${odd}`;
+      if (edit === 4) return `${s.slice(0, i)}${s.slice(i + 1)}`;
+      if (edit === 5) return `${s.slice(0, -1)}${ALPHABET[(ALPHABET.indexOf(s.at(-1) ?? 'A') ^ (code & 0b1111)) & 63]}`;
+      return `${s}${ALPHABET[code]}`;
+    });
+
+  it('decodes a segment to its bytes exactly when it is their canonical, unpadded base64url', () => {
+    fc.assert(
+      fc.property(segments, (segment) => {
+        const bytes = nodePlatform.decodeCanonicalBase64url!(segment);
+        if (!canonical(segment)) return bytes === undefined;
+        return bytes !== undefined && Buffer.from(bytes).equals(Buffer.from(segment, 'base64url'));
+      }),
+      { numRuns: 5000 },
+    );
+    for (const segment of ['e30', 'e31', 'e3+', 'e3/', 'e30=', 'e 30', 'e30\n', 'é30', 'A', 'AB', 'ABC', 'ABCD', ''])
+      expect(nodePlatform.decodeCanonicalBase64url!(segment) !== undefined).toBe(canonical(segment));
+  });
+
+  it("reads a segment's text exactly when it is canonical and its bytes are UTF-8, a BOM dropped", () => {
+    fc.assert(
+      fc.property(segments, (segment) => {
+        const expected = canonical(segment) ? textOf(Buffer.from(segment, 'base64url')) : undefined;
+        return nodePlatform.decodeCanonicalBase64urlText!(segment) === expected;
+      }),
+      { numRuns: 5000 },
+    );
+    // Longer than the reused buffer starts with.
+    const long = Buffer.from(JSON.stringify({ long: 'x'.repeat(10_000) })).toString('base64url');
+    expect(nodePlatform.decodeCanonicalBase64urlText!(long)).toBe(JSON.stringify({ long: 'x'.repeat(10_000) }));
+    expect(nodePlatform.decodeCanonicalBase64urlText!(`${long.slice(0, -1)}+`)).toBeUndefined();
+  });
+
+  it('says the same about every token whether or not bearer extraction checked its form first', () => {
+    const fail = (text: string): never => {
+      throw new Error(text);
+    };
+    const outcome = (token: string) => {
+      try {
+        const parsed = parseCompactJws(token, fail);
+        return `parsed ${JSON.stringify(parsed.payload)} ${Buffer.from(parsed.signature).toString('hex')} ${parsed.signingInput}`;
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    // What the rules say, by pattern: header first, then payload, then signature.
+    const expected = (token: string) => {
+      const parts = token.split('.');
+      if (parts.length === 5) return 'encrypted tokens (JWE) are not accepted';
+      if (parts.length !== 3) return 'not a JWS';
+      const [header, payload, signature] = parts as [string, string, string];
+      const seg = (s: string) => (!/^[A-Za-z0-9_-]+$/.test(s) ? 'the token is not made of three base64url segments' : !canonical(s) ? 'the token uses non-canonical base64url' : undefined);
+      const text = (s: string) => textOf(Buffer.from(s, 'base64url'));
+      const headerProblem = !/^[A-Za-z0-9_-]+$/.test(header) ? 'not a JWS' : undefined;
+      if (headerProblem !== undefined) return headerProblem;
+      const payloadProblem = seg(payload) ?? (text(payload) === undefined ? 'the token payload is not valid UTF-8 JSON' : undefined);
+      if (payloadProblem !== undefined) return payloadProblem;
+      let claims: unknown;
+      try {
+        claims = JSON.parse(text(payload)!);
+      } catch {
+        return 'the token payload is not valid UTF-8 JSON';
+      }
+      if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) return 'the token payload is not a JSON object';
+      return seg(signature) ?? `parsed ${JSON.stringify(claims)} ${Buffer.from(signature, 'base64url').toString('hex')} ${header}.${payload}`;
+    };
+    const header = b64({ alg: 'RS256', kid: 'k1' });
+    const payloads = fc.oneof(
+      segments,
+      fc.jsonValue({ maxDepth: 2 }).map((value) => Buffer.from(JSON.stringify(value)).toString('base64url')),
+      fc.dictionary(fc.string({ maxLength: 4 }), fc.string({ maxLength: 6 }), { maxKeys: 3 }).map((value) => b64(value)),
+    );
+    fc.assert(
+      fc.property(fc.boolean(), payloads, segments, fc.boolean(), (realHeader, payload, signature, viaBearer) => {
+        const head = realHeader ? header : `${header.slice(0, 4)}+${header.slice(4)}`;
+        const token = `${head}.${payload}.${signature}`;
+        if (viaBearer) {
+          try {
+            extractBearerToken({ authorization: `Bearer ${token}` }, { tokenSources: new Set(['header']), maxTokenLength: 100_000 });
+          } catch (error) {
+            // Only what is no b64token is refused there; the rest is verification's to say.
+            return !/^[A-Za-z0-9\-._~+/]+=*$/.test(token) && error instanceof InvalidRequestError;
+          }
+        }
+        const said = outcome(token);
+        const want = expected(token);
+        return want === 'not a JWS' ? said.startsWith('the token is not a JWS in compact serialization') : said === want;
+      }),
+      { numRuns: 5000 },
+    );
   });
 });

@@ -17,11 +17,16 @@ export interface Platform {
   /** The bytes of unpadded base64url text (the caller checked its alphabet). */
   decodeBase64url(text: string): Uint8Array;
   /**
-   * Node only: the UTF-8 text of unpadded base64url (the caller checked its alphabet), a leading BOM
-   * dropped as `TextDecoder` drops it; `undefined` when the bytes are not UTF-8. Elsewhere
-   * {@link decodeBase64url} and a fatal `TextDecoder` give the same.
+   * Node only: the bytes of `text` when it is their canonical, unpadded base64url (RFC 7515 §2),
+   * else `undefined`: the alphabet and the unused bits checked in the same pass as the decoding.
    */
-  readonly decodeBase64urlText?: (text: string) => string | undefined;
+  readonly decodeCanonicalBase64url?: (text: string) => Uint8Array | undefined;
+  /**
+   * Node only: likewise the UTF-8 text (a leading BOM dropped, as `TextDecoder` drops it); `undefined`
+   * when `text` is not canonical base64url or its bytes are not UTF-8. Elsewhere the alphabet is
+   * checked by pattern, then {@link decodeBase64url} and a fatal `TextDecoder` give the same.
+   */
+  readonly decodeCanonicalBase64urlText?: (text: string) => string | undefined;
   /** A verification key from a public JWK the caller validated; throws for material it cannot use. */
   importJwk(jwk: Record<string, unknown>): VerificationKey;
   /**

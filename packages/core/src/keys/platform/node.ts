@@ -72,10 +72,21 @@ function signingBytes(signingInput: string): Buffer {
   return buffer.subarray(0, buffer.write(signingInput, 0, 'latin1'));
 }
 
-function decodeBase64urlText(text: string): string | undefined {
+/**
+ * Node's base64url decoder is lenient: it skips what is not base64 and takes `+` and `/` as well.
+ * Re-encoding what it decoded and comparing makes it strict: only the canonical, unpadded base64url
+ * of the bytes is that encoding (RFC 7515 §2). Decoding and re-encoding cost less than one pattern
+ * over the segment (~5.6k instructions less a new token, 2026-12-07).
+ */
+function decodeCanonicalBase64url(text: string): Uint8Array | undefined {
+  const bytes = Buffer.from(text, 'base64url');
+  return bytes.toString('base64url') === text ? bytes : undefined;
+}
+
+function decodeCanonicalBase64urlText(text: string): string | undefined {
   const buffer = scratchOf(Math.ceil((text.length * 3) / 4));
   const length = buffer.write(text, 0, 'base64url');
-  if (!isUtf8(buffer.subarray(0, length))) return undefined;
+  if (buffer.toString('base64url', 0, length) !== text || !isUtf8(buffer.subarray(0, length))) return undefined;
   const decoded = buffer.toString('utf8', 0, length);
   return decoded.charCodeAt(0) === 0xfeff ? decoded.slice(1) : decoded;
 }
@@ -83,7 +94,8 @@ function decodeBase64urlText(text: string): string | undefined {
 export const nodePlatform: Platform = {
   name: 'node',
   decodeBase64url: (text) => Buffer.from(text, 'base64url'),
-  decodeBase64urlText,
+  decodeCanonicalBase64url,
+  decodeCanonicalBase64urlText,
   importJwk,
   verify(alg, key, signingInput, signature) {
     const scheme = SCHEMES[alg];
