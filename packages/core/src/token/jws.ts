@@ -29,6 +29,9 @@ const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
  */
 interface CheckedForm {
   readonly token: string;
+  /** Where its two dots are, when it was decoded. */
+  readonly first?: number;
+  readonly second?: number;
   readonly header?: Record<string, unknown> | undefined;
   readonly payloadText?: string;
   readonly signature?: Uint8Array;
@@ -57,7 +60,7 @@ function decodedForm(token: string): CheckedForm | undefined {
   if (header === undefined && !BASE64URL_SEGMENT.test(headerSegment)) return undefined;
   const payloadText = textOf(token.slice(first + 1, second));
   const signature = payloadText === undefined ? undefined : bytesOf(token.slice(second + 1));
-  return signature === undefined ? undefined : { token, header, payloadText, signature };
+  return signature === undefined ? undefined : { token, first, second, header, payloadText, signature };
 }
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -158,17 +161,21 @@ function parseJsonObject(text: string | undefined, what: string, fail: (descript
  * reported before anything about the payload or signature.
  */
 export function parseCompactJws(token: string, fail: (description: string) => never, checkHeader?: (header: Record<string, unknown>) => void): ParsedJws {
-  // The dots found by indexOf, not split: no array, and ~0.35 µs less per new token.
-  const first = token.indexOf('.');
-  const second = first === -1 ? -1 : token.indexOf('.', first + 1);
-  const third = second === -1 ? -1 : token.indexOf('.', second + 1);
-  if (third !== -1) {
-    const fourth = token.indexOf('.', third + 1);
-    if (fourth !== -1 && token.indexOf('.', fourth + 1) === -1) fail('encrypted tokens (JWE) are not accepted');
-  }
-  if (second === -1 || third !== -1) fail('the token is not a JWS in compact serialization');
   const checked = lastChecked?.token === token ? lastChecked : undefined;
   if (checked !== undefined) lastChecked = undefined;
+  let first = checked?.first ?? -1;
+  let second = checked?.second ?? -1;
+  if (second === -1) {
+    // The dots found by indexOf, not split: no array, and ~0.35 µs less per new token.
+    first = token.indexOf('.');
+    second = first === -1 ? -1 : token.indexOf('.', first + 1);
+    const third = second === -1 ? -1 : token.indexOf('.', second + 1);
+    if (third !== -1) {
+      const fourth = token.indexOf('.', third + 1);
+      if (fourth !== -1 && token.indexOf('.', fourth + 1) === -1) fail('encrypted tokens (JWE) are not accepted');
+    }
+    if (second === -1 || third !== -1) fail('the token is not a JWS in compact serialization');
+  }
   const alphabetChecked = checked !== undefined;
   const header = checked?.header ?? parseHeader(token.slice(0, first), fail, alphabetChecked);
   checkHeader?.(header);
