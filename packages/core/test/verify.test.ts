@@ -308,16 +308,19 @@ describe('verification hardening', () => {
   });
 });
 
+/** What WebCrypto's path reads from bytes: UTF-8 text (a BOM dropped), else nothing. */
+const fatalDecoder = new TextDecoder('utf-8', { fatal: true });
+const fatalText = (bytes: Uint8Array) => {
+  try {
+    return fatalDecoder.decode(bytes);
+  } catch {
+    return undefined;
+  }
+};
+
 describe("a segment's text on Node (one reused buffer) against WebCrypto's path (TextDecoder, fatal)", () => {
   it('reads every byte sequence as a fatal TextDecoder does: UTF-8 text, a BOM dropped, anything else not text', () => {
-    const decoder = new TextDecoder('utf-8', { fatal: true });
-    const web = (bytes: Uint8Array) => {
-      try {
-        return decoder.decode(bytes);
-      } catch {
-        return undefined;
-      }
-    };
+    const web = fatalText;
     const cases: number[][] = [
       [...Buffer.from('{"sub":"orders-worker","scope":"a b"}')],
       [...Buffer.from('{"name":"Zoë 👍 ß 東京"}')],
@@ -349,14 +352,7 @@ describe('base64url segments on Node: decoded once, and only their canonical enc
   const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
   const canonical = (segment: string) =>
     /^[A-Za-z0-9_-]*$/.test(segment) && segment.length % 4 !== 1 && (ALPHABET.indexOf(segment.at(-1) ?? 'A') & (segment.length % 4 === 2 ? 0b1111 : segment.length % 4 === 3 ? 0b11 : 0)) === 0;
-  const fatal = new TextDecoder('utf-8', { fatal: true });
-  const textOf = (bytes: Uint8Array) => {
-    try {
-      return fatal.decode(bytes);
-    } catch {
-      return undefined;
-    }
-  };
+  const textOf = fatalText;
   // Real encodings, then one edit: a character outside the alphabet, padding, a dropped or an
   // added character, a flipped last character (unused bits), or none.
   const strange = ['+', '/', '=', '==', ' ', '\n', '.', '%', 'é', '€', '\u0000', '\u2028', '😀', '~'];
