@@ -455,4 +455,73 @@ describe('base64url segments on Node: decoded once, and only their canonical enc
       { numRuns: 5000 },
     );
   });
+
+  // What bearer extraction decoded is kept for one parse of the same string: these pin the three
+  // guards on that hand-over (its token, the header's alphabet, taken once).
+  const fail = (text: string): never => {
+    throw new Error(text);
+  };
+  const extract = (token: string) => extractBearerToken({ authorization: `Bearer ${token}` }, { tokenSources: new Set(['header']), maxTokenLength: 100_000 });
+  const parsedOrWhy = (token: string) => {
+    try {
+      const parsed = parseCompactJws(token, fail);
+      return `parsed ${JSON.stringify(parsed.header)} ${JSON.stringify(parsed.payload)} ${Buffer.from(parsed.signature).toString('hex')} ${parsed.signingInput}`;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  };
+
+  it('parses another string than the one bearer extraction checked as that string alone (a DPoP proof after its access token)', () => {
+    const accessToken = `${b64({ alg: 'RS256', kid: 'k1' })}.${b64({ sub: 'svc-a', scope: 'orders:read' })}.${b64('signature of A')}`;
+    const proof = `${b64({ typ: 'dpop+jwt', alg: 'ES256', jwk: { kty: 'EC' } })}.${b64({ htm: 'GET', htu: 'https://api.test/orders' })}.${b64('proof signature, longer')}`;
+    expect(extract(accessToken)).toBe(accessToken);
+    const parsed = parseCompactJws(proof, fail);
+    expect(parsed.header).toEqual({ typ: 'dpop+jwt', alg: 'ES256', jwk: { kty: 'EC' } });
+    expect(parsed.payload).toEqual({ htm: 'GET', htu: 'https://api.test/orders' });
+    expect(Buffer.from(parsed.signature).toString()).toBe('proof signature, longer');
+    expect(parsed.signingInput).toBe(proof.slice(0, proof.lastIndexOf('.')));
+    // …and the access token, parsed after, is its own again.
+    expect(parseCompactJws(accessToken, fail).payload).toEqual({ sub: 'svc-a', scope: 'orders:read' });
+
+    const token = fc.tuple(fc.dictionary(fc.string({ maxLength: 4 }), fc.string({ maxLength: 6 }), { maxKeys: 3 }), fc.uint8Array({ maxLength: 40 }), fc.nat(3));
+    fc.assert(
+      fc.property(token, token, ([claimsA, signatureA], [claimsB, signatureB, shape]) => {
+        const a = `${b64({ alg: 'RS256' })}.${b64(claimsA)}.${Buffer.from(signatureA).toString('base64url')}`;
+        const bBody = `${b64(claimsB)}.${Buffer.from(signatureB).toString('base64url')}`;
+        // B well formed with another header, or malformed in a way A is not.
+        const b = [`${b64({ alg: 'ES256', kid: 'b' })}.${bBody}`, `${b64({ alg: 'ES256' })}.${bBody}.x`, `x.${bBody}`, `${b64({ alg: 'RS256' })}..${bBody}`][shape]!;
+        fc.pre(a !== b);
+        extract(a);
+        const afterExtraction = parsedOrWhy(b);
+        return afterExtraction === parsedOrWhy(b);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('refuses at extraction a header with characters outside base64url that decoding would skip', () => {
+    const header = b64({ alg: 'RS256', kid: 'k1', typ: 'at+jwt' });
+    const rest = `${b64({ sub: 'svc-a' })}.${b64('signature')}`;
+    expect(extract(`${header}.${rest}`)).toBe(`${header}.${rest}`);
+    // Node's decoder skips what is not in its alphabet: four such characters keep the rest aligned,
+    // so only the header's own check stands between these and a header that decodes.
+    for (const odd of ['%%%%', '%', '!!!!', 'éééé', '\u00a0\u00a0\u00a0\u00a0', '%20%20']) {
+      for (const at of [1, 4, 8, header.length - 1]) {
+        const token = `${header.slice(0, at)}${odd}${header.slice(at)}.${rest}`;
+        expect(() => extract(token)).toThrow(new InvalidRequestError('ERR_BEARER_MALFORMED', 'the bearer token in the Authorization header is not a valid b64token'));
+        expect(parsedOrWhy(token)).toMatch(/^the token is not a JWS in compact serialization/);
+      }
+    }
+  });
+
+  it('hands over what extraction decoded to one parse only: two parses never share the signature bytes', () => {
+    const token = `${b64({ alg: 'RS256', kid: 'k1' })}.${b64({ sub: 'svc-a' })}.${b64('signature bytes')}`;
+    extract(token);
+    const first = parseCompactJws(token, fail);
+    const second = parseCompactJws(token, fail);
+    expect(second.signature).not.toBe(first.signature);
+    first.signature.fill(0);
+    expect(Buffer.from(second.signature).toString()).toBe('signature bytes');
+    expect(Buffer.from(parseCompactJws(token, fail).signature).toString()).toBe('signature bytes');
+  });
 });
