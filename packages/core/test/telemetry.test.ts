@@ -1,5 +1,5 @@
 /** Issue 16: OpenTelemetry metrics and spans, through the optional @opentelemetry/api peer dependency. */
-import { ROOT_CONTEXT, context, metrics, trace, type ContextManager, type Meter, type MeterProvider, type Span, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import { ROOT_CONTEXT, context, metrics, trace, type Context, type ContextManager, type Meter, type MeterProvider, type Span, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import { Scopeguard, ScopeguardConfigError, ScopeguardError, scopeRequirement, type ScopeguardOptions } from '@scopeguard/core';
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
 import { installTelemetry, type TestTelemetry } from '../../../test/support/telemetry';
@@ -190,6 +190,74 @@ describe('OpenTelemetry', () => {
     expect(() => guard({ telemetry: { adapter: 'has space' } })).toThrow(new ScopeguardConfigError('telemetry.adapter', 'must be a short name (letters, digits, ".", "_", "-"; at most 64 characters)'));
     expect(() => guard({ telemetry: { adaptor: 'x' } as never })).toThrow(/telemetry\.adaptor/);
     expect(() => guard({ telemetry: true as never })).toThrow(/telemetry/);
+  });
+});
+
+/**
+ * A context manager that keeps the active context on a stack and counts the contexts made active:
+ * enough to see what scopeguard makes active, since its spans start synchronously.
+ */
+function countingContextManager(): { manager: ContextManager; entered: () => number } {
+  const stack: Context[] = [ROOT_CONTEXT];
+  let entered = 0;
+  const manager: ContextManager = {
+    active: () => stack.at(-1)!,
+    with: (active, fn, thisArg, ...args) => {
+      entered++;
+      stack.push(active);
+      try {
+        return fn.call(thisArg, ...args);
+      } finally {
+        stack.pop();
+      }
+    },
+    bind: (_context, target) => target,
+    enable: () => manager,
+    disable: () => manager,
+  };
+  return { manager, entered: () => entered };
+}
+
+describe('a span is made active only when it has something to hand on', () => {
+  let counting: ReturnType<typeof countingContextManager>;
+  beforeEach(() => {
+    counting = countingContextManager();
+    context.setGlobalContextManager(counting.manager);
+  });
+  afterEach(() => context.disable());
+
+  it("without an SDK, a new token's no-op span is not made active; under an incoming trace, it is, and carries that trace", async () => {
+    await otel.reset(); // which disables the context manager too
+    context.setGlobalContextManager(counting.manager);
+    const engine = guard();
+    await engine.ready();
+    expect(await statusOf(engine, await issuer.mint({ clientId: 'worker', scope: 'orders.read' }))).toBe(200);
+    expect(counting.entered()).toBe(0);
+
+    // A caller's trace, sampled out upstream: nothing records, but the context still travels.
+    const incoming = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 0 };
+    let seen: unknown;
+    const engineSeeing = guard({
+      permissions: () => {
+        seen = trace.getSpanContext(context.active());
+        return ['orders.read'];
+      },
+    });
+    await engineSeeing.ready();
+    const token = await issuer.mint({ clientId: 'worker', scope: 'orders.read' });
+    const admitted = context.with(trace.setSpanContext(ROOT_CONTEXT, incoming), () => engineSeeing.admit(request(token), [canRead]));
+    await admitted;
+    expect(counting.entered()).toBeGreaterThan(1);
+    expect(seen).toEqual(incoming);
+  });
+
+  it('with an SDK, what a verification starts nests under its span', async () => {
+    const engine = guard({ permissions: () => ['orders.read'] });
+    expect(await statusOf(engine, await issuer.mint({ clientId: 'worker', scope: 'orders.read' }))).toBe(200);
+    expect(counting.entered()).toBeGreaterThan(0);
+    const [verify] = otel.spans('scopeguard.verify');
+    const nested = otel.spans().filter((span) => span.parentSpanContext?.spanId === verify!.spanContext().spanId);
+    expect(nested.map((span) => span.name)).toEqual(expect.arrayContaining(['scopeguard.keyset.fetch']));
   });
 });
 
