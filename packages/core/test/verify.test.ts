@@ -514,6 +514,39 @@ describe('base64url segments on Node: decoded once, and only their canonical enc
     }
   });
 
+  it("gives every token its own header, whatever headers came before (the last one and a few recent ones are remembered)", () => {
+    // Headers of the same length that differ in one character, one the pool's others never share,
+    // and segments that are no header; more of them than are remembered.
+    const headers = [
+      ...Array.from({ length: 20 }, (_, i) => b64({ alg: 'RS256', kid: `k${String.fromCharCode(65 + i)}` })),
+      b64({ alg: 'ES256', kid: 'kA' }),
+      b64({ alg: 'RS256', kid: 'kA', typ: 'at+jwt' }),
+      `${b64({ alg: 'RS256', kid: 'kA' }).slice(0, -1)}+`,
+      'bm90LWpzb24',
+    ];
+    const body = `${b64({ sub: 'svc-a' })}.${b64('signature')}`;
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(headers.length - 1), fc.boolean()), { minLength: 1, maxLength: 40 }), (sequence) => {
+        for (const [index, viaBearer] of sequence) {
+          const segment = headers[index]!;
+          const token = `${segment}.${body}`;
+          if (viaBearer) extract(token);
+          let own: string;
+          try {
+            own = `parsed ${JSON.stringify(JSON.parse(Buffer.from(segment, 'base64url').toString()))}`;
+          } catch {
+            own = 'not a JWS';
+          }
+          if (segment.includes('+')) own = 'not a JWS';
+          const said = parsedOrWhy(token);
+          if (own === 'not a JWS' ? !said.startsWith('the token is not a JWS') : !said.startsWith(own)) return false;
+        }
+        return true;
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('hands over what extraction decoded to one parse only: two parses never share the signature bytes', () => {
     const token = `${b64({ alg: 'RS256', kid: 'k1' })}.${b64({ sub: 'svc-a' })}.${b64('signature bytes')}`;
     extract(token);

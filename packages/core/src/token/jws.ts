@@ -56,7 +56,7 @@ function decodedForm(token: string): CheckedForm | undefined {
   const second = first <= 0 ? -1 : token.indexOf('.', first + 1);
   if (second <= first + 1 || second === token.length - 1 || token.indexOf('.', second + 1) !== -1) return undefined;
   const headerSegment = token.slice(0, first);
-  const header = recentHeaders.get(headerSegment);
+  const header = knownHeader(headerSegment);
   if (header === undefined && !BASE64URL_SEGMENT.test(headerSegment)) return undefined;
   const payloadText = textOf(token.slice(first + 1, second));
   const signature = payloadText === undefined ? undefined : bytesOf(token.slice(second + 1));
@@ -113,7 +113,7 @@ const NOT_A_JWS = 'the token is not a JWS in compact serialization: its first se
  * "non-canonical", as any segment.
  */
 function parseHeader(segment: string, fail: (description: string) => never, alphabetChecked: boolean): Record<string, unknown> {
-  const known = recentHeaders.get(segment);
+  const known = knownHeader(segment);
   if (known !== undefined) return known;
   if (!alphabetChecked && !BASE64URL_SEGMENT.test(segment)) fail(NOT_A_JWS);
   const header = parseJsonObject(segmentText(segment), 'header', (description) =>
@@ -123,9 +123,25 @@ function parseHeader(segment: string, fail: (description: string) => never, alph
   if (segment.length <= REMEMBERED_HEADER_LENGTH) {
     if (recentHeaders.size >= RECENT_HEADERS) recentHeaders.clear();
     // A copy of the segment as the key: the slice would keep the whole token alive.
-    recentHeaders.set(detachedCopy(segment), header);
+    const copy = detachedCopy(segment);
+    lastHeader = { segment: copy, header };
+    recentHeaders.set(copy, lastHeader);
   }
   return header;
+}
+
+/**
+ * The parsed header of a recent token with this header segment. The last one found is compared
+ * first: a new token's segment is a fresh slice, and a `Map` lookup hashes all of it (1.9k
+ * instructions for a 100-character header, against 0.35k to compare it; an issuer signs with one
+ * key at a time, so its tokens' headers are one). Bounded as {@link recentHeaders}, plus that one.
+ */
+function knownHeader(segment: string): Record<string, unknown> | undefined {
+  const last = lastHeader;
+  if (last !== undefined && last.segment === segment) return last.header;
+  const known = recentHeaders.get(segment);
+  if (known !== undefined) lastHeader = known;
+  return known?.header;
 }
 
 /**
@@ -136,7 +152,13 @@ function parseHeader(segment: string, fail: (description: string) => never, alph
  * attacker's random kids) only starts it over every {@link RECENT_HEADERS}, and it holds at most
  * that many copies of short segments.
  */
-const recentHeaders = new Map<string, Record<string, unknown>>();
+const recentHeaders = new Map<string, RecentHeader>();
+interface RecentHeader {
+  /** The segment, as the map's key (a detached copy). */
+  readonly segment: string;
+  readonly header: Record<string, unknown>;
+}
+let lastHeader: RecentHeader | undefined;
 const RECENT_HEADERS = 16;
 /** Real headers encode to 100–300 characters; longer ones are parsed each time and not kept. */
 const REMEMBERED_HEADER_LENGTH = 512;
