@@ -48,7 +48,8 @@ export function unverifiedPayload(token: string): Record<string, unknown> {
  * `secevent+jwt`, …) is another kind of token and is refused (RFC 8725 §3.11).
  */
 function checkType(typ: unknown, strict: boolean): void {
-  if (typ === undefined && !strict) return;
+  // As RFC 9068 spells it and issuers send it: no case folding or pattern on every new token.
+  if (typ === 'at+jwt' || (typ === undefined && !strict)) return;
   if (typeof typ === 'string') {
     const type = typ.toLowerCase().replace(/^application\//, '');
     if (type === 'at+jwt' || (!strict && type === 'jwt')) return;
