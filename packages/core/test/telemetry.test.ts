@@ -1,5 +1,5 @@
 /** Issue 16: OpenTelemetry metrics and spans, through the optional @opentelemetry/api peer dependency. */
-import { ROOT_CONTEXT, context, metrics, trace, type Context, type ContextManager, type Meter, type MeterProvider, type Span, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import { INVALID_SPAN_CONTEXT, ROOT_CONTEXT, context, metrics, trace, type Context, type ContextManager, type Meter, type MeterProvider, type Span, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import { Scopeguard, ScopeguardConfigError, ScopeguardError, scopeRequirement, type ScopeguardOptions } from '@scopeguard/core';
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
 import { installTelemetry, type TestTelemetry } from '../../../test/support/telemetry';
@@ -249,6 +249,22 @@ describe('a span is made active only when it has something to hand on', () => {
     await admitted;
     expect(counting.entered()).toBeGreaterThan(1);
     expect(seen).toEqual(incoming);
+  });
+
+  it("a tracer's non-recording span with an invalid context of its own making is not made active either", async () => {
+    await otel.reset();
+    context.setGlobalContextManager(counting.manager);
+    // Equal to the API's invalid context but another object (another copy of the API, a custom tracer).
+    const provider = { getTracer: () => ({ startSpan: () => trace.wrapSpanContext({ ...INVALID_SPAN_CONTEXT }), startActiveSpan: () => undefined }) as unknown as Tracer };
+    trace.setGlobalTracerProvider(provider);
+    try {
+      const engine = guard();
+      await engine.ready();
+      expect(await statusOf(engine, await issuer.mint({ clientId: 'worker', scope: 'orders.read' }))).toBe(200);
+      expect(counting.entered()).toBe(0);
+    } finally {
+      trace.disable();
+    }
   });
 
   it('with an SDK, what a verification starts nests under its span', async () => {

@@ -4,6 +4,8 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { Scopeguard, type ScopeguardOptions } from '@scopeguard/core';
 import { extractBearerToken, InvalidRequestError, parseCompactJws } from '@scopeguard/core/adapter';
 import fc from 'fast-check';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createTestIssuer, signCompact, type TestIssuer } from '@scopeguard/testing';
 
 let issuer: TestIssuer;
@@ -136,6 +138,7 @@ describe('verification (RFC 9068, RFC 8725)', () => {
   it.each([
     ['at+jwt', false, 'OK'], ['application/at+jwt', false, 'OK'], ['AT+JWT', false, 'OK'], ['JWT', false, 'OK'], [undefined, false, 'OK'],
     ['dpop+jwt', false, 'ERR_TOKEN_TYPE'], ['secevent+jwt', false, 'ERR_TOKEN_TYPE'], [7, false, 'ERR_TOKEN_TYPE'],
+    [['at+jwt'], false, 'ERR_TOKEN_TYPE'], ['at+jwtx', false, 'ERR_TOKEN_TYPE'], ['application/at+jwt ', false, 'ERR_TOKEN_TYPE'], [['at+jwt'], true, 'ERR_TOKEN_TYPE'],
     ['at+jwt', true, 'OK'], ['application/at+jwt', true, 'OK'], ['JWT', true, 'ERR_TOKEN_TYPE'], [undefined, true, 'ERR_TOKEN_TYPE'],
   ])('typ %j with strict=%s → %s', async (typ, strict, expected) => {
     expect(await codeOf(guard({ strict }), await issuer.mint({ header: { typ } }))).toBe(expected);
@@ -522,6 +525,8 @@ describe('base64url segments on Node: decoded once, and only their canonical enc
       b64({ alg: 'ES256', kid: 'kA' }),
       b64({ alg: 'RS256', kid: 'kA', typ: 'at+jwt' }),
       `${b64({ alg: 'RS256', kid: 'kA' }).slice(0, -1)}+`,
+      // The same header with an unused bit set in its last character: never remembered, refused each time.
+      `${b64({ alg: 'RS256', kid: 'kA' }).slice(0, -1)}1`,
       'bm90LWpzb24',
     ];
     const body = `${b64({ sub: 'svc-a' })}.${b64('signature')}`;
@@ -538,6 +543,7 @@ describe('base64url segments on Node: decoded once, and only their canonical enc
             own = 'not a JWS';
           }
           if (segment.includes('+')) own = 'not a JWS';
+          else if (Buffer.from(segment, 'base64url').toString('base64url') !== segment) own = 'the token uses non-canonical base64url';
           const said = parsedOrWhy(token);
           if (own === 'not a JWS' ? !said.startsWith('the token is not a JWS') : !said.startsWith(own)) return false;
         }
@@ -545,6 +551,24 @@ describe('base64url segments on Node: decoded once, and only their canonical enc
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('keeps no token alive through the headers it remembers', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const heap = () => {
+      gc();
+      gc();
+      return process.memoryUsage().heapUsed;
+    };
+    const before = heap();
+    (() => {
+      // A header not seen before (so it is remembered), and a token of ~12 MB around it.
+      const token = `${b64({ alg: 'RS256', kid: `big-${Date.now()}` })}.${b64({ sub: 'svc-a', pad: 'x'.repeat(9_000_000) })}.${b64('signature')}`;
+      expect(parseCompactJws(token, fail).header.kid).toMatch(/^big-/);
+      expect(parseCompactJws(token, fail).payload.sub).toBe('svc-a'); // the second parse finds the header remembered
+    })();
+    expect(heap() - before).toBeLessThan(4_000_000);
   });
 
   it('hands over what extraction decoded to one parse only: two parses never share the signature bytes', () => {

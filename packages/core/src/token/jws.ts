@@ -134,7 +134,8 @@ function parseHeader(segment: string, fail: (description: string) => never, alph
  * The parsed header of a recent token with this header segment. The last one found is compared
  * first: a new token's segment is a fresh slice, and a `Map` lookup hashes all of it (1.9k
  * instructions for a 100-character header, against 0.35k to compare it; an issuer signs with one
- * key at a time, so its tokens' headers are one). Bounded as {@link recentHeaders}, plus that one.
+ * key at a time, so its tokens' headers are one). The last one is always one of the map's entries:
+ * bounded as {@link recentHeaders}.
  */
 function knownHeader(segment: string): Record<string, unknown> | undefined {
   const last = lastHeader;
