@@ -225,10 +225,14 @@ describe('a span is made active only when it has something to hand on', () => {
     context.setGlobalContextManager(counting.manager);
   });
   afterEach(() => context.disable());
+  /** No SDK at all: the test telemetry unregistered (which disables the context manager too), the counting one back. */
+  const withoutSdk = async () => {
+    await otel.reset();
+    context.setGlobalContextManager(counting.manager);
+  };
 
   it("without an SDK, a new token's no-op span is not made active; under an incoming trace, it is, and carries that trace", async () => {
-    await otel.reset(); // which disables the context manager too
-    context.setGlobalContextManager(counting.manager);
+    await withoutSdk();
     const engine = guard();
     await engine.ready();
     expect(await statusOf(engine, await issuer.mint({ clientId: 'worker', scope: 'orders.read' }))).toBe(200);
@@ -252,8 +256,7 @@ describe('a span is made active only when it has something to hand on', () => {
   });
 
   it("a tracer's non-recording span with an invalid context of its own making is not made active either", async () => {
-    await otel.reset();
-    context.setGlobalContextManager(counting.manager);
+    await withoutSdk();
     // Equal to the API's invalid context but another object (another copy of the API, a custom tracer).
     const provider = { getTracer: () => ({ startSpan: () => trace.wrapSpanContext({ ...INVALID_SPAN_CONTEXT }), startActiveSpan: () => undefined }) as unknown as Tracer };
     trace.setGlobalTracerProvider(provider);
