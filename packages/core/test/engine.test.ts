@@ -114,6 +114,23 @@ describe('verified-token cache', () => {
     expect(Object.isFrozen(first.scopes)).toBe(true);
   });
 
+  it('gives a new token deeply frozen claims and its own frozen audience, whatever the tokens before it named', async () => {
+    // Two audiences of one API, in turns: the list of the last string audience is shared between tokens.
+    const engine = guard({ audience: [issuer.audience, 'https://other.example.com'] });
+    const audiences = [issuer.audience, issuer.audience, 'https://other.example.com', issuer.audience, ['https://other.example.com', 'https://x.example.com']];
+    const principals: Principal[] = [];
+    for (const aud of audiences) {
+      const principal = await engine.verify(await issuer.mint({ claims: { aud, nested: { list: [{ deep: 1 }] } } }));
+      principals.push(principal);
+      expect(principal.audience).toEqual(typeof aud === 'string' ? [aud] : aud);
+      expect(Object.isFrozen(principal.audience)).toBe(true);
+      expect(Object.isFrozen(principal.claims)).toBe(true);
+      const nested = principal.claims.nested as { list: Array<{ deep: number }> };
+      expect([nested, nested.list, nested.list[0]].every((value) => Object.isFrozen(value))).toBe(true);
+    }
+    expect(principals.map((principal) => principal.audience)).toEqual(audiences.map((aud) => (typeof aud === 'string' ? [aud] : aud)));
+  });
+
   it('one-off tokens never fill the cache (doorkeeper admission)', async () => {
     const engine = guard();
     for (let i = 0; i < 50; i++) await engine.verify(await issuer.mint({ clientId: `once-${i}` }));

@@ -18,7 +18,7 @@ import { shown } from '../token/mismatch';
 import { OperatorLog, type OperatorLogger } from '../hooks/operator-log';
 import type { KeySetEvent } from '../keys/jwks';
 import { INACTIVE_CLIENT, permissionsFor, type HeldPermissions, type PermissionSource } from '../hooks/permissions';
-import { accessTokenOf, originOf, principalOf, tokenFacts, type Principal, type TokenFacts } from './principal';
+import { accessTokenOf, frozenTokenFacts, originOf, principalOf, tokenFacts, type Principal, type TokenFacts } from './principal';
 import { resourceMetadataDocument, resourceMetadataUrl } from '../http/resource-metadata';
 import { assertRequirement, type ScopeRequirement } from './scopes';
 import { telemetryFor, type Telemetry } from '../hooks/telemetry';
@@ -726,7 +726,8 @@ interface VerifiedFacts {
 
 function factsOf(context: IssuerContext, verified: VerifiedToken): VerifiedFacts {
   const { rules } = context;
-  return { context, verified, facts: tokenFacts(verified.payload, rules.profile, rules.requireClientCredentials) };
+  // A verified JWT's payload is frozen by its parse.
+  return { context, verified, facts: frozenTokenFacts(verified.payload, rules.profile, rules.requireClientCredentials) };
 }
 
 /** The start-up notice for an issuer entry that leaves `permissions` out. */
