@@ -60,18 +60,21 @@ export function scopeguard(options: ScopeguardMiddlewareOptions | Scopeguard): S
 
   const middleware = (req: GuardedRequest, res: ServerResponse, next: Next): void => {
     // RFC 9728: the metadata is public, served before authentication (HEAD as GET; Node sends no body).
-    if (isMetadataRequest(engine, req.method, req.url)) {
+    // Method and path are read only when there is a document to serve (see carrierOf).
+    if (engine.resourceMetadataPath !== undefined && isMetadataRequest(engine, req.method, req.url)) {
       return sendAnswer(metadataAnswer(engine, scopesBehind((req as { app?: unknown }).app, middleware))!, res);
     }
+    const carrier = carrierOf(req, res);
     // Express's parsed query and body, read only when those token sources are enabled.
-    const request = tokenRequestFromNode(req, req as { query?: unknown; body?: unknown }, carrierOf(req, res));
-    pass(context, () => engine.admit(request, undefined, engine.auditing ? requestInfo(req) : undefined), req, res, next);
+    const request = tokenRequestFromNode(req, req as { query?: unknown; body?: unknown }, carrier);
+    pass(context, () => engine.admit(request, undefined, engine.auditing ? requestInfo(req) : undefined), req, res, next, carrier);
   };
   const optional = (req: GuardedRequest, res: ServerResponse, next: Next): void => {
     // An anonymous caller has no principal, whatever other code set before: never a forged one.
     if (Object.hasOwn(req, 'auth')) req.auth = undefined;
-    const request = tokenRequestFromNode(req, req as { query?: unknown; body?: unknown }, carrierOf(req, res));
-    pass(context, () => engine.admitOptional(request, engine.auditing ? requestInfo(req) : undefined), req, res, next);
+    const carrier = carrierOf(req, res);
+    const request = tokenRequestFromNode(req, req as { query?: unknown; body?: unknown }, carrier);
+    pass(context, () => engine.admitOptional(request, engine.auditing ? requestInfo(req) : undefined), req, res, next, carrier);
   };
   return Object.assign(middleware, { engine, optional });
 }

@@ -16,11 +16,12 @@ function check(requirement: ScopeRequirement): ScopeCheck {
   const requirements = [requirement];
   const routeCheck: ScopeCheck = (req, res, next) => {
     // The engine that admitted this request in scopeguard(); fail closed and loudly without one.
-    const context = contextOf(req, res);
+    const carrier = carrierOf(req, res);
+    const context = contextOf(carrier);
     if (context === undefined) return next(new Error('scopeguard: requireScopes()/requireAnyScope() must run after the scopeguard() middleware'));
     const { engine } = context;
-    const request = tokenRequestFromNode(req, req as { query?: unknown; body?: unknown }, carrierOf(req, res));
-    pass(context, () => engine.admit(request, requirements, engine.auditing ? requestInfo(req) : undefined), req, res, next);
+    const request = tokenRequestFromNode(req, req as { query?: unknown; body?: unknown }, carrier);
+    pass(context, () => engine.admit(request, requirements, engine.auditing ? requestInfo(req) : undefined), req, res, next, carrier);
   };
   // For scopes_supported: the middleware's metadata reads them off the router (declared-scopes.ts).
   return Object.assign(routeCheck, { [SCOPES]: requirement.scopes });

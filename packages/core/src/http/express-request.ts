@@ -90,9 +90,10 @@ function readsPrincipal(req: object): boolean {
 /**
  * Hands the admitted principal to the route as `req.auth`: through `res.locals` and the accessor on
  * an Express request, as an own property on any other (or where another `auth` accessor is defined).
+ * `locals`: the request's {@link expressLocalsOf}, when the caller found it already (each property
+ * read on an Express request is a lookup that misses V8's inline caches: ~0.6k instructions).
  */
-export function handOverOnExpress(req: ExpressLikeRequest, principal: Principal, res?: object): void {
-  const locals = expressLocalsOf(req, res);
+export function handOverOnExpress(req: ExpressLikeRequest, principal: Principal, res?: object, locals = expressLocalsOf(req, res)): void {
   if (locals === undefined || !readsPrincipal(req)) {
     req.auth = principal;
     return;
