@@ -7,7 +7,7 @@
  * (utime + stime from /proc/<pid>/stat), reported beside req/s and p50/p99 with the spread over rounds.
  */
 const { execFileSync, spawn } = require('node:child_process');
-const { readFileSync, writeFileSync, mkdtempSync, rmSync } = require('node:fs');
+const { readFileSync, readdirSync, writeFileSync, mkdtempSync, rmSync } = require('node:fs');
 const { cpus, tmpdir } = require('node:os');
 const { createInterface } = require('node:readline');
 const { join } = require('node:path');
@@ -61,10 +61,36 @@ function startServer(root, name, issuer, env = {}, nodeArgs = []) {
   });
 }
 
-/** CPU time of a process so far, in µs (user + system, from the kernel's accounting). */
+/** Whether this kernel keeps the scheduler's per-thread accounting (CONFIG_SCHED_INFO), decided once for every reading. */
+const SCHEDSTAT = (() => {
+  try {
+    return Number(readFileSync('/proc/self/schedstat', 'utf8').split(' ')[0]) > 0;
+  } catch {
+    return false;
+  }
+})();
+
+/**
+ * CPU time of a process so far, in µs: the time each of its threads ran, summed, from the
+ * scheduler's nanosecond accounting (`/proc/<pid>/task/<tid>/schedstat`). utime + stime of
+ * `/proc/<pid>/stat` is the same time cut to clock ticks (10 ms): on a 1-s run of Express (~6 000
+ * requests) ±1.7 µs a request. The ticks are read only where the kernel has no schedstat. A thread
+ * that exits between two readings takes its time with it; a server's threads (V8's, libuv's) do not.
+ */
 function cpuMicros(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_US; // utime, stime (fields 14, 15)
+  if (!SCHEDSTAT) {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_US; // utime, stime (fields 14, 15)
+  }
+  let ns = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    } catch (error) {
+      if (error.code !== 'ENOENT' && error.code !== 'ESRCH') throw error; // that thread has just exited
+    }
+  }
+  return ns / 1000;
 }
 
 /**
@@ -115,11 +141,15 @@ function writeScript(dir, tokens) {
 }
 
 /**
- * Rounds and seconds per run that resolved the goals' few µs on this machine kind (2 cores, noisy
- * neighbours) on a quiet day: 8 × 3 s, read as medians of per-round differences (see {@link against}).
+ * Rounds and seconds per run, read as medians of per-round differences (see {@link against}): many
+ * short rounds, so that the two runs of each difference are seconds apart and the host's drift (a
+ * contender's own runs range over 2× on this machine kind's busy days) mostly cancels. In one run
+ * each on 2026-12-08, an A/A of two builds with the same path (this build minus the other, per round)
+ * read −0.2 µs (IQR −1.0…0.7) with 24 × 1 s against −2.4 (−10.8…13.1) with 8 × 3 s on a reused token
+ * (Fastify), and +0.7 (−1.3…2.3) against +2.2 (−3.0…18.3) on unique tokens: the same seconds.
  */
-const DEFAULT_ROUNDS = 8;
-const DEFAULT_DURATION = 3;
+const DEFAULT_ROUNDS = 24;
+const DEFAULT_DURATION = 1;
 
 /** One timed wrk run against a started contender: its CPU µs per request from the kernel. */
 async function timedRun(c, requests, duration, connections) {
