@@ -5,4 +5,4 @@
  */
 import './index'; // the engine this kit serves, on node:crypto
 export * from './kit';
-export { expressLocalsOf, handOverOnExpress, type ExpressLikeRequest } from './http/express-request';
+export { expressLocalsOf, handOverOnExpress, type ExpressLikeRequest, type Locals } from './http/express-request';

@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Scopeguard, ScopeguardError, type Principal } from '@scopeguard/core';
-import { expressLocalsOf, handOverOnExpress, refusalAnswer, sendAnswer, type ExpressLikeRequest, type RequestInfo } from '@scopeguard/core/adapter';
+import { expressLocalsOf, handOverOnExpress, refusalAnswer, sendAnswer, type ExpressLikeRequest, type Locals, type RequestInfo } from '@scopeguard/core/adapter';
 
 /** How a refusal reaches the client. */
 export type ErrorMode = 'respond' | 'next';
@@ -77,8 +77,8 @@ export function pass(context: GuardContext, admit: () => Principal | undefined |
   } catch (error) {
     return refuse(context, error, res, next);
   }
-  // The carrier is res.locals on Express (else the request itself: then the hand-over finds out again).
-  const locals = carrier === req ? undefined : (carrier as Record<PropertyKey, unknown>);
+  // The carrier is res.locals on Express, else the request itself (no locals).
+  const locals = carrier === req ? null : (carrier as Locals);
   if (!(admitted instanceof Promise)) {
     if (admitted !== undefined) handOverOnExpress(req as ExpressLikeRequest, admitted, res, locals);
     return next();
