@@ -4,7 +4,7 @@
  */
 import type { ExecutionContext } from '@nestjs/common';
 import { type Principal, type TokenRequest } from '@scopeguard/core';
-import { expressLocalsOf, tokenRequestFromNode, type Locals, type NodeRequestLike, type RequestInfo } from '@scopeguard/core/adapter';
+import { expressLocalsOf, tokenRequestFromNode, type NodeRequestLike, type RequestInfo } from '@scopeguard/core/adapter';
 
 /** A request of `@nestjs/platform-express` (Node's) or `@nestjs/platform-fastify` (with `.raw`). */
 export interface NestHttpRequest {
@@ -58,11 +58,12 @@ export function requestInfoOf(request: NestHttpRequest): RequestInfo {
 }
 
 /** A {@link TokenRequest} from a Nest request on either platform. */
-export function tokenRequestOf(request: NestHttpRequest, locals: Locals | null = expressLocalsOf(request) ?? null): TokenRequest {
+export function tokenRequestOf(request: NestHttpRequest): TokenRequest {
   // Express's request (Express made its res.locals): the admission goes on res.locals, as the Express
   // adapter does it, since on Express's req each property read or added costs µs (core's
-  // http/express-request.ts). Fastify's: its Node request, `raw`. `locals`: the guard looked it up.
-  if (locals !== null) return tokenRequestFromNode(request as unknown as NodeRequestLike, request, locals);
+  // http/express-request.ts). Fastify's: its Node request, `raw`.
+  const locals = expressLocalsOf(request);
+  if (locals !== undefined) return tokenRequestFromNode(request as unknown as NodeRequestLike, request, locals);
   return tokenRequestFromNode(request.raw ?? (request as unknown as NodeRequestLike), request);
 }
 

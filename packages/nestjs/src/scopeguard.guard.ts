@@ -1,7 +1,7 @@
 import { Inject, Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Scopeguard, ScopeguardError, type Principal, type ScopeRequirement } from '@scopeguard/core';
-import { NO_ACCESS, expressLocalsOf, handOverOnExpress } from '@scopeguard/core/adapter';
+import { NO_ACCESS, handOverOnExpress } from '@scopeguard/core/adapter';
 import { OPTIONAL_METADATA, PUBLIC_METADATA, SCOPES_METADATA } from './scopeguard.constants';
 import { httpRequestOf, httpResponseOf, requestInfoOf, setHeaders, tokenRequestOf } from './scopeguard.context';
 import { graphqlRefusal } from './scopeguard.graphql';
@@ -46,24 +46,20 @@ export class ScopeguardGuard implements CanActivate {
         `scopeguard protects HTTP and GraphQL handlers; ${context.getType()} handlers are refused (mark them @Public() to opt out)`,
       );
     }
-    // Looked up once for the token request and the hand-over: on Express's requests every property
-    // read misses V8's inline caches (core's http/express-request.ts).
-    const locals = expressLocalsOf(request) ?? null;
     let admitted: Principal | undefined | Promise<Principal | undefined>;
     try {
       const info = this.engine.auditing ? requestInfoOf(request) : undefined;
-      const tokenRequest = tokenRequestOf(request, locals);
-      admitted = policy.optional ? this.engine.admitOptional(tokenRequest, info) : this.engine.admit(tokenRequest, policy.requirements, info);
+      admitted = policy.optional ? this.engine.admitOptional(tokenRequestOf(request), info) : this.engine.admit(tokenRequestOf(request), policy.requirements, info);
     } catch (error) {
       throw this.#refusal(context, error);
     }
     if (!(admitted instanceof Promise)) {
-      if (admitted !== undefined) handOverOnExpress(request, admitted, undefined, locals);
+      if (admitted !== undefined) handOverOnExpress(request, admitted);
       return true;
     }
     return admitted.then(
       (principal) => {
-        if (principal !== undefined) handOverOnExpress(request, principal, undefined, locals);
+        if (principal !== undefined) handOverOnExpress(request, principal);
         return true;
       },
       (error: unknown) => {
