@@ -33,6 +33,21 @@ describe('handOverOnExpress', () => {
     expect(Object.hasOwn(req, 'auth')).toBe(false);
   });
 
+  it('takes the res.locals its caller found, and null for none: an own property then, without looking again', () => {
+    // Found by the caller: the principal goes there, whatever req.res says now.
+    const { req } = expressLike(Object.create(IncomingMessage.prototype));
+    const found = req.res!.locals as Record<PropertyKey, unknown>;
+    req.res = { locals: Object.create(null) as object, req };
+    handOverOnExpress(req, principal, undefined, found);
+    expect(found[Symbol.for('scopeguard.principal')]).toBe(principal);
+    expect(Object.hasOwn(req, 'auth')).toBe(false);
+    // null: the caller found none (not Express's), so an own property, even where req.res has locals.
+    const other = expressLike(Object.create(IncomingMessage.prototype)).req;
+    handOverOnExpress(other, principal, undefined, null);
+    expect(Object.hasOwn(other, 'auth') && other.auth).toBe(principal);
+    expect(Object.getOwnPropertySymbols(other.res!.locals as object)).toEqual([]);
+  });
+
   it("reads the same slot as another copy of the package's accessor, and sets an own property under a foreign one", () => {
     const shared = Object.create(IncomingMessage.prototype) as object;
     // Another copy of @scopeguard/core defined its accessor first: it reads the registry symbol's slot.
