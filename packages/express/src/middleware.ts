@@ -58,10 +58,12 @@ export function scopeguard(options: ScopeguardMiddlewareOptions | Scopeguard): S
   const context: GuardContext = Object.freeze({ engine, onError });
   registerContext(context);
 
+  // Read once, as the Koa adapter does: method and path are read only when there is a document to
+  // serve (each property read on Express's request misses V8's inline caches, see carrierOf).
+  const serveMetadata = engine.resourceMetadataPath !== undefined;
   const middleware = (req: GuardedRequest, res: ServerResponse, next: Next): void => {
     // RFC 9728: the metadata is public, served before authentication (HEAD as GET; Node sends no body).
-    // Method and path are read only when there is a document to serve (see carrierOf).
-    if (engine.resourceMetadataPath !== undefined && isMetadataRequest(engine, req.method, req.url)) {
+    if (serveMetadata && isMetadataRequest(engine, req.method, req.url)) {
       return sendAnswer(metadataAnswer(engine, scopesBehind((req as { app?: unknown }).app, middleware))!, res);
     }
     const carrier = carrierOf(req, res);
