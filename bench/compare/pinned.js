@@ -10,7 +10,7 @@
  * BASE=<kind> is the kind each family's rows are compared with (default: verify for unique tokens; the
  * family's no-op floor, noop2 or noop, else none, for reused ones).
  * PAIRED=1: each row at the same time as its base, on one core (tight, but biased: see bench/lib/pinned.js).
- * Environment: BENCH_ROUNDS (8), BENCH_DURATION (3 s), BENCH_CONNECTIONS (32), BENCH_TOKENS (20 000).
+ * Environment: BENCH_ROUNDS (24), BENCH_DURATION (1 s), BENCH_CONNECTIONS (32), BENCH_TOKENS (20 000).
  */
 const { resolve } = require('node:path');
 const { startIssuer } = require('../lib/harness');

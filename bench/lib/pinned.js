@@ -4,7 +4,7 @@
  * `bench/compare/pinned.js`. Each contender server runs in its own process pinned to one core
  * (`taskset`), the load generator (`wrk`, a C program, from Debian) on another, contenders alternating
  * over rounds. The figure that holds on a noisy machine is the server's own CPU time per request
- * (utime + stime from /proc/<pid>/stat), reported beside req/s and p50/p99 with the spread over rounds.
+ * (the scheduler's per-thread nanoseconds, see {@link cpuMicros}), reported beside req/s and p50/p99 with the spread over rounds.
  */
 const { execFileSync, spawn } = require('node:child_process');
 const { readFileSync, readdirSync, writeFileSync, mkdtempSync, rmSync } = require('node:fs');
