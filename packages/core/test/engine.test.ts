@@ -1,4 +1,5 @@
 import { Scopeguard, scopeRequirement, type Principal, type ScopeguardOptions } from '@scopeguard/core';
+import { PRESETS, tokenFacts } from '@scopeguard/core/adapter';
 import { createTestIssuer, type TestIssuer } from '@scopeguard/testing';
 
 let issuer: TestIssuer;
@@ -129,6 +130,16 @@ describe('verified-token cache', () => {
       expect([nested, nested.list, nested.list[0]].every((value) => Object.isFrozen(value))).toBe(true);
     }
     expect(principals.map((principal) => principal.audience)).toEqual(audiences.map((aud) => (typeof aud === 'string' ? [aud] : aud)));
+  });
+
+  it("reads facts of unvalidated claims (the CLI's) with a frozen audience of each one's own, never the last string's", () => {
+    const read = (aud: unknown) => tokenFacts({ iss: 'https://as.example.com', aud, exp: 1 }, PRESETS.rfc9068, false).audience;
+    expect(read('https://a.example.com')).toEqual(['https://a.example.com']);
+    for (const aud of [5, null, { 0: 'https://a.example.com' }, '', ['https://a.example.com', 7]]) {
+      const audience = read(aud);
+      expect(audience).toEqual(typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : []);
+      expect(Object.isFrozen(audience)).toBe(true);
+    }
   });
 
   it('one-off tokens never fill the cache (doorkeeper admission)', async () => {
